@@ -1,0 +1,257 @@
+//! The contract between `imgdeploy.toml`, the function's environment and the engine: what a variant is,
+//! which limits apply, and how the provisioner hands both to the deployed function.
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// One output of the pipeline: `<name>/<key>.<ext>` in the processed bucket.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VariantSpec {
+    /// Folder of this variant in the processed bucket; also the output file stem for `render`.
+    pub name: String,
+    /// Target width in pixels; `None` means "derived from the height and the aspect ratio".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub width: Option<u32>,
+    /// Target height in pixels; `None` means "derived from the width and the aspect ratio".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub height: Option<u32>,
+    #[serde(default)]
+    pub fit: Fit,
+    #[serde(default)]
+    pub format: Format,
+    /// Encoder quality, 1..=100 (JPEG, lossy WebP, AVIF).
+    #[serde(default = "default_quality")]
+    pub quality: u8,
+    /// Where `cover` crops from.
+    #[serde(default)]
+    pub gravity: Gravity,
+    /// Letterbox colour for `contain` (`#rrggbb` or `#rrggbbaa`); white when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub background: Option<String>,
+    /// Lossless WebP instead of lossy.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub lossless: bool,
+    /// Progressive JPEG (smaller, renders early on slow links). On by default.
+    #[serde(default = "default_true")]
+    pub progressive: bool,
+}
+
+fn default_quality() -> u8 {
+    80
+}
+fn default_true() -> bool {
+    true
+}
+fn is_false(b: &bool) -> bool {
+    !*b
+}
+
+/// How the picture is fitted into the `width` x `height` box (sharp's vocabulary).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Fit {
+    /// Fill the box, crop what overflows (by `gravity`).
+    #[default]
+    Cover,
+    /// Fit inside the box and letterbox the rest with `background`.
+    Contain,
+    /// Stretch to the box, ignoring the aspect ratio.
+    Fill,
+    /// Fit inside the box, keep the aspect ratio, never enlarge.
+    Inside,
+    /// Cover the box, keep the aspect ratio, no crop, never enlarge.
+    Outside,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Format {
+    #[default]
+    Jpeg,
+    Png,
+    Webp,
+    Avif,
+}
+
+impl Format {
+    pub fn extension(self) -> &'static str {
+        match self {
+            Format::Jpeg => "jpg",
+            Format::Png => "png",
+            Format::Webp => "webp",
+            Format::Avif => "avif",
+        }
+    }
+    pub fn content_type(self) -> &'static str {
+        match self {
+            Format::Jpeg => "image/jpeg",
+            Format::Png => "image/png",
+            Format::Webp => "image/webp",
+            Format::Avif => "image/avif",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Gravity {
+    #[default]
+    #[serde(alias = "center")]
+    Centre,
+    Top,
+    Bottom,
+    Left,
+    Right,
+    /// Keep the window with the most detail (Shannon entropy of luminance).
+    Entropy,
+    /// Keep the window that draws the eye (detail, saturation and skin tones).
+    Attention,
+}
+
+/// Input limits, checked from the image header before any large allocation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Limits {
+    #[serde(default = "default_max_pixels")]
+    pub max_input_pixels: u64,
+    #[serde(default = "default_max_bytes")]
+    pub max_input_bytes: u64,
+}
+
+fn default_max_pixels() -> u64 {
+    100_000_000
+}
+fn default_max_bytes() -> u64 {
+    64 * 1024 * 1024
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits { max_input_pixels: default_max_pixels(), max_input_bytes: default_max_bytes() }
+    }
+}
+
+/// Everything the deployed function needs, passed through its environment by the provisioner.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FunctionSettings {
+    pub variants: Vec<VariantSpec>,
+    pub limits: Limits,
+    /// Only keys under this prefix are processed: the guard against upload loops.
+    pub source_prefix: String,
+    pub processed_bucket: String,
+    /// `None` when `[backup] enabled = false`.
+    pub backup_bucket: Option<String>,
+    pub failure_topic_arn: String,
+    /// Failure reports are also written as JSON objects under this prefix of the processed bucket,
+    /// so that `imgdeploy status` can list them.
+    pub failures_prefix: String,
+    pub cache_control: String,
+}
+
+pub const DEFAULT_CACHE_CONTROL: &str = "public, max-age=31536000, immutable";
+pub const DEFAULT_FAILURES_PREFIX: &str = "_failures/";
+
+/// Environment variable names; the provisioner writes them, the function reads them.
+pub mod env {
+    pub const VARIANTS: &str = "IMGDEPLOY_VARIANTS";
+    pub const MAX_INPUT_PIXELS: &str = "IMGDEPLOY_MAX_INPUT_PIXELS";
+    pub const MAX_INPUT_BYTES: &str = "IMGDEPLOY_MAX_INPUT_BYTES";
+    pub const SOURCE_PREFIX: &str = "IMGDEPLOY_SOURCE_PREFIX";
+    pub const PROCESSED_BUCKET: &str = "IMGDEPLOY_PROCESSED_BUCKET";
+    pub const BACKUP_BUCKET: &str = "IMGDEPLOY_BACKUP_BUCKET";
+    pub const FAILURE_TOPIC_ARN: &str = "IMGDEPLOY_FAILURE_TOPIC_ARN";
+    pub const FAILURES_PREFIX: &str = "IMGDEPLOY_FAILURES_PREFIX";
+    pub const CACHE_CONTROL: &str = "IMGDEPLOY_CACHE_CONTROL";
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SettingsError {
+    #[error("environment variable {0} is not set")]
+    Missing(&'static str),
+    #[error("environment variable {name} is invalid: {reason}")]
+    Invalid { name: &'static str, reason: String },
+}
+
+impl FunctionSettings {
+    /// The function's environment. Deterministic (sorted, compact JSON), so that the provisioner can
+    /// compare it with what is deployed and skip a no-op update.
+    pub fn to_env(&self) -> BTreeMap<String, String> {
+        let mut m = BTreeMap::new();
+        let variants = serde_json::to_string(&self.variants).expect("variants serialize");
+        m.insert(env::VARIANTS.into(), variants);
+        m.insert(env::MAX_INPUT_PIXELS.into(), self.limits.max_input_pixels.to_string());
+        m.insert(env::MAX_INPUT_BYTES.into(), self.limits.max_input_bytes.to_string());
+        m.insert(env::SOURCE_PREFIX.into(), self.source_prefix.clone());
+        m.insert(env::PROCESSED_BUCKET.into(), self.processed_bucket.clone());
+        if let Some(b) = &self.backup_bucket {
+            m.insert(env::BACKUP_BUCKET.into(), b.clone());
+        }
+        m.insert(env::FAILURE_TOPIC_ARN.into(), self.failure_topic_arn.clone());
+        m.insert(env::FAILURES_PREFIX.into(), self.failures_prefix.clone());
+        m.insert(env::CACHE_CONTROL.into(), self.cache_control.clone());
+        m
+    }
+
+    /// Reads the settings through `get` (e.g. `|k| std::env::var(k).ok()`).
+    pub fn from_env(get: impl Fn(&str) -> Option<String>) -> Result<Self, SettingsError> {
+        let req = |name: &'static str| get(name).ok_or(SettingsError::Missing(name));
+        let num = |name: &'static str, default: u64| -> Result<u64, SettingsError> {
+            match get(name) {
+                None => Ok(default),
+                Some(v) => v
+                    .parse()
+                    .map_err(|e: std::num::ParseIntError| SettingsError::Invalid { name, reason: e.to_string() }),
+            }
+        };
+        let variants: Vec<VariantSpec> = serde_json::from_str(&req(env::VARIANTS)?)
+            .map_err(|e| SettingsError::Invalid { name: env::VARIANTS, reason: e.to_string() })?;
+        Ok(FunctionSettings {
+            variants,
+            limits: Limits {
+                max_input_pixels: num(env::MAX_INPUT_PIXELS, default_max_pixels())?,
+                max_input_bytes: num(env::MAX_INPUT_BYTES, default_max_bytes())?,
+            },
+            source_prefix: req(env::SOURCE_PREFIX)?,
+            processed_bucket: req(env::PROCESSED_BUCKET)?,
+            backup_bucket: get(env::BACKUP_BUCKET).filter(|b| !b.is_empty()),
+            failure_topic_arn: req(env::FAILURE_TOPIC_ARN)?,
+            failures_prefix: get(env::FAILURES_PREFIX).unwrap_or_else(|| DEFAULT_FAILURES_PREFIX.into()),
+            cache_control: get(env::CACHE_CONTROL).unwrap_or_else(|| DEFAULT_CACHE_CONTROL.into()),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bench_job_variant_parses_with_defaults() {
+        let v: VariantSpec = toml_like(r#"{"name":"thumb1000","width":1000,"height":1000,"fit":"inside","format":"jpeg","quality":80}"#);
+        assert_eq!(v.fit, Fit::Inside);
+        assert!(v.progressive);
+        assert_eq!(v.gravity, Gravity::Centre);
+    }
+
+    #[test]
+    fn settings_round_trip_through_env() {
+        let s = FunctionSettings {
+            variants: vec![toml_like(r#"{"name":"w","width":10}"#)],
+            limits: Limits::default(),
+            source_prefix: "originals/".into(),
+            processed_bucket: "p".into(),
+            backup_bucket: None,
+            failure_topic_arn: "arn:aws:sns:us-east-1:123456789012:f".into(),
+            failures_prefix: DEFAULT_FAILURES_PREFIX.into(),
+            cache_control: DEFAULT_CACHE_CONTROL.into(),
+        };
+        let env = s.to_env();
+        let back = FunctionSettings::from_env(|k| env.get(k).cloned()).unwrap();
+        assert_eq!(back, s);
+        assert!(matches!(FunctionSettings::from_env(|_| None), Err(SettingsError::Missing(_))));
+    }
+
+    fn toml_like(json: &str) -> VariantSpec {
+        serde_json::from_str(json).unwrap()
+    }
+}

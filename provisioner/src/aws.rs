@@ -1,0 +1,169 @@
+//! One place that turns the global flags into AWS clients, and AWS failures into one line that names the fix.
+use crate::calls::CallLog;
+use anyhow::{Context, Result};
+use aws_config::{BehaviorVersion, Region};
+use aws_sdk_s3::error::{DisplayErrorContext, ProvideErrorMetadata};
+use aws_smithy_runtime_api::client::result::SdkError;
+
+/// Where and as whom to connect.
+#[derive(Debug, Clone, Default)]
+pub struct AwsOptions {
+    pub region: Option<String>,
+    pub profile: Option<String>,
+    pub endpoint_url: Option<String>,
+}
+
+/// The clients of every service a stack uses, plus who and where we are.
+#[derive(Clone, Debug)]
+pub struct Aws {
+    pub s3: aws_sdk_s3::Client,
+    pub sns: aws_sdk_sns::Client,
+    pub iam: aws_sdk_iam::Client,
+    pub lambda: aws_sdk_lambda::Client,
+    pub cloudfront: aws_sdk_cloudfront::Client,
+    pub logs: aws_sdk_cloudwatchlogs::Client,
+    pub sdk_config: aws_config::SdkConfig,
+    pub region: String,
+    pub account: String,
+    pub partition: String,
+    /// A custom endpoint (emulator) when one is set.
+    pub endpoint: Option<String>,
+    /// Every operation sent, to tell "no changes" from changes.
+    pub calls: CallLog,
+}
+
+impl Aws {
+    /// Loads credentials and region, and asks STS who we are: the first call, so that missing
+    /// credentials, an unknown region or an unreachable endpoint fail here with a clear message.
+    pub async fn connect(opts: &AwsOptions) -> Result<Aws> {
+        let mut loader = aws_config::defaults(BehaviorVersion::latest());
+        if let Some(p) = &opts.profile {
+            loader = loader.profile_name(p);
+        }
+        if let Some(r) = &opts.region {
+            loader = loader.region(Region::new(r.clone()));
+        }
+        if let Some(e) = &opts.endpoint_url {
+            loader = loader.endpoint_url(e);
+        }
+        let sdk_config = loader.load().await;
+        Self::from_sdk_config(sdk_config).await
+    }
+
+    pub async fn from_sdk_config(sdk_config: aws_config::SdkConfig) -> Result<Aws> {
+        let region = sdk_config.region().map(|r| r.to_string()).ok_or_else(|| {
+            anyhow::anyhow!(
+                "no AWS region is set\n  fix: pass --region, set `region` in [stack], or export AWS_REGION"
+            )
+        })?;
+        let endpoint = sdk_config.endpoint_url().map(str::to_string);
+        let sts = aws_sdk_sts::Client::new(&sdk_config);
+        let who = sts.get_caller_identity().send().await.map_err(|e| {
+            anyhow::anyhow!(explain(
+                &e,
+                "sts:GetCallerIdentity",
+                endpoint.as_deref(),
+                &region
+            ))
+        })?;
+        let account = who
+            .account()
+            .context("STS returned no account id")?
+            .to_string();
+        let partition = match region.as_str() {
+            r if r.starts_with("cn-") => "aws-cn",
+            r if r.starts_with("us-gov-") => "aws-us-gov",
+            _ => "aws",
+        };
+        // Emulators answer on one host: virtual-host bucket addressing (`bucket.127.0.0.1`) cannot resolve.
+        let calls = CallLog::from_env();
+        let s3_config = aws_sdk_s3::config::Builder::from(&sdk_config)
+            .force_path_style(endpoint.is_some())
+            .interceptor(calls.clone())
+            .build();
+        macro_rules! client {
+            ($krate:ident) => {
+                $krate::Client::from_conf(
+                    $krate::config::Builder::from(&sdk_config)
+                        .interceptor(calls.clone())
+                        .build(),
+                )
+            };
+        }
+        Ok(Aws {
+            s3: aws_sdk_s3::Client::from_conf(s3_config),
+            sns: client!(aws_sdk_sns),
+            iam: client!(aws_sdk_iam),
+            lambda: client!(aws_sdk_lambda),
+            cloudfront: client!(aws_sdk_cloudfront),
+            logs: client!(aws_sdk_cloudwatchlogs),
+            sdk_config,
+            region,
+            account,
+            partition: partition.to_string(),
+            endpoint,
+            calls,
+        })
+    }
+}
+
+/// One line naming what failed and how to fix it, for the errors people really hit.
+pub fn explain<E, R>(
+    err: &SdkError<E, R>,
+    action: &str,
+    endpoint: Option<&str>,
+    region: &str,
+) -> String
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    let detail = DisplayErrorContext(err).to_string();
+    let code = err
+        .as_service_error()
+        .and_then(|e| e.code())
+        .unwrap_or_default();
+    let message = err
+        .as_service_error()
+        .and_then(|e| e.message())
+        .unwrap_or_default();
+    match err {
+        SdkError::ConstructionFailure(_) if detail.contains("credentials") || detail.contains("Credentials") => {
+            format!("{action}: no AWS credentials found\n  fix: run `aws configure`, set AWS_PROFILE, or export AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY")
+        }
+        SdkError::DispatchFailure(_) | SdkError::TimeoutError(_) => match endpoint {
+            Some(ep) => format!("{action}: cannot reach the endpoint {ep}\n  fix: start it, or check --endpoint-url / AWS_ENDPOINT_URL ({detail})"),
+            None if detail.contains("dns") || detail.contains("resolve") || detail.contains("lookup") => {
+                format!("{action}: region {region:?} cannot be reached: is it a real AWS region?\n  fix: pass --region with a valid region such as eu-west-1")
+            }
+            None => format!("{action}: AWS cannot be reached ({detail})\n  fix: check the network connection and proxy settings"),
+        },
+        _ if code == "AccessDenied" || code == "AccessDeniedException" || code == "UnauthorizedOperation" => {
+            format!("{action}: access denied ({message})\n  fix: grant this permission to the caller (see the README's IAM section), or use another --profile")
+        }
+        _ if code == "InvalidClientTokenId" || code == "SignatureDoesNotMatch" || code == "ExpiredToken" => {
+            format!("{action}: the AWS credentials are not valid ({code}: {message})\n  fix: refresh them (`aws sso login`, `aws configure`) or pick another --profile")
+        }
+        _ => format!("{action}: {detail}"),
+    }
+}
+
+/// Wraps an SDK call's error with `explain`, for `?` in commands.
+pub trait Explain<T> {
+    fn explain(self, aws: &Aws, action: &str) -> Result<T>;
+}
+
+impl<T, E, R> Explain<T> for std::result::Result<T, SdkError<E, R>>
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug + Send + Sync + 'static,
+{
+    fn explain(self, aws: &Aws, action: &str) -> Result<T> {
+        self.map_err(|e| anyhow::anyhow!(explain(&e, action, aws.endpoint.as_deref(), &aws.region)))
+    }
+}
+
+/// The service error code of an SDK error, if the service answered.
+pub fn error_code<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> Option<&str> {
+    err.as_service_error().and_then(|e| e.code())
+}

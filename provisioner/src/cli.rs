@@ -1,0 +1,87 @@
+//! The command line: global flags and one subcommand per verb. Doc comments here are the `--help` text.
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+
+/// Deploy and operate an image-variant pipeline on AWS: uploads to S3 become thumbnails and web sizes,
+/// served through CloudFront. One command creates it all, re-running it converges, `teardown` removes it.
+#[derive(Parser, Debug)]
+#[command(
+    name = "imgdeploy",
+    version,
+    propagate_version = true,
+    max_term_width = 110
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct GlobalArgs {
+    /// Configuration file.
+    #[arg(
+        long,
+        global = true,
+        default_value = "imgdeploy.toml",
+        value_name = "PATH"
+    )]
+    pub config: PathBuf,
+    /// AWS region; overrides `[stack] region`, the profile and AWS_REGION.
+    #[arg(long, global = true, value_name = "REGION")]
+    pub region: Option<String>,
+    /// AWS named profile from ~/.aws/config.
+    #[arg(long, global = true, value_name = "NAME")]
+    pub profile: Option<String>,
+    /// Send every AWS call to this endpoint (a local emulator such as moto). AWS_ENDPOINT_URL is honoured
+    /// too. S3 then uses path-style addressing.
+    #[arg(long, global = true, value_name = "URL")]
+    pub endpoint_url: Option<String>,
+    /// Do not ask for confirmation.
+    #[arg(long, short = 'y', global = true)]
+    pub yes: bool,
+    /// Print the plan and change nothing.
+    #[arg(long, global = true)]
+    pub dry_run: bool,
+    /// Machine-readable output: the plan and the result as JSON on stdout, no spinners.
+    #[arg(long, global = true)]
+    pub json: bool,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Build the function and create or converge every resource of the stack.
+    Up(UpArgs),
+    /// Remove every resource of the stack, in a safe order. Keeps buckets that hold your data unless
+    /// `--delete-data` is given.
+    Teardown(TeardownArgs),
+    /// Cross-compile the function for Lambda (Amazon Linux 2023), check it and zip it.
+    Build(crate::commands::build::BuildArgs),
+    /// Build, then update the deployed function's code and configuration where they differ.
+    Update(UpdateArgs),
+    /// Render the configured variants of local images (no AWS): the engine the function runs.
+    Render(crate::commands::render::RenderArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct UpArgs {
+    /// Deploy this zip (built earlier by `imgdeploy build`) instead of building.
+    #[arg(long, value_name = "ZIP")]
+    pub artifact: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+pub struct UpdateArgs {
+    /// Deploy this zip (built earlier by `imgdeploy build`) instead of building.
+    #[arg(long, value_name = "ZIP")]
+    pub artifact: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+pub struct TeardownArgs {
+    /// Also empty and delete the originals and backup buckets (every object version). Asks first unless
+    /// `--yes`.
+    #[arg(long)]
+    pub delete_data: bool,
+}

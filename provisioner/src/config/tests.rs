@@ -1,0 +1,124 @@
+//! Validation cases: each error must name the file, the key and a fix.
+use super::*;
+
+const FULL: &str = r#"
+[stack]
+name = "acme-photos"
+region = "eu-west-1"
+
+[source]
+prefix = "uploads/"
+
+[function]
+architecture = "x86_64"
+memory_mb = 1024
+reserved_concurrency = 5
+
+[backup]
+enabled = false
+
+[cdn]
+serve_originals = false
+
+[[variant]]
+name = "thumb"
+width = 200
+height = 200
+"#;
+
+fn parse(text: &str) -> Result<Config, ConfigError> {
+    Config::parse(text, "imgdeploy.toml")
+}
+
+#[test]
+fn full_file_parses_with_defaults_filled_in() {
+    let c = parse(FULL).unwrap();
+    assert_eq!(c.stack().unwrap().name, "acme-photos");
+    assert_eq!(c.source.prefix, "uploads/");
+    assert_eq!(c.function.architecture, Arch::X86_64);
+    assert_eq!(c.function.timeout_s, 60);
+    assert!(!c.backup.enabled);
+    assert!(c.cdn.enabled && !c.cdn.serve_originals);
+    assert_eq!(c.variants[0].fit, Fit::Cover);
+}
+
+#[test]
+fn variants_only_file_is_accepted_but_has_no_stack() {
+    let c = parse("[[variant]]\nname = \"t\"\nwidth = 1000\nheight = 1000\nfit = \"inside\"\n")
+        .unwrap();
+    assert_eq!(c.function.architecture, Arch::Arm64);
+    let e = c.stack().unwrap_err().to_string();
+    assert!(e.contains("[stack] name") && e.contains("fix:"), "{e}");
+}
+
+#[test]
+fn bench_jobs_parse() {
+    let jobs = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/bench/jobs");
+    let Ok(dir) = std::fs::read_dir(&jobs) else {
+        eprintln!("skipped: {} does not exist here", jobs.display());
+        return;
+    };
+    for f in dir {
+        let path = f.unwrap().path();
+        let c = Config::load(&path).unwrap_or_else(|e| panic!("{e}"));
+        assert!(!c.variants.is_empty());
+    }
+}
+
+fn error_of(text: &str) -> String {
+    parse(text).unwrap_err().to_string()
+}
+
+#[test]
+fn errors_name_file_key_and_fix() {
+    let cases = [
+        ("[stack]\nname = \"Acme_Photos\"\n[[variant]]\nname=\"a\"\nwidth=1\nheight=1", "[stack] name"),
+        ("[source]\nprefix = \"\"\n[[variant]]\nname=\"a\"\nwidth=1\nheight=1", "[source] prefix"),
+        ("[source]\nprefix = \"originals\"\n[[variant]]\nname=\"a\"\nwidth=1\nheight=1", "[source] prefix"),
+        ("[function]\nmemory_mb = 64\n[[variant]]\nname=\"a\"\nwidth=1\nheight=1", "memory_mb"),
+        ("[function]\nreserved_concurrency = 0\n[[variant]]\nname=\"a\"\nwidth=1\nheight=1", "reserved_concurrency"),
+        ("[[variant]]\nname=\"a\"\nwidth=1\nheight=1\n[[variant]]\nname=\"a\"\nwidth=2\nheight=2", "#2 name"),
+        ("[[variant]]\nname=\"originals\"\nwidth=1\nheight=1", "#1 name"),
+        ("[[variant]]\nname=\"a/b\"\nwidth=1\nheight=1", "#1 name"),
+        ("[[variant]]\nname=\"a\"\nwidth=1", "width/height"),
+        ("[[variant]]\nname=\"a\"\nwidth=1\nheight=1\nquality=0", "quality"),
+        ("[[variant]]\nname=\"a\"\nwidth=1\nheight=1\nbackground=\"red\"", "background"),
+        ("[[variant]]\nname=\"a\"\nwidth=1\nheight=1\nfit=\"squash\"", "squash"),
+        ("[[variant]]\nname=\"a\"\nwidth=1\nheight=1\ncolour=1", "colour"),
+        ("", "[[variant]]"),
+    ];
+    for (text, key) in cases {
+        let e = error_of(text);
+        assert!(e.starts_with("imgdeploy.toml: "), "{e}");
+        assert!(e.contains(key), "expected {key:?} in: {e}");
+        assert!(e.contains("fix: "), "{e}");
+    }
+}
+
+#[test]
+fn inside_with_one_dimension_is_fine() {
+    parse("[[variant]]\nname=\"w\"\nwidth=640\nfit=\"inside\"").unwrap();
+}
+
+#[test]
+fn stack_name_rules() {
+    assert!(check_stack_name("acme-photos-2").is_ok());
+    for bad in [
+        "ab",
+        "-acme",
+        "acme-",
+        "ac me",
+        "xn--acme",
+        "a".repeat(60).as_str(),
+        "192.168.0.1",
+    ] {
+        assert!(check_stack_name(bad).is_err(), "{bad}");
+    }
+}
+
+#[test]
+fn colours() {
+    assert_eq!(parse_colour("#ff8000"), Some([255, 128, 0, 255]));
+    assert_eq!(parse_colour("#ff800080"), Some([255, 128, 0, 128]));
+    assert_eq!(parse_colour("ff8000"), None);
+}

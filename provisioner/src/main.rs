@@ -1,0 +1,30 @@
+//! `imgdeploy`: parses the command line and dispatches; each command in `commands/` reads as its steps.
+mod artifact;
+mod aws;
+mod calls;
+mod cli;
+mod commands;
+mod config;
+mod names;
+mod plan;
+mod policy;
+mod progress;
+mod resources;
+
+use clap::Parser;
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let cli = cli::Cli::parse();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
+    match runtime.block_on(commands::run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,109 @@
+//! Every resource name derives from the stack name, so the stack is found again without a state file.
+use serde::Serialize;
+
+/// The tag every taggable resource carries; its value is the stack name.
+pub const STACK_TAG: &str = "imgdeploy:stack";
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Names {
+    pub stack: String,
+    pub originals_bucket: String,
+    pub processed_bucket: String,
+    pub backup_bucket: String,
+    pub upload_topic: String,
+    pub failure_topic: String,
+    pub role: String,
+    pub role_policy: String,
+    pub function: String,
+    pub log_group: String,
+    pub oac: String,
+    /// CloudFront has no names: the distribution is found by this comment (and carries the stack tag).
+    pub distribution_comment: String,
+    /// Statement id of the permission that lets SNS invoke the function.
+    pub permission_sid: String,
+}
+
+impl Names {
+    pub fn new(stack: &str) -> Self {
+        let function = format!("{stack}-variants");
+        Names {
+            stack: stack.to_string(),
+            originals_bucket: format!("{stack}-originals"),
+            processed_bucket: format!("{stack}-processed"),
+            backup_bucket: format!("{stack}-backup"),
+            upload_topic: format!("{stack}-uploads"),
+            failure_topic: format!("{stack}-failures"),
+            role: format!("{stack}-function"),
+            role_policy: format!("{stack}-function-access"),
+            log_group: format!("/aws/lambda/{function}"),
+            function,
+            oac: format!("{stack}-oac"),
+            distribution_comment: format!("imgdeploy:{stack}"),
+            permission_sid: "imgdeploy-sns-invoke".to_string(),
+        }
+    }
+
+    /// Where each stack-derived ARN lives, given the account and region.
+    pub fn arns(&self, partition: &str, region: &str, account: &str) -> Arns {
+        let sns = |name: &str| format!("arn:{partition}:sns:{region}:{account}:{name}");
+        Arns {
+            originals_bucket: format!("arn:{partition}:s3:::{}", self.originals_bucket),
+            processed_bucket: format!("arn:{partition}:s3:::{}", self.processed_bucket),
+            backup_bucket: format!("arn:{partition}:s3:::{}", self.backup_bucket),
+            upload_topic: sns(&self.upload_topic),
+            failure_topic: sns(&self.failure_topic),
+            role: format!("arn:{partition}:iam::{account}:role/{}", self.role),
+            function: format!(
+                "arn:{partition}:lambda:{region}:{account}:function:{}",
+                self.function
+            ),
+            log_group: format!(
+                "arn:{partition}:logs:{region}:{account}:log-group:{}",
+                self.log_group
+            ),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Arns {
+    pub originals_bucket: String,
+    pub processed_bucket: String,
+    pub backup_bucket: String,
+    pub upload_topic: String,
+    pub failure_topic: String,
+    pub role: String,
+    pub function: String,
+    pub log_group: String,
+}
+
+/// Longest stack name whose derived names stay within every service's limit
+/// (S3: 63 characters for `<stack>-originals`; IAM role names: 64).
+pub const MAX_STACK_NAME: usize = 63 - "-originals".len();
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_derive_from_the_stack() {
+        let n = Names::new("acme");
+        assert_eq!(n.originals_bucket, "acme-originals");
+        assert_eq!(n.log_group, "/aws/lambda/acme-variants");
+        let a = n.arns("aws", "eu-west-1", "123456789012");
+        assert_eq!(
+            a.upload_topic,
+            "arn:aws:sns:eu-west-1:123456789012:acme-uploads"
+        );
+        assert_eq!(a.role, "arn:aws:iam::123456789012:role/acme-function");
+    }
+
+    #[test]
+    fn longest_stack_name_fits_every_limit() {
+        let n = Names::new(&"a".repeat(MAX_STACK_NAME));
+        assert!(n.originals_bucket.len() <= 63);
+        assert!(n.processed_bucket.len() <= 63);
+        assert!(n.role.len() <= 64 && n.role_policy.len() <= 128);
+        assert!(n.function.len() <= 64);
+    }
+}

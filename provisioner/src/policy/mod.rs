@@ -1,0 +1,138 @@
+//! Renders the policy documents of `policies/` for one stack, and compares policies the way AWS stores them.
+use crate::names::{Arns, Names};
+use serde_json::Value;
+
+const LAMBDA_TRUST: &str = include_str!("../../../policies/lambda-trust.json");
+const FUNCTION_ACCESS: &str = include_str!("../../../policies/function-access.json");
+const UPLOAD_TOPIC: &str = include_str!("../../../policies/upload-topic.json");
+const BUCKET: &str = include_str!("../../../policies/bucket.json");
+
+/// Everything a policy template can refer to.
+#[derive(Debug, Clone)]
+pub struct PolicyContext {
+    pub partition: String,
+    pub account: String,
+    pub names: Names,
+    pub arns: Arns,
+    pub source_prefix: String,
+    pub backup_enabled: bool,
+}
+
+impl PolicyContext {
+    pub fn new(
+        names: &Names,
+        partition: &str,
+        region: &str,
+        account: &str,
+        source_prefix: &str,
+        backup_enabled: bool,
+    ) -> Self {
+        PolicyContext {
+            partition: partition.into(),
+            account: account.into(),
+            arns: names.arns(partition, region, account),
+            names: names.clone(),
+            source_prefix: source_prefix.into(),
+            backup_enabled,
+        }
+    }
+
+    fn render(&self, template: &str, extra: &[(&str, &str)]) -> Value {
+        let mut vars: Vec<(&str, &str)> = vec![
+            ("Partition", &self.partition),
+            ("Account", &self.account),
+            ("OriginalsBucket", &self.names.originals_bucket),
+            ("ProcessedBucket", &self.names.processed_bucket),
+            ("BackupBucket", &self.names.backup_bucket),
+            ("SourcePrefix", &self.source_prefix),
+            ("UploadTopicArn", &self.arns.upload_topic),
+            ("FailureTopicArn", &self.arns.failure_topic),
+            ("LogGroupArn", &self.arns.log_group),
+        ];
+        vars.extend_from_slice(extra);
+        render(template, &vars)
+    }
+
+    pub fn lambda_trust(&self) -> Value {
+        self.render(LAMBDA_TRUST, &[])
+    }
+
+    pub fn function_access(&self) -> Value {
+        let mut doc = self.render(FUNCTION_ACCESS, &[]);
+        if !self.backup_enabled {
+            drop_statement(&mut doc, "CopyOriginalsToBackup");
+        }
+        doc
+    }
+
+    pub fn upload_topic(&self) -> Value {
+        self.render(UPLOAD_TOPIC, &[])
+    }
+
+    /// A bucket's policy: TLS only, plus CloudFront read access to `served_prefix*` when the
+    /// distribution serves this bucket.
+    pub fn bucket(&self, bucket: &str, cdn: Option<(&str, &str)>) -> Value {
+        let (distribution_arn, served_prefix) = cdn.unwrap_or(("", ""));
+        let mut doc = self.render(
+            BUCKET,
+            &[
+                ("Bucket", bucket),
+                ("DistributionArn", distribution_arn),
+                ("ServedPrefix", served_prefix),
+            ],
+        );
+        if cdn.is_none() {
+            drop_statement(&mut doc, "CloudFrontReadsWhatItServes");
+        }
+        doc
+    }
+}
+
+/// Substitutes `${Name}` placeholders; a placeholder left over is a bug in the template.
+pub fn render(template: &str, vars: &[(&str, &str)]) -> Value {
+    let mut text = template.to_string();
+    for (k, v) in vars {
+        // Values are JSON-string contents: escape them as such.
+        let escaped = serde_json::to_string(v).expect("string");
+        text = text.replace(&format!("${{{k}}}"), &escaped[1..escaped.len() - 1]);
+    }
+    assert!(
+        !text.contains("${"),
+        "unfilled placeholder in policy template: {text}"
+    );
+    serde_json::from_str(&text).expect("policy templates are valid JSON")
+}
+
+fn drop_statement(doc: &mut Value, sid: &str) {
+    if let Some(Value::Array(statements)) = doc.get_mut("Statement") {
+        statements.retain(|s| s.get("Sid").and_then(Value::as_str) != Some(sid));
+    }
+}
+
+/// The form AWS hands policies back in: one-element lists become scalars, statements keep their order.
+/// Two policies are the same when their normalized forms are equal.
+pub fn normalize(v: &Value) -> Value {
+    match v {
+        Value::Array(items) if items.len() == 1 => normalize(&items[0]),
+        Value::Array(items) => Value::Array(items.iter().map(normalize).collect()),
+        Value::Object(map) => {
+            Value::Object(map.iter().map(|(k, v)| (k.clone(), normalize(v))).collect())
+        }
+        other => other.clone(),
+    }
+}
+
+/// Parses a policy document as AWS returns it (IAM URL-encodes them) and compares it with `desired`.
+pub fn same_policy(current: &str, desired: &Value) -> bool {
+    let decoded = urlencoding::decode(current)
+        .map(|c| c.into_owned())
+        .unwrap_or_else(|_| current.to_string());
+    let parsed =
+        serde_json::from_str::<Value>(&decoded).or_else(|_| serde_json::from_str::<Value>(current));
+    parsed
+        .map(|c| normalize(&c) == normalize(desired))
+        .unwrap_or(false)
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,223 @@
+//! The S3 event notification: `s3:ObjectCreated:*` under the source prefix of the originals bucket, sent to
+//! the upload topic. Notification configurations are one document per bucket: ours is found by its Id, and
+//! any other configuration on the bucket is kept.
+use crate::aws::{error_code, Explain};
+use crate::plan::Action;
+use crate::resources::Stack;
+use anyhow::Result;
+use aws_sdk_s3::types::{
+    Event, FilterRule, FilterRuleName, NotificationConfiguration, NotificationConfigurationFilter,
+    S3KeyFilter, TopicConfiguration,
+};
+
+pub const NOTIFICATION_ID: &str = "imgdeploy-uploads";
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Desired {
+    pub bucket: String,
+    pub topic_arn: String,
+    pub prefix: String,
+}
+
+/// The bucket's whole notification document (ours and anybody else's).
+#[derive(Debug, Clone)]
+pub struct Current {
+    pub config: NotificationConfiguration,
+}
+
+impl Current {
+    fn ours(&self) -> Option<&TopicConfiguration> {
+        self.config
+            .topic_configurations()
+            .iter()
+            .find(|t| t.id() == Some(NOTIFICATION_ID))
+    }
+}
+
+pub fn desired(stack: &Stack<'_>) -> Desired {
+    Desired {
+        bucket: stack.names.originals_bucket.clone(),
+        topic_arn: stack.arns.upload_topic.clone(),
+        prefix: stack.config.source.prefix.clone(),
+    }
+}
+
+fn prefix_of(t: &TopicConfiguration) -> Option<&str> {
+    let rules = t.filter()?.key()?.filter_rules();
+    rules
+        .iter()
+        .find(|r| r.name() == Some(&FilterRuleName::Prefix))
+        .and_then(|r| r.value())
+}
+
+pub fn diff(current: Option<&Current>, desired: &Desired) -> Action {
+    let Some(t) = current.and_then(Current::ours) else {
+        return Action::Create;
+    };
+    let mut changes = Vec::new();
+    if t.topic_arn() != desired.topic_arn {
+        changes.push("topic".to_string());
+    }
+    if t.events() != [Event::from("s3:ObjectCreated:*")] {
+        changes.push("events".to_string());
+    }
+    if prefix_of(t) != Some(desired.prefix.as_str()) {
+        changes.push(format!(
+            "prefix {:?} -> {:?}",
+            prefix_of(t).unwrap_or(""),
+            desired.prefix
+        ));
+    }
+    Action::from_changes(changes)
+}
+
+pub async fn describe(stack: &Stack<'_>, desired: &Desired) -> Result<Option<Current>> {
+    match stack
+        .aws
+        .s3
+        .get_bucket_notification_configuration()
+        .bucket(&desired.bucket)
+        .send()
+        .await
+    {
+        Ok(out) => {
+            let config = NotificationConfiguration::builder()
+                .set_topic_configurations(out.topic_configurations)
+                .set_queue_configurations(out.queue_configurations)
+                .set_lambda_function_configurations(out.lambda_function_configurations)
+                .set_event_bridge_configuration(out.event_bridge_configuration)
+                .build();
+            Ok(Some(Current { config }))
+        }
+        Err(e) if error_code(&e) == Some("NoSuchBucket") => Ok(None),
+        Err(e) => Err(e).explain(
+            stack.aws,
+            &format!("s3:GetBucketNotificationConfiguration {}", desired.bucket),
+        ),
+    }
+}
+
+/// Writes the bucket's notification document with ours replaced (or removed when `ours` is None).
+async fn put(
+    stack: &Stack<'_>,
+    desired: &Desired,
+    current: Option<&Current>,
+    ours: Option<TopicConfiguration>,
+) -> Result<()> {
+    let base = current
+        .map(|c| c.config.clone())
+        .unwrap_or_else(|| NotificationConfiguration::builder().build());
+    let mut topics: Vec<TopicConfiguration> = base
+        .topic_configurations()
+        .iter()
+        .filter(|t| t.id() != Some(NOTIFICATION_ID))
+        .cloned()
+        .collect();
+    topics.extend(ours);
+    let config = NotificationConfiguration::builder()
+        .set_topic_configurations(Some(topics))
+        .set_queue_configurations(base.queue_configurations)
+        .set_lambda_function_configurations(base.lambda_function_configurations)
+        .set_event_bridge_configuration(base.event_bridge_configuration)
+        .build();
+    stack
+        .aws
+        .s3
+        .put_bucket_notification_configuration()
+        .bucket(&desired.bucket)
+        .notification_configuration(config)
+        .send()
+        .await
+        .explain(
+            stack.aws,
+            &format!("s3:PutBucketNotificationConfiguration {}", desired.bucket),
+        )?;
+    Ok(())
+}
+
+/// Must run after the upload topic's policy exists: S3 checks that it may publish, and refuses otherwise.
+pub async fn apply(stack: &Stack<'_>, desired: &Desired, current: Option<&Current>) -> Result<()> {
+    let rule = FilterRule::builder()
+        .name(FilterRuleName::Prefix)
+        .value(&desired.prefix)
+        .build();
+    let ours = TopicConfiguration::builder()
+        .id(NOTIFICATION_ID)
+        .topic_arn(&desired.topic_arn)
+        .events(Event::from("s3:ObjectCreated:*"))
+        .filter(
+            NotificationConfigurationFilter::builder()
+                .key(S3KeyFilter::builder().filter_rules(rule).build())
+                .build(),
+        )
+        .build()?;
+    put(stack, desired, current, Some(ours)).await
+}
+
+pub async fn destroy(stack: &Stack<'_>, desired: &Desired) -> Result<Action> {
+    let current = describe(stack, desired).await?;
+    if current.as_ref().and_then(Current::ours).is_none() {
+        return Ok(Action::Absent);
+    }
+    put(stack, desired, current.as_ref(), None).await?;
+    Ok(Action::Delete)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn desired() -> Desired {
+        Desired {
+            bucket: "acme-originals".into(),
+            topic_arn: "arn:aws:sns:us-east-1:1:acme-uploads".into(),
+            prefix: "originals/".into(),
+        }
+    }
+
+    fn current(prefix: &str, id: &str) -> Current {
+        let rule = FilterRule::builder()
+            .name(FilterRuleName::Prefix)
+            .value(prefix)
+            .build();
+        let t = TopicConfiguration::builder()
+            .id(id)
+            .topic_arn(desired().topic_arn)
+            .events(Event::from("s3:ObjectCreated:*"))
+            .filter(
+                NotificationConfigurationFilter::builder()
+                    .key(S3KeyFilter::builder().filter_rules(rule).build())
+                    .build(),
+            )
+            .build()
+            .unwrap();
+        Current {
+            config: NotificationConfiguration::builder()
+                .topic_configurations(t)
+                .build(),
+        }
+    }
+
+    #[test]
+    fn ours_is_found_by_id() {
+        assert_eq!(
+            diff(Some(&current("originals/", NOTIFICATION_ID)), &desired()),
+            Action::Unchanged
+        );
+        assert_eq!(
+            diff(Some(&current("originals/", "someone-elses")), &desired()),
+            Action::Create
+        );
+        assert_eq!(diff(None, &desired()), Action::Create);
+    }
+
+    #[test]
+    fn a_changed_prefix_is_an_update() {
+        let Action::Update { changes } =
+            diff(Some(&current("uploads/", NOTIFICATION_ID)), &desired())
+        else {
+            panic!()
+        };
+        assert_eq!(changes, ["prefix \"uploads/\" -> \"originals/\""]);
+    }
+}

@@ -1,0 +1,254 @@
+//! The function's IAM role: trusted by Lambda only, with one inline policy that grants exactly what the
+//! function does (see `policies/`).
+use crate::aws::{error_code, Explain};
+use crate::plan::Action;
+use crate::policy::same_policy;
+use crate::resources::{tag_changes, Stack};
+use anyhow::{bail, Result};
+use aws_sdk_iam::types::Tag;
+use serde_json::Value;
+use std::collections::BTreeMap;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Desired {
+    pub name: String,
+    pub policy_name: String,
+    pub trust: Value,
+    pub access: Value,
+    pub tags: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Current {
+    pub trust: String,
+    pub access: Option<String>,
+    pub tags: BTreeMap<String, String>,
+}
+
+pub fn desired(stack: &Stack<'_>) -> Desired {
+    Desired {
+        name: stack.names.role.clone(),
+        policy_name: stack.names.role_policy.clone(),
+        trust: stack.policies.lambda_trust(),
+        access: stack.policies.function_access(),
+        tags: stack.tags(),
+    }
+}
+
+pub fn diff(current: Option<&Current>, desired: &Desired) -> Action {
+    let Some(c) = current else {
+        return Action::Create;
+    };
+    let mut changes = Vec::new();
+    if !same_policy(&c.trust, &desired.trust) {
+        changes.push("trust policy".to_string());
+    }
+    if !c
+        .access
+        .as_deref()
+        .is_some_and(|a| same_policy(a, &desired.access))
+    {
+        changes.push(format!("inline policy {}", desired.policy_name));
+    }
+    changes.extend(tag_changes(&c.tags, &desired.tags));
+    Action::from_changes(changes)
+}
+
+pub async fn describe(stack: &Stack<'_>, desired: &Desired) -> Result<Option<Current>> {
+    let iam = &stack.aws.iam;
+    let role = match iam.get_role().role_name(&desired.name).send().await {
+        Ok(out) => out.role,
+        Err(e) if error_code(&e) == Some("NoSuchEntity") => return Ok(None),
+        Err(e) => return Err(e).explain(stack.aws, &format!("iam:GetRole {}", desired.name)),
+    };
+    let trust = role
+        .and_then(|r| r.assume_role_policy_document)
+        .unwrap_or_default();
+    let access = match iam
+        .get_role_policy()
+        .role_name(&desired.name)
+        .policy_name(&desired.policy_name)
+        .send()
+        .await
+    {
+        Ok(out) => Some(out.policy_document),
+        Err(e) if error_code(&e) == Some("NoSuchEntity") => None,
+        Err(e) => {
+            return Err(e).explain(
+                stack.aws,
+                &format!("iam:GetRolePolicy {}", desired.policy_name),
+            )
+        }
+    };
+    let tags = iam
+        .list_role_tags()
+        .role_name(&desired.name)
+        .send()
+        .await
+        .explain(stack.aws, &format!("iam:ListRoleTags {}", desired.name))?;
+    let tags = tags
+        .tags()
+        .iter()
+        .map(|t| (t.key().to_string(), t.value().to_string()))
+        .collect();
+    Ok(Some(Current {
+        trust,
+        access,
+        tags,
+    }))
+}
+
+pub async fn apply(stack: &Stack<'_>, desired: &Desired, current: Option<&Current>) -> Result<()> {
+    let iam = &stack.aws.iam;
+    let name = desired.name.as_str();
+    let tags = || {
+        desired
+            .tags
+            .iter()
+            .map(|(k, v)| Tag::builder().key(k).value(v).build())
+            .collect::<Result<Vec<_>, _>>()
+    };
+    let fresh = Current::default();
+    let c = match current {
+        Some(c) => c,
+        None => {
+            let created = iam
+                .create_role()
+                .role_name(name)
+                .description(format!(
+                    "imgdeploy stack {}: the variant function's execution role",
+                    stack.names.stack
+                ))
+                .assume_role_policy_document(desired.trust.to_string())
+                .set_tags(Some(tags()?))
+                .send()
+                .await;
+            match created {
+                Ok(_) => {}
+                Err(e) if error_code(&e) == Some("EntityAlreadyExists") => {}
+                Err(e) => return Err(e).explain(stack.aws, &format!("iam:CreateRole {name}")),
+            }
+            &Current {
+                trust: desired.trust.to_string(),
+                tags: desired.tags.clone(),
+                ..fresh
+            }
+        }
+    };
+    if !same_policy(&c.trust, &desired.trust) {
+        iam.update_assume_role_policy()
+            .role_name(name)
+            .policy_document(desired.trust.to_string())
+            .send()
+            .await
+            .explain(stack.aws, &format!("iam:UpdateAssumeRolePolicy {name}"))?;
+    }
+    if !c
+        .access
+        .as_deref()
+        .is_some_and(|a| same_policy(a, &desired.access))
+    {
+        iam.put_role_policy()
+            .role_name(name)
+            .policy_name(&desired.policy_name)
+            .policy_document(desired.access.to_string())
+            .send()
+            .await
+            .explain(
+                stack.aws,
+                &format!("iam:PutRolePolicy {}", desired.policy_name),
+            )?;
+    }
+    if !tag_changes(&c.tags, &desired.tags).is_empty() {
+        iam.tag_role()
+            .role_name(name)
+            .set_tags(Some(tags()?))
+            .send()
+            .await
+            .explain(stack.aws, &format!("iam:TagRole {name}"))?;
+    }
+    Ok(())
+}
+
+/// Deletes the inline policy, then the role (IAM refuses to delete a role that still has policies).
+pub async fn destroy(stack: &Stack<'_>, desired: &Desired) -> Result<Action> {
+    let iam = &stack.aws.iam;
+    let name = desired.name.as_str();
+    match iam
+        .delete_role_policy()
+        .role_name(name)
+        .policy_name(&desired.policy_name)
+        .send()
+        .await
+    {
+        Ok(_) => {}
+        Err(e) if error_code(&e) == Some("NoSuchEntity") => {}
+        Err(e) => {
+            return Err(e).explain(
+                stack.aws,
+                &format!("iam:DeleteRolePolicy {}", desired.policy_name),
+            )
+        }
+    }
+    match iam.delete_role().role_name(name).send().await {
+        Ok(_) => Ok(Action::Delete),
+        Err(e) if error_code(&e) == Some("NoSuchEntity") => Ok(Action::Absent),
+        Err(e) if error_code(&e) == Some("DeleteConflict") => bail!(
+            "iam:DeleteRole {name}: the role still has policies that imgdeploy did not attach\n  \
+             fix: detach them (`aws iam list-attached-role-policies --role-name {name}`) and run teardown again"
+        ),
+        Err(e) => Err(e).explain(stack.aws, &format!("iam:DeleteRole {name}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::names::Names;
+    use crate::policy::PolicyContext;
+
+    fn desired() -> Desired {
+        let p = PolicyContext::new(
+            &Names::new("acme"),
+            "aws",
+            "us-east-1",
+            "123456789012",
+            "originals/",
+            true,
+        );
+        Desired {
+            name: "acme-function".into(),
+            policy_name: "acme-function-access".into(),
+            trust: p.lambda_trust(),
+            access: p.function_access(),
+            tags: BTreeMap::from([("imgdeploy:stack".into(), "acme".into())]),
+        }
+    }
+
+    #[test]
+    fn iam_returns_url_encoded_documents_and_they_match() {
+        let d = desired();
+        let c = Current {
+            trust: urlencoding::encode(&d.trust.to_string()).into_owned(),
+            access: Some(urlencoding::encode(&d.access.to_string()).into_owned()),
+            tags: d.tags.clone(),
+        };
+        assert_eq!(diff(Some(&c), &d), Action::Unchanged);
+    }
+
+    #[test]
+    fn a_missing_inline_policy_is_restored() {
+        let d = desired();
+        let c = Current {
+            trust: d.trust.to_string(),
+            access: None,
+            tags: d.tags.clone(),
+        };
+        assert_eq!(
+            diff(Some(&c), &d),
+            Action::Update {
+                changes: vec!["inline policy acme-function-access".into()]
+            }
+        );
+    }
+}
