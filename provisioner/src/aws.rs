@@ -167,3 +167,34 @@ where
 pub fn error_code<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> Option<&str> {
     err.as_service_error().and_then(|e| e.code())
 }
+
+#[cfg(test)]
+impl Aws {
+    /// Clients that point at a closed port, for unit tests that replace one of them with a mock
+    /// (`Aws { lambda: mocked, ..Aws::offline() }`).
+    pub fn offline() -> Aws {
+        use aws_credential_types::{provider::SharedCredentialsProvider, Credentials};
+        let sdk_config = aws_config::SdkConfig::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new("us-east-1"))
+            .endpoint_url("http://127.0.0.1:9")
+            .credentials_provider(SharedCredentialsProvider::new(Credentials::new(
+                "AKID", "SECRET", None, None, "test",
+            )))
+            .build();
+        Aws {
+            s3: aws_sdk_s3::Client::new(&sdk_config),
+            sns: aws_sdk_sns::Client::new(&sdk_config),
+            iam: aws_sdk_iam::Client::new(&sdk_config),
+            lambda: aws_sdk_lambda::Client::new(&sdk_config),
+            cloudfront: aws_sdk_cloudfront::Client::new(&sdk_config),
+            logs: aws_sdk_cloudwatchlogs::Client::new(&sdk_config),
+            sdk_config,
+            region: "us-east-1".into(),
+            account: "123456789012".into(),
+            partition: "aws".into(),
+            endpoint: None,
+            calls: CallLog::default(),
+        }
+    }
+}

@@ -15,7 +15,11 @@ pub fn lambda_zip() -> &'static Path {
             .args(["build", "--json"])
             .output()
             .expect("run imgdeploy build");
-        assert!(out.status.success(), "imgdeploy build failed:\n{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "imgdeploy build failed:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         let v: Value = last_json(&out.stdout);
         PathBuf::from(v["zip"].as_str().expect("build --json names the zip"))
     })
@@ -23,7 +27,8 @@ pub fn lambda_zip() -> &'static Path {
 
 pub fn last_json(stdout: &[u8]) -> Value {
     let text = String::from_utf8_lossy(stdout);
-    serde_json::from_str(&text).unwrap_or_else(|e| panic!("stdout is not one JSON document ({e}):\n{text}"))
+    serde_json::from_str(&text)
+        .unwrap_or_else(|e| panic!("stdout is not one JSON document ({e}):\n{text}"))
 }
 
 /// A stack's config file in a fresh temp dir.
@@ -52,14 +57,32 @@ impl StackDir {
 
     /// Runs `imgdeploy <args> --json` against moto; returns (success, stdout JSON or null, stderr).
     pub fn run(&self, moto: &Moto, args: &[&str]) -> (bool, Value, String) {
+        self.run_env(moto, args, &[])
+    }
+
+    /// `run` with extra environment variables for the child only.
+    pub fn run_env(
+        &self,
+        moto: &Moto,
+        args: &[&str],
+        env: &[(&str, &Path)],
+    ) -> (bool, Value, String) {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_imgdeploy"));
-        moto.configure(&mut cmd).current_dir(self.dir.path()).args(args).arg("--json");
+        moto.configure(&mut cmd)
+            .current_dir(self.dir.path())
+            .args(args)
+            .arg("--json");
+        cmd.envs(env.iter().copied());
         if args[0] == "up" {
             cmd.arg("--artifact").arg(lambda_zip());
         }
         let out = cmd.output().expect("run imgdeploy");
         let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-        let json = if out.stdout.is_empty() { Value::Null } else { last_json(&out.stdout) };
+        let json = if out.stdout.is_empty() {
+            Value::Null
+        } else {
+            last_json(&out.stdout)
+        };
         (out.status.success(), json, stderr)
     }
 
@@ -75,31 +98,62 @@ fn actions(plan: &Value) -> Vec<(String, String, String)> {
         .as_array()
         .unwrap()
         .iter()
-        .map(|s| (s["kind"].as_str().unwrap().into(), s["name"].as_str().unwrap().into(), s["action"].as_str().unwrap().into()))
+        .map(|s| {
+            (
+                s["kind"].as_str().unwrap().into(),
+                s["name"].as_str().unwrap().into(),
+                s["action"].as_str().unwrap().into(),
+            )
+        })
         .collect()
 }
 
 fn mutated(result: &Value) -> Vec<String> {
-    result["mutating_calls"].as_array().unwrap().iter().map(|c| c.as_str().unwrap().to_string()).collect()
+    result["mutating_calls"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_str().unwrap().to_string())
+        .collect()
 }
 
 #[test]
 fn up_converges_repairs_drift_and_teardown_removes_everything() {
     let moto = moto();
-    let s = StackDir::new("cycle", "[function]\nmemory_mb = 1024\nreserved_concurrency = 3");
+    let s = StackDir::new(
+        "cycle",
+        "[function]\nmemory_mb = 1024\nreserved_concurrency = 3",
+    );
     let n = s.name.as_str();
 
     // 1. up creates everything.
     let first = s.ok(moto, &["up", "--yes"]);
-    assert!(actions(&first["plan"]).iter().all(|(_, _, a)| a == "create"), "{:#}", first["plan"]);
+    assert!(
+        actions(&first["plan"])
+            .iter()
+            .all(|(_, _, a)| a == "create"),
+        "{:#}",
+        first["plan"]
+    );
     assert!(first["changed"].as_bool().unwrap());
     let report = inspect(moto, n);
     check_resources(&report, n, 1024);
 
     // 2. up again: no mutating call, "no changes".
     let second = s.ok(moto, &["up", "--yes"]);
-    assert_eq!(mutated(&second), Vec::<String>::new(), "second up mutated: {:#}", second["plan"]);
-    assert!(actions(&second["plan"]).iter().all(|(_, _, a)| a == "unchanged"), "{:#}", second["plan"]);
+    assert_eq!(
+        mutated(&second),
+        Vec::<String>::new(),
+        "second up mutated: {:#}",
+        second["plan"]
+    );
+    assert!(
+        actions(&second["plan"])
+            .iter()
+            .all(|(_, _, a)| a == "unchanged"),
+        "{:#}",
+        second["plan"]
+    );
 
     // 3. drift: a log group and a bucket policy deleted by hand come back, nothing else is touched.
     let py = format!(
@@ -109,14 +163,30 @@ fn up_converges_repairs_drift_and_teardown_removes_everything() {
         moto.endpoint
     );
     let mut cmd = Command::new(moto.python());
-    assert!(moto.configure(&mut cmd).args(["-c", &py]).status().unwrap().success());
+    assert!(moto
+        .configure(&mut cmd)
+        .args(["-c", &py])
+        .status()
+        .unwrap()
+        .success());
     let repaired = s.ok(moto, &["up", "--yes"]);
-    let changed: Vec<_> = actions(&repaired["plan"]).into_iter().filter(|(_, _, a)| a != "unchanged").collect();
+    let changed: Vec<_> = actions(&repaired["plan"])
+        .into_iter()
+        .filter(|(_, _, a)| a != "unchanged")
+        .collect();
     assert_eq!(
         changed,
         [
-            ("log-group".into(), format!("/aws/lambda/{n}-variants"), "create".into()),
-            ("bucket-policy".into(), format!("{n}-processed"), "create".into())
+            (
+                "log-group".into(),
+                format!("/aws/lambda/{n}-variants"),
+                "create".into()
+            ),
+            (
+                "bucket-policy".into(),
+                format!("{n}-processed"),
+                "create".into()
+            )
         ]
     );
     check_resources(&inspect(moto, n), n, 1024);
@@ -124,17 +194,33 @@ fn up_converges_repairs_drift_and_teardown_removes_everything() {
     // 4. a config change (memory, a variant) updates only the function's configuration.
     s.write_config("[function]\nmemory_mb = 1536\nreserved_concurrency = 3\n");
     let edited = s.ok(moto, &["up", "--yes"]);
-    let changed: Vec<_> = actions(&edited["plan"]).into_iter().filter(|(_, _, a)| a != "unchanged").collect();
+    let changed: Vec<_> = actions(&edited["plan"])
+        .into_iter()
+        .filter(|(_, _, a)| a != "unchanged")
+        .collect();
     assert_eq!(changed.len(), 1, "{changed:?}");
     assert_eq!(changed[0].0, "function");
-    assert!(mutated(&edited).iter().all(|c| c.contains("UpdateFunctionConfiguration")), "{:?}", mutated(&edited));
+    assert!(
+        mutated(&edited)
+            .iter()
+            .all(|c| c.contains("UpdateFunctionConfiguration")),
+        "{:?}",
+        mutated(&edited)
+    );
     check_resources(&inspect(moto, n), n, 1536);
 
     // 5. teardown keeps the originals bucket that holds data, removes everything else.
     put_object(moto, &format!("{n}-originals"), "originals/keep.jpg");
     let down = s.ok(moto, &["teardown", "--yes"]);
-    assert_eq!(down["kept"], serde_json::json!([format!("{n}-originals")]), "{down:#}");
-    assert_eq!(found(&inspect(moto, n)), [format!("s3:bucket:{n}-originals")]);
+    assert_eq!(
+        down["kept"],
+        serde_json::json!([format!("{n}-originals")]),
+        "{down:#}"
+    );
+    assert_eq!(
+        found(&inspect(moto, n)),
+        [format!("s3:bucket:{n}-originals")]
+    );
 
     // 6. teardown again succeeds; with --delete-data it removes the data too; then it is all gone.
     s.ok(moto, &["teardown", "--yes"]);
@@ -150,7 +236,12 @@ fn put_object(moto: &Moto, bucket: &str, key: &str) {
         moto.endpoint
     );
     let mut cmd = Command::new(moto.python());
-    assert!(moto.configure(&mut cmd).args(["-c", &py]).status().unwrap().success());
+    assert!(moto
+        .configure(&mut cmd)
+        .args(["-c", &py])
+        .status()
+        .unwrap()
+        .success());
 }
 
 /// Every resource and property of issue 2, as boto3 reads them.
@@ -160,32 +251,67 @@ fn check_resources(r: &Value, n: &str, memory: i64) {
         let bucket = &buckets[format!("{n}-{b}")];
         assert!(bucket.is_object(), "bucket {b} missing: {r:#}");
         let bpa = &bucket["public_access_block"];
-        for k in ["BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy", "RestrictPublicBuckets"] {
+        for k in [
+            "BlockPublicAcls",
+            "IgnorePublicAcls",
+            "BlockPublicPolicy",
+            "RestrictPublicBuckets",
+        ] {
             assert_eq!(bpa[k], true, "{b} {k}");
         }
-        assert_eq!(bucket["ownership_controls"]["Rules"][0]["ObjectOwnership"], "BucketOwnerEnforced", "{b}");
-        let sse = &bucket["encryption"]["Rules"][0]["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"];
+        assert_eq!(
+            bucket["ownership_controls"]["Rules"][0]["ObjectOwnership"], "BucketOwnerEnforced",
+            "{b}"
+        );
+        let sse =
+            &bucket["encryption"]["Rules"][0]["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"];
         assert_eq!(sse, "AES256", "{b}");
         assert_eq!(bucket["tags"]["imgdeploy:stack"], n, "{b}");
-        let statements = bucket["policy"]["Statement"].as_array().unwrap_or_else(|| panic!("{b} has no policy"));
-        let tls = statements.iter().find(|s| s["Sid"] == "DenyRequestsWithoutTls").expect("TLS statement");
+        let statements = bucket["policy"]["Statement"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{b} has no policy"));
+        let tls = statements
+            .iter()
+            .find(|s| s["Sid"] == "DenyRequestsWithoutTls")
+            .expect("TLS statement");
         assert_eq!(tls["Condition"]["Bool"]["aws:SecureTransport"], "false");
-        let cdn = statements.iter().find(|s| s["Sid"] == "CloudFrontReadsWhatItServes");
+        let cdn = statements
+            .iter()
+            .find(|s| s["Sid"] == "CloudFrontReadsWhatItServes");
         match b {
-            "backup" => assert!(cdn.is_none(), "the backup bucket must never be readable through the CDN"),
+            "backup" => assert!(
+                cdn.is_none(),
+                "the backup bucket must never be readable through the CDN"
+            ),
             _ => {
                 let cdn = cdn.unwrap_or_else(|| panic!("{b} lacks the CloudFront statement"));
-                let source = cdn["Condition"]["StringEquals"]["AWS:SourceArn"].as_str().unwrap();
+                let source = cdn["Condition"]["StringEquals"]["AWS:SourceArn"]
+                    .as_str()
+                    .unwrap();
                 assert!(source.contains(":distribution/"), "{source}");
-                let expect = if b == "processed" { format!("{n}-processed/*") } else { format!("{n}-originals/originals/*") };
-                assert!(cdn["Resource"].as_str().unwrap().ends_with(&expect), "{b}: {}", cdn["Resource"]);
+                let expect = if b == "processed" {
+                    format!("{n}-processed/*")
+                } else {
+                    format!("{n}-originals/originals/*")
+                };
+                assert!(
+                    cdn["Resource"].as_str().unwrap().ends_with(&expect),
+                    "{b}: {}",
+                    cdn["Resource"]
+                );
             }
         }
     }
     assert_eq!(buckets[format!("{n}-backup")]["versioning"], "Enabled");
     let notification = &buckets[format!("{n}-originals")]["notification"]["TopicConfigurations"][0];
-    assert_eq!(notification["Events"], serde_json::json!(["s3:ObjectCreated:*"]));
-    assert!(notification["TopicArn"].as_str().unwrap().ends_with(&format!("{n}-uploads")));
+    assert_eq!(
+        notification["Events"],
+        serde_json::json!(["s3:ObjectCreated:*"])
+    );
+    assert!(notification["TopicArn"]
+        .as_str()
+        .unwrap()
+        .ends_with(&format!("{n}-uploads")));
     let rules = &notification["Filter"]["Key"]["FilterRules"][0];
     assert_eq!(rules["Value"], "originals/");
 
@@ -193,12 +319,21 @@ fn check_resources(r: &Value, n: &str, memory: i64) {
     let upload = &topics[format!("{n}-uploads")];
     let st = &upload["policy"]["Statement"][0];
     assert_eq!(st["Principal"]["Service"], "s3.amazonaws.com");
-    assert_eq!(st["Condition"]["ArnLike"]["aws:SourceArn"], format!("arn:aws:s3:::{n}-originals"));
-    assert_eq!(st["Condition"]["StringEquals"]["aws:SourceAccount"], "123456789012");
+    assert_eq!(
+        st["Condition"]["ArnLike"]["aws:SourceArn"],
+        format!("arn:aws:s3:::{n}-originals")
+    );
+    assert_eq!(
+        st["Condition"]["StringEquals"]["aws:SourceAccount"],
+        "123456789012"
+    );
     assert!(topics[format!("{n}-failures")].is_object());
 
     let role = &r["iam"]["roles"][format!("{n}-function")];
-    assert_eq!(role["trust_policy"]["Statement"][0]["Principal"]["Service"], "lambda.amazonaws.com");
+    assert_eq!(
+        role["trust_policy"]["Statement"][0]["Principal"]["Service"],
+        "lambda.amazonaws.com"
+    );
     assert_eq!(role["attached_policies"], serde_json::json!([]));
     let inline = role["inline_policies"].as_object().unwrap();
     assert_eq!(inline.len(), 1, "exactly one inline policy");
@@ -217,12 +352,19 @@ fn check_resources(r: &Value, n: &str, memory: i64) {
     assert_eq!(c["Architectures"], serde_json::json!(["arm64"]));
     assert_eq!(c["MemorySize"], memory);
     assert_eq!(f["reserved_concurrency"], 3);
-    assert!(c["Environment"]["Variables"]["IMGDEPLOY_VARIANTS"].as_str().unwrap().contains("\"thumb\""));
+    assert!(c["Environment"]["Variables"]["IMGDEPLOY_VARIANTS"]
+        .as_str()
+        .unwrap()
+        .contains("\"thumb\""));
     assert_eq!(f["tags"]["imgdeploy:stack"], n);
     let permission = &f["policy"]["Statement"][0];
     assert_eq!(permission["Principal"]["Service"], "sns.amazonaws.com");
     let subs = r["sns"]["subscriptions"].as_array().unwrap();
-    assert!(subs.iter().any(|s| s["protocol"] == "lambda" && s["endpoint"].as_str().unwrap().ends_with(&format!("{n}-variants"))));
+    assert!(subs.iter().any(|s| s["protocol"] == "lambda"
+        && s["endpoint"]
+            .as_str()
+            .unwrap()
+            .ends_with(&format!("{n}-variants"))));
 
     let group = &r["logs"]["log_groups"][format!("/aws/lambda/{n}-variants")];
     assert_eq!(group["retention_days"], 30);
@@ -232,12 +374,23 @@ fn check_resources(r: &Value, n: &str, memory: i64) {
     assert_eq!(dists.len(), 1, "exactly one distribution");
     let d = dists.values().next().unwrap();
     let cfg = &d["config"];
-    assert_eq!(cfg["DefaultCacheBehavior"]["ViewerProtocolPolicy"], "redirect-to-https");
+    assert_eq!(
+        cfg["DefaultCacheBehavior"]["ViewerProtocolPolicy"],
+        "redirect-to-https"
+    );
     let behaviors = &cfg["CacheBehaviors"]["Items"];
     assert_eq!(behaviors[0]["PathPattern"], "originals/*");
     assert_eq!(behaviors[0]["ViewerProtocolPolicy"], "redirect-to-https");
     let origins = cfg["Origins"]["Items"].as_array().unwrap();
     assert_eq!(origins.len(), 2);
-    assert!(!origins.iter().any(|o| o["DomainName"].as_str().unwrap().contains("-backup")));
-    assert_eq!(r["cloudfront"]["origin_access_controls"].as_object().unwrap().len(), 1);
+    assert!(!origins
+        .iter()
+        .any(|o| o["DomainName"].as_str().unwrap().contains("-backup")));
+    assert_eq!(
+        r["cloudfront"]["origin_access_controls"]
+            .as_object()
+            .unwrap()
+            .len(),
+        1
+    );
 }

@@ -1,0 +1,448 @@
+//! The Lambda function: code (compared by CodeSha256, so an unchanged build uploads nothing) and
+//! configuration, created with retries while IAM propagates, updated with the SDK waiters.
+use crate::artifact::Artifact;
+use crate::aws::{error_code, Explain};
+use crate::plan::Action;
+use crate::progress::Progress;
+use crate::resources::{tag_changes, Stack};
+use anyhow::{bail, Result};
+use aws_sdk_lambda::client::Waiters;
+use aws_sdk_lambda::operation::create_function::CreateFunctionError;
+use aws_sdk_lambda::primitives::Blob;
+use aws_sdk_lambda::types::{Architecture, DeadLetterConfig, Environment, FunctionCode, Runtime};
+use imgdeploy_function::spec::{FunctionSettings, DEFAULT_FAILURES_PREFIX};
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+pub const RUNTIME: &str = "provided.al2023";
+pub const HANDLER: &str = "bootstrap";
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Config {
+    pub role_arn: String,
+    pub arch: String,
+    pub memory_mb: i32,
+    pub timeout_s: i32,
+    pub env: BTreeMap<String, String>,
+    pub dlq_arn: Option<String>,
+    pub runtime: String,
+    pub handler: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct Desired {
+    pub name: String,
+    pub config: Config,
+    pub code_sha256: String,
+    pub zip: Vec<u8>,
+    pub reserved_concurrency: Option<i32>,
+    pub tags: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Current {
+    pub config: Config,
+    pub code_sha256: String,
+    pub reserved_concurrency: Option<i32>,
+    pub tags: BTreeMap<String, String>,
+    pub version: String,
+    pub code_size: i64,
+    pub last_modified: String,
+}
+
+/// What the function finds in its environment: the same for the deployed function and `invoke --local`.
+pub fn settings(stack: &Stack<'_>) -> FunctionSettings {
+    let c = stack.config;
+    FunctionSettings {
+        variants: c.variants.clone(),
+        limits: c.function.limits(),
+        source_prefix: c.source.prefix.clone(),
+        processed_bucket: stack.names.processed_bucket.clone(),
+        backup_bucket: c.backup.enabled.then(|| stack.names.backup_bucket.clone()),
+        failure_topic_arn: stack.arns.failure_topic.clone(),
+        failures_prefix: DEFAULT_FAILURES_PREFIX.to_string(),
+        cache_control: c.function.cache_control.clone(),
+    }
+}
+
+pub fn desired(stack: &Stack<'_>, artifact: &Artifact) -> Desired {
+    let f = &stack.config.function;
+    Desired {
+        name: stack.names.function.clone(),
+        config: Config {
+            role_arn: stack.arns.role.clone(),
+            arch: artifact.arch.lambda_name().to_string(),
+            memory_mb: f.memory_mb,
+            timeout_s: f.timeout_s,
+            env: settings(stack).to_env(),
+            dlq_arn: Some(stack.arns.failure_topic.clone()),
+            runtime: RUNTIME.into(),
+            handler: HANDLER.into(),
+        },
+        code_sha256: artifact.code_sha256.clone(),
+        zip: artifact.zip_bytes.clone(),
+        reserved_concurrency: f.reserved_concurrency,
+        tags: stack.tags(),
+    }
+}
+
+/// Pure: which of code, configuration fields, concurrency and tags differ.
+pub fn changes(current: &Current, desired: &Desired) -> Vec<String> {
+    let (c, d) = (&current.config, &desired.config);
+    let mut out = Vec::new();
+    if current.code_sha256 != desired.code_sha256 || c.arch != d.arch {
+        out.push("code".to_string());
+    }
+    if c.arch != d.arch {
+        out.push(format!("architecture {} -> {}", c.arch, d.arch));
+    }
+    if c.memory_mb != d.memory_mb {
+        out.push(format!("memory {} -> {} MB", c.memory_mb, d.memory_mb));
+    }
+    if c.timeout_s != d.timeout_s {
+        out.push(format!("timeout {} -> {} s", c.timeout_s, d.timeout_s));
+    }
+    for key in c
+        .env
+        .keys()
+        .chain(d.env.keys())
+        .collect::<std::collections::BTreeSet<_>>()
+    {
+        if c.env.get(key) != d.env.get(key) {
+            out.push(format!("environment {key}"));
+        }
+    }
+    for (what, cur, want) in [
+        ("role", &c.role_arn, &d.role_arn),
+        ("runtime", &c.runtime, &d.runtime),
+        ("handler", &c.handler, &d.handler),
+    ] {
+        if cur != want {
+            out.push(format!("{what} {cur} -> {want}"));
+        }
+    }
+    if c.dlq_arn != d.dlq_arn {
+        out.push("dead-letter target".to_string());
+    }
+    if current.reserved_concurrency != desired.reserved_concurrency {
+        out.push(format!(
+            "reserved concurrency {:?} -> {:?}",
+            current.reserved_concurrency, desired.reserved_concurrency
+        ));
+    }
+    out.extend(tag_changes(&current.tags, &desired.tags));
+    out
+}
+
+pub fn diff(current: Option<&Current>, desired: &Desired) -> Action {
+    match current {
+        None => Action::Create,
+        Some(c) => Action::from_changes(changes(c, desired)),
+    }
+}
+
+pub async fn describe(stack: &Stack<'_>, desired: &Desired) -> Result<Option<Current>> {
+    let out = match stack
+        .aws
+        .lambda
+        .get_function()
+        .function_name(&desired.name)
+        .send()
+        .await
+    {
+        Ok(out) => out,
+        Err(e) if error_code(&e) == Some("ResourceNotFoundException") => return Ok(None),
+        Err(e) => {
+            return Err(e).explain(stack.aws, &format!("lambda:GetFunction {}", desired.name))
+        }
+    };
+    let Some(f) = out.configuration() else {
+        return Ok(None);
+    };
+    Ok(Some(Current {
+        config: Config {
+            role_arn: f.role().unwrap_or_default().to_string(),
+            arch: f
+                .architectures()
+                .first()
+                .map(|a| a.as_str().to_string())
+                .unwrap_or_else(|| "x86_64".into()),
+            memory_mb: f.memory_size().unwrap_or_default(),
+            timeout_s: f.timeout().unwrap_or_default(),
+            env: f
+                .environment()
+                .and_then(|e| e.variables())
+                .cloned()
+                .unwrap_or_default()
+                .into_iter()
+                .collect(),
+            dlq_arn: f
+                .dead_letter_config()
+                .and_then(|d| d.target_arn())
+                .map(str::to_string),
+            runtime: f
+                .runtime()
+                .map(|r| r.as_str().to_string())
+                .unwrap_or_default(),
+            handler: f.handler().unwrap_or_default().to_string(),
+        },
+        code_sha256: f.code_sha256().unwrap_or_default().to_string(),
+        reserved_concurrency: out
+            .concurrency()
+            .and_then(|c| c.reserved_concurrent_executions()),
+        tags: out
+            .tags()
+            .cloned()
+            .unwrap_or_default()
+            .into_iter()
+            .collect(),
+        version: f.version().unwrap_or_default().to_string(),
+        code_size: f.code_size(),
+        last_modified: f.last_modified().unwrap_or_default().to_string(),
+    }))
+}
+
+const WAIT: Duration = Duration::from_secs(300);
+
+/// Creates the function, or updates only what differs: code, then configuration, each followed by the
+/// `LastUpdateStatus` waiter (Lambda refuses a second update while one is in progress).
+pub async fn apply(
+    stack: &Stack<'_>,
+    desired: &Desired,
+    current: Option<&Current>,
+    progress: &Progress,
+) -> Result<()> {
+    let lambda = &stack.aws.lambda;
+    let name = desired.name.as_str();
+    let d = &desired.config;
+    let arch = Architecture::from(d.arch.as_str());
+    let Some(current) = current else {
+        create_with_retry(stack, desired, progress).await?;
+        lambda
+            .wait_until_function_active_v2()
+            .function_name(name)
+            .wait(WAIT)
+            .await
+            .map_err(|e| anyhow::anyhow!("lambda {name} did not become active: {e}"))?;
+        return put_concurrency(stack, desired, None).await;
+    };
+    let changed = changes(current, desired);
+    if changed.iter().any(|c| c == "code") {
+        lambda
+            .update_function_code()
+            .function_name(name)
+            .zip_file(Blob::new(desired.zip.clone()))
+            .architectures(arch)
+            .send()
+            .await
+            .explain(stack.aws, &format!("lambda:UpdateFunctionCode {name}"))?;
+        wait_updated(stack, name).await?;
+    }
+    let config_changed = current.config
+        != Config {
+            arch: current.config.arch.clone(),
+            ..d.clone()
+        };
+    if config_changed {
+        lambda
+            .update_function_configuration()
+            .function_name(name)
+            .role(&d.role_arn)
+            .memory_size(d.memory_mb)
+            .timeout(d.timeout_s)
+            .runtime(Runtime::from(d.runtime.as_str()))
+            .handler(&d.handler)
+            .environment(
+                Environment::builder()
+                    .set_variables(Some(d.env.clone().into_iter().collect()))
+                    .build(),
+            )
+            .dead_letter_config(
+                DeadLetterConfig::builder()
+                    .set_target_arn(d.dlq_arn.clone())
+                    .build(),
+            )
+            .send()
+            .await
+            .explain(
+                stack.aws,
+                &format!("lambda:UpdateFunctionConfiguration {name}"),
+            )?;
+        wait_updated(stack, name).await?;
+    }
+    put_concurrency(stack, desired, Some(current)).await?;
+    if !tag_changes(&current.tags, &desired.tags).is_empty() {
+        lambda
+            .tag_resource()
+            .resource(&stack.arns.function)
+            .set_tags(Some(desired.tags.clone().into_iter().collect()))
+            .send()
+            .await
+            .explain(stack.aws, &format!("lambda:TagResource {name}"))?;
+    }
+    Ok(())
+}
+
+async fn wait_updated(stack: &Stack<'_>, name: &str) -> Result<()> {
+    stack
+        .aws
+        .lambda
+        .wait_until_function_updated_v2()
+        .function_name(name)
+        .wait(WAIT)
+        .await
+        .map_err(|e| anyhow::anyhow!("lambda {name}: the update did not finish: {e}"))?;
+    Ok(())
+}
+
+/// Lambda refuses a role it cannot assume yet; a new role takes a few seconds to propagate through IAM.
+pub fn is_iam_propagation(err: &CreateFunctionError) -> bool {
+    match err {
+        CreateFunctionError::InvalidParameterValueException(e) => e
+            .message()
+            .or(err.meta().message())
+            .is_some_and(|m| m.contains("cannot be assumed")),
+        _ => false,
+    }
+}
+
+async fn create_with_retry(
+    stack: &Stack<'_>,
+    desired: &Desired,
+    progress: &Progress,
+) -> Result<()> {
+    let d = &desired.config;
+    let name = desired.name.as_str();
+    let mut delay = Duration::from_millis(500);
+    let started = std::time::Instant::now();
+    let task = progress.start("iam", "waiting for the role to propagate");
+    loop {
+        let sent = stack
+            .aws
+            .lambda
+            .create_function()
+            .function_name(name)
+            .runtime(Runtime::from(d.runtime.as_str()))
+            .handler(&d.handler)
+            .role(&d.role_arn)
+            .architectures(Architecture::from(d.arch.as_str()))
+            .memory_size(d.memory_mb)
+            .timeout(d.timeout_s)
+            .code(
+                FunctionCode::builder()
+                    .zip_file(Blob::new(desired.zip.clone()))
+                    .build(),
+            )
+            .environment(
+                Environment::builder()
+                    .set_variables(Some(d.env.clone().into_iter().collect()))
+                    .build(),
+            )
+            .dead_letter_config(
+                DeadLetterConfig::builder()
+                    .set_target_arn(d.dlq_arn.clone())
+                    .build(),
+            )
+            .description(format!(
+                "imgdeploy stack {}: renders each upload's variants",
+                stack.names.stack
+            ))
+            .set_tags(Some(desired.tags.clone().into_iter().collect()))
+            .send()
+            .await;
+        match sent {
+            Ok(_) => break,
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_resource_conflict_exception()) =>
+            {
+                break
+            }
+            Err(e) if e.as_service_error().is_some_and(is_iam_propagation) => {
+                if started.elapsed() > Duration::from_secs(120) {
+                    task.fail("gave up");
+                    bail!("lambda:CreateFunction {name}: the role {} still cannot be assumed after 2 minutes\n  fix: check its trust policy (policies/lambda-trust.json) and re-run", d.role_arn);
+                }
+                task.set_message(&format!("retrying in {:.1}s", delay.as_secs_f64()));
+                tokio::time::sleep(delay).await;
+                delay = (delay * 2).min(Duration::from_secs(8));
+            }
+            Err(e) => {
+                task.fail("failed");
+                return Err(e).explain(stack.aws, &format!("lambda:CreateFunction {name}"));
+            }
+        }
+    }
+    task.finish("assumable");
+    Ok(())
+}
+
+async fn put_concurrency(
+    stack: &Stack<'_>,
+    desired: &Desired,
+    current: Option<&Current>,
+) -> Result<()> {
+    let lambda = &stack.aws.lambda;
+    let name = desired.name.as_str();
+    let now = current.and_then(|c| c.reserved_concurrency);
+    match desired.reserved_concurrency {
+        Some(n) if now != Some(n) => {
+            lambda
+                .put_function_concurrency()
+                .function_name(name)
+                .reserved_concurrent_executions(n)
+                .send()
+                .await
+                .explain(stack.aws, &format!("lambda:PutFunctionConcurrency {name}"))?;
+        }
+        None if now.is_some() => {
+            lambda
+                .delete_function_concurrency()
+                .function_name(name)
+                .send()
+                .await
+                .explain(
+                    stack.aws,
+                    &format!("lambda:DeleteFunctionConcurrency {name}"),
+                )?;
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+/// Whether the function exists (teardown's dry run).
+pub async fn exists(stack: &Stack<'_>) -> Result<bool> {
+    match stack
+        .aws
+        .lambda
+        .get_function()
+        .function_name(&stack.names.function)
+        .send()
+        .await
+    {
+        Ok(_) => Ok(true),
+        Err(e) if error_code(&e) == Some("ResourceNotFoundException") => Ok(false),
+        Err(e) => Err(e).explain(stack.aws, "lambda:GetFunction"),
+    }
+}
+
+/// Deletes the function; Absent when already gone.
+pub async fn destroy(stack: &Stack<'_>) -> Result<Action> {
+    let name = &stack.names.function;
+    match stack
+        .aws
+        .lambda
+        .delete_function()
+        .function_name(name)
+        .send()
+        .await
+    {
+        Ok(_) => Ok(Action::Delete),
+        Err(e) if error_code(&e) == Some("ResourceNotFoundException") => Ok(Action::Absent),
+        Err(e) => Err(e).explain(stack.aws, &format!("lambda:DeleteFunction {name}")),
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,108 @@
+//! What moto does not keep or check, pinned at the request level: the requests `imgdeploy up` sends are
+//! recorded (`IMGDEPLOY_RECORD_REQUESTS`) and compared with snapshots, with the stack name redacted.
+//! Pinned here: the order of the mutating calls (each ordering constraint of `up`), the trust policy sent
+//! to IAM (moto accepts a malformed one), the function's DeadLetterConfig (moto ignores it), and that an
+//! unchanged permission is never re-added (moto accepts a duplicate statement; AWS refuses it).
+use crate::harness::moto;
+use crate::stack::StackDir;
+use serde_json::Value;
+use std::collections::BTreeMap;
+
+struct Recorded {
+    calls: Vec<Value>,
+}
+
+impl Recorded {
+    fn read(path: &std::path::Path, stack: &str) -> Recorded {
+        let text = std::fs::read_to_string(path)
+            .unwrap_or_default()
+            .replace(stack, "STACK");
+        Recorded {
+            calls: text
+                .lines()
+                .map(|l| serde_json::from_str(l).unwrap())
+                .collect(),
+        }
+    }
+
+    fn mutating(&self) -> Vec<String> {
+        self.calls
+            .iter()
+            .map(|c| {
+                format!(
+                    "{}:{}",
+                    c["service"].as_str().unwrap(),
+                    c["operation"].as_str().unwrap()
+                )
+            })
+            .filter(|op| {
+                !["Get", "List", "Describe", "Head"]
+                    .iter()
+                    .any(|p| op.split(':').nth(1).unwrap().starts_with(p))
+            })
+            .collect()
+    }
+
+    fn body_of(&self, operation: &str) -> String {
+        let call = self
+            .calls
+            .iter()
+            .find(|c| c["operation"] == operation)
+            .unwrap_or_else(|| panic!("no {operation} sent"));
+        call["body"].as_str().unwrap_or_default().to_string()
+    }
+}
+
+/// IAM and SNS speak the query protocol: `Action=CreateRole&AssumeRolePolicyDocument=%7B...`.
+fn form(body: &str) -> BTreeMap<String, String> {
+    body.split('&')
+        .filter_map(|kv| kv.split_once('='))
+        .map(|(k, v)| {
+            (
+                k.to_string(),
+                urlencoding::decode(&v.replace('+', " "))
+                    .unwrap()
+                    .into_owned(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn up_sends_what_moto_does_not_check() {
+    let moto = moto();
+    let s = StackDir::new("requests", "");
+    let record = s.dir.path().join("requests.jsonl");
+    let up = |what: &str| {
+        let (ok, _, stderr) = s.run_env(
+            moto,
+            &["up", "--yes"],
+            &[("IMGDEPLOY_RECORD_REQUESTS", &record)],
+        );
+        assert!(ok, "{what} up failed:\n{stderr}");
+    };
+    up("first");
+    let first = Recorded::read(&record, &s.name);
+
+    // The order of creation, with every ordering constraint (topic policy before the notification,
+    // log group and role before the function, permission before subscription, CDN before bucket policies).
+    insta::assert_json_snapshot!("up_mutating_calls", first.mutating());
+
+    let create_role = form(&first.body_of("CreateRole"));
+    let trust: Value = serde_json::from_str(&create_role["AssumeRolePolicyDocument"])
+        .expect("trust policy is JSON");
+    insta::assert_json_snapshot!("trust_policy_sent", trust);
+
+    let create_function: Value = serde_json::from_str(&first.body_of("CreateFunction")).unwrap();
+    let dlq = create_function["DeadLetterConfig"]["TargetArn"]
+        .as_str()
+        .expect("DeadLetterConfig sent");
+    assert_eq!(dlq, "arn:aws:sns:us-east-1:123456789012:STACK-failures");
+
+    // A second up sends no AddPermission (nor anything else that mutates).
+    std::fs::remove_file(&record).ok();
+    up("second");
+    let second = Recorded::read(&record, &s.name);
+    assert_eq!(second.mutating(), Vec::<String>::new());
+    s.ok(moto, &["teardown", "--yes", "--delete-data"]);
+}
