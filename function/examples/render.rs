@@ -1,0 +1,105 @@
+//! The pure engine as a command line, for benchmarks without the AWS build:
+//! `render --config JOB.toml --out DIR [--repeat N] [--json] INPUT...` (same contract as `imgdeploy render`;
+//! the config holds `[[variant]]` tables and an optional `[limits]` table).
+use imgdeploy_function::engine;
+use imgdeploy_function::spec::{Limits, VariantSpec};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+#[derive(serde::Deserialize)]
+struct Job {
+    #[serde(default)]
+    variant: Vec<VariantSpec>,
+    #[serde(default)]
+    limits: Limits,
+}
+
+fn main() {
+    if let Err(e) = run() {
+        eprintln!("render: {e}");
+        std::process::exit(1);
+    }
+}
+
+fn run() -> Result<(), String> {
+    let mut args = std::env::args().skip(1);
+    let (mut config, mut out, mut repeat, mut json, mut inputs) =
+        (None, None, 1usize, false, Vec::new());
+    while let Some(a) = args.next() {
+        match a.as_str() {
+            "--config" => config = args.next(),
+            "--out" => out = args.next().map(PathBuf::from),
+            "--repeat" => {
+                repeat = args
+                    .next()
+                    .and_then(|n| n.parse().ok())
+                    .ok_or("--repeat needs a number")?
+            }
+            "--json" => json = true,
+            _ => inputs.push(PathBuf::from(a)),
+        }
+    }
+    let config = config.ok_or("--config is required")?;
+    let out = out.ok_or("--out is required")?;
+    let text = std::fs::read_to_string(&config).map_err(|e| format!("{config}: {e}"))?;
+    let job: Job = toml::from_str(&text).map_err(|e| format!("{config}: {e}"))?;
+    if inputs.is_empty() {
+        return Err("no INPUT given".into());
+    }
+    let (mut ms, mut cpu_ms) = (Vec::new(), Vec::new());
+    for _ in 0..repeat.max(1) {
+        let (t0, c0) = (Instant::now(), engine::process_cpu_ms());
+        for input in &inputs {
+            let dir = if inputs.len() > 1 {
+                out.join(stem(input))
+            } else {
+                out.clone()
+            };
+            let bytes = std::fs::read(input).map_err(|e| format!("{}: {e}", input.display()))?;
+            let rendered = engine::render(&bytes, &job.variant, &job.limits)
+                .map_err(|e| format!("{}: {e} ({})", input.display(), e.kind()))?;
+            std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+            for r in rendered {
+                let path = dir.join(format!("{}.{}", r.name, r.format.extension()));
+                std::fs::write(&path, &r.bytes).map_err(|e| format!("{}: {e}", path.display()))?;
+                if !json {
+                    println!(
+                        "{} {}x{} {} bytes {:.1} ms",
+                        path.display(),
+                        r.width,
+                        r.height,
+                        r.bytes.len(),
+                        r.millis
+                    );
+                }
+            }
+        }
+        ms.push(t0.elapsed().as_secs_f64() * 1000.0);
+        cpu_ms.push(engine::process_cpu_ms() - c0);
+    }
+    if json {
+        println!(
+            "{}",
+            serde_json::json!({"tool": "imgdeploy-engine", "loop": repeat, "ms": ms, "cpu_ms": cpu_ms,
+                "threads": rayon_threads(), "peak_rss_mb": engine::peak_rss_mb()})
+        );
+    }
+    Ok(())
+}
+
+fn rayon_threads() -> usize {
+    std::env::var("RAYON_NUM_THREADS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| {
+            std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(1)
+        })
+}
+
+fn stem(p: &Path) -> String {
+    p.file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "input".into())
+}

@@ -1,0 +1,180 @@
+//! Decoding one upload into 8-bit pixels (stored orientation, sRGB), dispatching on the sniffed format.
+//! Every decoder runs with explicit dimension and allocation caps, and ancillary data that can be a
+//! decompression bomb (PNG text, oversized ICC) is skipped or inflated with a cap.
+use super::geometry::{Header, Request};
+use super::pixels::{Layout, Pixels};
+use super::{colour, jpeg, orient, EngineError, ImageInfo};
+use crate::spec::Limits;
+use image::{DynamicImage, ImageDecoder};
+use std::io::Cursor;
+
+/// Largest embedded ICC profile accepted (real ones are a few KB to ~1 MB).
+const MAX_ICC: usize = 4 << 20;
+
+pub struct Decoded {
+    pub header: Header,
+    pub pixels: Pixels,
+}
+
+pub fn decode(
+    input: &[u8],
+    info: &ImageInfo,
+    requests: &[Request],
+    limits: &Limits,
+) -> Result<Decoded, EngineError> {
+    let (header, pixels) = match info.format {
+        "jpeg" => jpeg::decode(input, requests)?,
+        "png" => png(input, info, limits)?,
+        _ => with_image(input, info, limits)?,
+    };
+    Ok(Decoded {
+        header,
+        pixels: pixels.drop_opaque_alpha(),
+    })
+}
+
+/// Bytes the decoder may allocate: the picture as RGBA8 plus slack, bounded by the pixel limit.
+fn alloc_cap(info: &ImageInfo, limits: &Limits) -> u64 {
+    let px = (info.width as u64 * info.height as u64).min(limits.max_input_pixels);
+    px * 8 + (16 << 20)
+}
+
+fn full(w: u32, h: u32, orientation: u8) -> Header {
+    Header {
+        width: w,
+        height: h,
+        orientation,
+        scale: 1.0,
+    }
+}
+
+fn png(input: &[u8], info: &ImageInfo, limits: &Limits) -> Result<(Header, Pixels), EngineError> {
+    let corrupt = |e: png::DecodingError| match e {
+        png::DecodingError::LimitsExceeded => {
+            EngineError::DecompressionBomb("PNG needs more memory than its header allows".into())
+        }
+        e => EngineError::Corrupt(format!("PNG: {e}")),
+    };
+    let chunks = png_chunks(input);
+    let mut dec = png::Decoder::new_with_limits(
+        Cursor::new(input),
+        png::Limits {
+            bytes: alloc_cap(info, limits) as usize,
+        },
+    );
+    dec.set_ignore_text_chunk(true);
+    dec.set_ignore_iccp_chunk(true);
+    dec.set_transformations(png::Transformations::EXPAND | png::Transformations::STRIP_16);
+    let mut reader = dec.read_info().map_err(corrupt)?;
+    let (ct, _) = reader.output_color_type();
+    let layout = match ct {
+        png::ColorType::Grayscale => Layout::Gray,
+        png::ColorType::GrayscaleAlpha => Layout::GrayAlpha,
+        png::ColorType::Rgb => Layout::Rgb,
+        png::ColorType::Rgba => Layout::Rgba,
+        png::ColorType::Indexed => {
+            return Err(EngineError::Corrupt("PNG palette was not expanded".into()))
+        }
+    };
+    let size = reader
+        .output_buffer_size()
+        .ok_or_else(|| EngineError::DecompressionBomb("PNG size overflows".into()))?;
+    let mut buf = vec![0u8; size];
+    let frame = reader.next_frame(&mut buf).map_err(corrupt)?;
+    buf.truncate(frame.buffer_size());
+    let (w, h) = (frame.width, frame.height);
+    let px = Pixels::new(w, h, layout, buf);
+    let srgb_chunk = chunks.srgb;
+    let icc = if srgb_chunk { None } else { chunks.icc };
+    Ok((
+        full(w, h, chunks.orientation),
+        colour::to_srgb(px, icc.as_deref()),
+    ))
+}
+
+#[derive(Default)]
+struct PngChunks {
+    icc: Option<Vec<u8>>,
+    srgb: bool,
+    orientation: u8,
+}
+
+/// Walks the chunk list before IDAT for iCCP (inflated with a cap), sRGB and eXIf.
+fn png_chunks(b: &[u8]) -> PngChunks {
+    let mut out = PngChunks {
+        orientation: 1,
+        ..Default::default()
+    };
+    let mut i = 8;
+    while i + 8 <= b.len() {
+        let len = u32::from_be_bytes([b[i], b[i + 1], b[i + 2], b[i + 3]]) as usize;
+        let ty = &b[i + 4..i + 8];
+        let Some(data) = b.get(i + 8..(i + 8).saturating_add(len)) else {
+            break;
+        };
+        match ty {
+            b"IDAT" | b"IEND" => break,
+            b"sRGB" => out.srgb = true,
+            b"eXIf" => out.orientation = orient::from_exif(data),
+            b"iCCP" => {
+                if let Some(nul) = data.iter().position(|&c| c == 0) {
+                    if let Some(z) = data.get(nul + 2..) {
+                        out.icc =
+                            miniz_oxide::inflate::decompress_to_vec_zlib_with_limit(z, MAX_ICC)
+                                .ok();
+                    }
+                }
+            }
+            _ => {}
+        }
+        i = i.saturating_add(12).saturating_add(len);
+    }
+    out
+}
+
+/// WebP and GIF (first frame) through the `image` crate, capped.
+fn with_image(
+    input: &[u8],
+    info: &ImageInfo,
+    limits: &Limits,
+) -> Result<(Header, Pixels), EngineError> {
+    let mut caps = image::Limits::default();
+    caps.max_image_width = Some(info.width.max(1));
+    caps.max_image_height = Some(info.height.max(1));
+    caps.max_alloc = Some(alloc_cap(info, limits));
+    let err = |e: image::ImageError| match e {
+        image::ImageError::Limits(l) => {
+            EngineError::DecompressionBomb(format!("{}: {l}", info.format))
+        }
+        image::ImageError::Unsupported(u) => EngineError::UnsupportedFormat(u.to_string()),
+        e => EngineError::Corrupt(format!("{}: {e}", info.format)),
+    };
+    let (img, icc, orientation) = match info.format {
+        "webp" => {
+            let mut d = image::codecs::webp::WebPDecoder::new(Cursor::new(input)).map_err(err)?;
+            d.set_limits(caps).map_err(err)?;
+            let icc = d.icc_profile().ok().flatten();
+            let o = d
+                .exif_metadata()
+                .ok()
+                .flatten()
+                .map(|e| orient::from_exif(&e))
+                .unwrap_or(1);
+            (DynamicImage::from_decoder(d).map_err(err)?, icc, o)
+        }
+        "gif" => {
+            let mut d = image::codecs::gif::GifDecoder::new(Cursor::new(input)).map_err(err)?;
+            d.set_limits(caps).map_err(err)?;
+            (DynamicImage::from_decoder(d).map_err(err)?, None, 1)
+        }
+        other => return Err(EngineError::UnsupportedFormat(other.to_string())),
+    };
+    let (w, h) = (img.width(), img.height());
+    let px = match img {
+        DynamicImage::ImageLuma8(b) => Pixels::new(w, h, Layout::Gray, b.into_raw()),
+        DynamicImage::ImageLumaA8(b) => Pixels::new(w, h, Layout::GrayAlpha, b.into_raw()),
+        DynamicImage::ImageRgb8(b) => Pixels::new(w, h, Layout::Rgb, b.into_raw()),
+        other => Pixels::new(w, h, Layout::Rgba, other.into_rgba8().into_raw()),
+    };
+    Ok((full(w, h, orientation), colour::to_srgb(px, icc.as_deref())))
+}

@@ -1,0 +1,188 @@
+//! The variant engine: bytes of one upload in, its configured variants out. Pure (no AWS, no files), so
+//! that the Lambda handler and `imgdeploy render` share it. Decode once (JPEG shrunk in the DCT domain),
+//! then resample, crop, orient and encode every variant in parallel.
+mod colour;
+mod decode;
+mod encode;
+mod geometry;
+mod jpeg;
+mod orient;
+mod pixels;
+mod resize;
+mod smart;
+mod sniff;
+
+use crate::spec::{Format, Limits, VariantSpec};
+use rayon::prelude::*;
+use std::time::Instant;
+
+pub use sniff::Kind;
+
+/// What the header says, without decoding the pixels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ImageInfo {
+    /// "jpeg", "png", "webp" or "gif".
+    pub format: &'static str,
+    pub width: u32,
+    pub height: u32,
+}
+
+/// One encoded variant.
+#[derive(Debug, Clone)]
+pub struct Rendered {
+    pub name: String,
+    pub format: Format,
+    pub bytes: Vec<u8>,
+    pub width: u32,
+    pub height: u32,
+    /// Time spent on this variant after the shared decode (resample, crop, orient, encode).
+    pub millis: f64,
+}
+
+/// Why an input cannot be rendered. Every variant is permanent for that input: retrying will not help.
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error("empty input (0 bytes)")]
+    Empty,
+    #[error("unsupported format: {0}")]
+    UnsupportedFormat(String),
+    #[error("corrupt image: {0}")]
+    Corrupt(String),
+    #[error("too many pixels: {width}x{height} = {pixels} > limit {limit}")]
+    TooManyPixels {
+        width: u32,
+        height: u32,
+        pixels: u64,
+        limit: u64,
+    },
+    #[error("input too large: {bytes} bytes > limit {limit}")]
+    TooManyBytes { bytes: u64, limit: u64 },
+    #[error("decompression bomb: {0}")]
+    DecompressionBomb(String),
+    #[error("invalid variant {name}: {reason}")]
+    InvalidVariant { name: String, reason: String },
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl EngineError {
+    /// Stable snake_case name of the reason, for failure reports and metrics.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            EngineError::Empty => "empty",
+            EngineError::UnsupportedFormat(_) => "unsupported_format",
+            EngineError::Corrupt(_) => "corrupt",
+            EngineError::TooManyPixels { .. } => "too_many_pixels",
+            EngineError::TooManyBytes { .. } => "too_many_bytes",
+            EngineError::DecompressionBomb(_) => "decompression_bomb",
+            EngineError::InvalidVariant { .. } => "invalid_variant",
+            EngineError::Internal(_) => "internal",
+        }
+    }
+}
+
+/// Sniffs the format and reads the dimensions from the header (stored orientation, cheap).
+pub fn probe(input: &[u8]) -> Result<ImageInfo, EngineError> {
+    let kind = sniff::sniff(input)?;
+    let (width, height) = sniff::dimensions(kind, input)?;
+    Ok(ImageInfo {
+        format: kind.name(),
+        width,
+        height,
+    })
+}
+
+/// Renders every variant of `input`, in the order of `variants`.
+pub fn render(
+    input: &[u8],
+    variants: &[VariantSpec],
+    limits: &Limits,
+) -> Result<Vec<Rendered>, EngineError> {
+    match std::panic::catch_unwind(|| render_inner(input, variants, limits)) {
+        Ok(r) => r,
+        Err(p) => Err(EngineError::Internal(panic_message(&*p))),
+    }
+}
+
+fn render_inner(
+    input: &[u8],
+    variants: &[VariantSpec],
+    limits: &Limits,
+) -> Result<Vec<Rendered>, EngineError> {
+    if input.len() as u64 > limits.max_input_bytes {
+        return Err(EngineError::TooManyBytes {
+            bytes: input.len() as u64,
+            limit: limits.max_input_bytes,
+        });
+    }
+    let info = probe(input)?;
+    let pixels = info.width as u64 * info.height as u64;
+    if pixels > limits.max_input_pixels {
+        return Err(EngineError::TooManyPixels {
+            width: info.width,
+            height: info.height,
+            pixels,
+            limit: limits.max_input_pixels,
+        });
+    }
+    let requests = geometry::validate(variants)?;
+    let decoded = decode::decode(input, &info, &requests, limits)?;
+    let work = |i: usize| -> Result<Rendered, EngineError> {
+        let (spec, req) = (&variants[i], &requests[i]);
+        let t0 = Instant::now();
+        let plan = geometry::plan(req, &decoded.header);
+        let img = resize::resample(&decoded.pixels, &plan, req.gravity)?;
+        let img = orient::apply(img, decoded.header.orientation);
+        let img = resize::finish(img, &plan, req, spec.format);
+        let bytes = encode::encode(&img, spec)?;
+        Ok(Rendered {
+            name: spec.name.clone(),
+            format: spec.format,
+            width: img.width,
+            height: img.height,
+            bytes,
+            millis: t0.elapsed().as_secs_f64() * 1000.0,
+        })
+    };
+    // Largest first, so that the longest job starts first on the pool.
+    let mut order: Vec<usize> = (0..variants.len()).collect();
+    order.sort_by_key(|&i| std::cmp::Reverse(requests[i].area_hint()));
+    let mut done: Vec<(usize, Result<Rendered, EngineError>)> =
+        order.par_iter().map(|&i| (i, work(i))).collect();
+    done.sort_by_key(|(i, _)| *i);
+    done.into_iter().map(|(_, r)| r).collect()
+}
+
+fn panic_message(p: &(dyn std::any::Any + Send)) -> String {
+    if let Some(s) = p.downcast_ref::<String>() {
+        s.clone()
+    } else if let Some(s) = p.downcast_ref::<&str>() {
+        (*s).to_string()
+    } else {
+        "panic in the engine".to_string()
+    }
+}
+
+/// User + system CPU time of this process so far, in milliseconds (getrusage), for benchmarks and
+/// per-invocation metrics.
+pub fn process_cpu_ms() -> f64 {
+    // SAFETY: getrusage only writes into the zeroed struct we pass.
+    let ru = unsafe {
+        let mut ru: libc::rusage = std::mem::zeroed();
+        libc::getrusage(libc::RUSAGE_SELF, &mut ru);
+        ru
+    };
+    let tv = |t: libc::timeval| t.tv_sec as f64 * 1000.0 + t.tv_usec as f64 / 1000.0;
+    tv(ru.ru_utime) + tv(ru.ru_stime)
+}
+
+/// Peak resident set size of this process so far, in MB (getrusage).
+pub fn peak_rss_mb() -> f64 {
+    // SAFETY: as above.
+    let ru = unsafe {
+        let mut ru: libc::rusage = std::mem::zeroed();
+        libc::getrusage(libc::RUSAGE_SELF, &mut ru);
+        ru
+    };
+    ru.ru_maxrss as f64 / 1024.0
+}
