@@ -11,7 +11,9 @@ use tracing::Instrument;
 fn main() -> Result<(), lambda_runtime::Error> {
     let started = Instant::now();
     init_logs();
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
     runtime.block_on(serve(started))
 }
 
@@ -23,11 +25,15 @@ async fn serve(started: Instant) -> Result<(), lambda_runtime::Error> {
             return Err(e.into());
         }
     };
+    let settings_ms = started.elapsed().as_secs_f64() * 1000.0;
     let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    let sdk_config_ms = started.elapsed().as_secs_f64() * 1000.0 - settings_ms;
     let handler = Handler::from_settings(settings, &sdk).await;
     tracing::info!(
         init_ms = started.elapsed().as_secs_f64() * 1000.0,
         since_exec_ms = since_exec_ms(),
+        settings_ms,
+        sdk_config_ms,
         variants = handler.settings().variants.len(),
         "ready for the first event"
     );
@@ -39,8 +45,14 @@ async fn serve(started: Instant) -> Result<(), lambda_runtime::Error> {
     .await
 }
 
-async fn invoke(handler: &Handler, event: Value) -> Result<InvocationSummary, lambda_runtime::Error> {
-    handler.handle(event).await.map_err(|e: HandlerError| lambda_runtime::Error::from(e.to_string()))
+async fn invoke(
+    handler: &Handler,
+    event: Value,
+) -> Result<InvocationSummary, lambda_runtime::Error> {
+    handler
+        .handle(event)
+        .await
+        .map_err(|e: HandlerError| lambda_runtime::Error::from(e.to_string()))
 }
 
 /// One JSON object per line, event fields at the top level; `RUST_LOG` or `AWS_LAMBDA_LOG_LEVEL` filter.
@@ -65,7 +77,12 @@ fn since_exec_ms() -> Option<f64> {
     // The command name (field 2) may hold spaces; fields after the closing parenthesis are plain.
     let after = &stat[stat.rfind(')')? + 2..];
     let start_ticks: f64 = after.split(' ').nth(19)?.parse().ok()?;
-    let uptime: f64 = std::fs::read_to_string("/proc/uptime").ok()?.split(' ').next()?.parse().ok()?;
+    let uptime: f64 = std::fs::read_to_string("/proc/uptime")
+        .ok()?
+        .split(' ')
+        .next()?
+        .parse()
+        .ok()?;
     let ticks_per_second = 100.0; // USER_HZ on every Linux Lambda runs on
     Some(((uptime - start_ticks / ticks_per_second) * 1000.0).max(0.0))
 }

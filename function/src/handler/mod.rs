@@ -1,0 +1,282 @@
+//! The Lambda handler: turns an event (S3 notifications wrapped in SNS, direct S3 notifications, or a
+//! backfill list) into variants, backups and failure reports. Records run concurrently (bounded by the
+//! vCPUs and by a memory budget); a permanent failure is reported and the record succeeds; a fault a
+//! retry may heal fails the invocation, so that Lambda retries it and finally dead-letters it.
+//! `bootstrap` and `imgdeploy invoke --local` both drive this through [`Handler::handle`].
+pub mod event;
+pub mod outcome;
+pub mod record;
+pub mod render;
+pub mod report;
+pub mod storage;
+
+pub use event::{decode_key, parse_event, sns_s3_event, EventError, ObjectRef, Work};
+pub use outcome::{InvocationSummary, Outcome, RecordOutcome, VariantWritten};
+pub use render::{EngineRenderer, MemoryBudget, RenderError, Renderer};
+pub use report::FailureReport;
+
+use crate::spec::{FunctionSettings, VariantSpec};
+use futures::{FutureExt, StreamExt};
+use std::sync::Arc;
+use std::time::Instant;
+
+/// Why an invocation fails (so that Lambda retries it, then dead-letters it).
+#[derive(Debug, thiserror::Error)]
+pub enum HandlerError {
+    #[error(transparent)]
+    Event(#[from] EventError),
+    #[error("{} of {} record(s) hit a fault that a retry may heal; failing the invocation so that Lambda retries it: {}",
+        .failures.len(), .summary.records.len() + .failures.len(), .failures.join("; "))]
+    Retry {
+        failures: Vec<String>,
+        summary: Box<InvocationSummary>,
+    },
+}
+
+/// A fault of one record that a retry may heal.
+#[derive(Debug, thiserror::Error)]
+pub enum RetryCause {
+    #[error(transparent)]
+    Store(#[from] storage::StoreError),
+    #[error(transparent)]
+    Report(#[from] report::ReportError),
+}
+
+/// Everything the handler needs, built once per process (clients, settings, the memory budget).
+#[derive(Clone)]
+pub struct Handler {
+    settings: FunctionSettings,
+    variants: Arc<Vec<VariantSpec>>,
+    s3: aws_sdk_s3::Client,
+    sns: aws_sdk_sns::Client,
+    renderer: Arc<dyn Renderer>,
+    budget: MemoryBudget,
+    parallelism: usize,
+    function_version: String,
+    function_name: String,
+}
+
+/// An S3 client for `sdk`, with path-style addressing when a custom endpoint is set (moto, MinIO, ...).
+pub fn s3_client(sdk: &aws_config::SdkConfig) -> aws_sdk_s3::Client {
+    let custom_endpoint =
+        sdk.endpoint_url().is_some() || std::env::var_os("AWS_ENDPOINT_URL_S3").is_some();
+    let config = aws_sdk_s3::config::Builder::from(sdk)
+        .force_path_style(custom_endpoint)
+        .build();
+    aws_sdk_s3::Client::from_conf(config)
+}
+
+impl Handler {
+    /// The real handler: the variant engine, S3 and SNS clients from `sdk`.
+    pub async fn from_settings(settings: FunctionSettings, sdk: &aws_config::SdkConfig) -> Handler {
+        Handler::new(
+            settings,
+            s3_client(sdk),
+            aws_sdk_sns::Client::new(sdk),
+            Arc::new(EngineRenderer),
+        )
+    }
+
+    /// A handler with the given clients and renderer. Parallelism: the vCPUs; memory: three quarters
+    /// of the function's memory (see [`MemoryBudget::from_lambda_env`]).
+    pub fn new(
+        settings: FunctionSettings,
+        s3: aws_sdk_s3::Client,
+        sns: aws_sdk_sns::Client,
+        renderer: Arc<dyn Renderer>,
+    ) -> Handler {
+        let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+        Handler {
+            variants: Arc::new(settings.variants.clone()),
+            settings,
+            s3,
+            sns,
+            renderer,
+            budget: MemoryBudget::from_lambda_env(),
+            parallelism: std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(1),
+            function_version: env("AWS_LAMBDA_FUNCTION_VERSION").unwrap_or_else(|| "local".into()),
+            function_name: env("AWS_LAMBDA_FUNCTION_NAME")
+                .unwrap_or_else(|| "imgdeploy-local".into()),
+        }
+    }
+
+    /// How many records run at once (default: the vCPUs).
+    pub fn with_parallelism(mut self, records: usize) -> Handler {
+        self.parallelism = records.max(1);
+        self
+    }
+
+    pub fn with_memory_budget(mut self, budget: MemoryBudget) -> Handler {
+        self.budget = budget;
+        self
+    }
+
+    pub fn settings(&self) -> &FunctionSettings {
+        &self.settings
+    }
+
+    /// Processes every record of `event`. `Ok` when every record is done (processed, skipped as a
+    /// duplicate, reported as a permanent failure, or ignored); `Err` when one needs a retry.
+    pub async fn handle(
+        &self,
+        event: serde_json::Value,
+    ) -> Result<InvocationSummary, HandlerError> {
+        let started = Instant::now();
+        let works = parse_event(&event)
+            .inspect_err(|e| tracing::error!(error = %e, "unrecognised event"))?;
+        let mut results: Vec<(usize, RecordOutcome, Option<String>)> =
+            futures::stream::iter(works.into_iter().enumerate())
+                .map(|(index, work)| async move {
+                    let (outcome, retry) = self.run(work).await;
+                    (index, outcome, retry)
+                })
+                .buffer_unordered(self.parallelism)
+                .collect()
+                .await;
+        results.sort_by_key(|(index, ..)| *index);
+        let mut records = Vec::with_capacity(results.len());
+        let mut failures = Vec::new();
+        for (_, outcome, retry) in results {
+            match retry {
+                Some(message) => failures.push(message),
+                None => records.push(outcome),
+            }
+        }
+        let summary = InvocationSummary::new(records, started.elapsed().as_secs_f64() * 1000.0);
+        tracing::info!(
+            records = summary.records.len() + failures.len(),
+            processed = summary.processed,
+            skipped = summary.skipped,
+            failed = summary.failed,
+            ignored = summary.ignored,
+            retry = failures.len(),
+            millis = outcome::round(summary.millis),
+            "invocation"
+        );
+        if failures.is_empty() {
+            Ok(summary)
+        } else {
+            Err(HandlerError::Retry {
+                failures,
+                summary: Box::new(summary),
+            })
+        }
+    }
+
+    /// One record: its outcome, or the message of a fault that needs a retry.
+    async fn run(&self, work: Work) -> (RecordOutcome, Option<String>) {
+        let (obj, relative) = match work {
+            Work::Ignore {
+                bucket,
+                key,
+                reason,
+            } => {
+                let record = RecordOutcome {
+                    bucket,
+                    key,
+                    outcome: Outcome::Ignored { reason },
+                };
+                outcome::log_record(&record);
+                return (record, None);
+            }
+            Work::Object(obj) => match self.triage(&obj) {
+                Ok(relative) => {
+                    let relative = relative.to_owned();
+                    (obj, relative)
+                }
+                Err(reason) => {
+                    let record = RecordOutcome {
+                        bucket: Some(obj.bucket),
+                        key: Some(obj.key),
+                        outcome: Outcome::Ignored { reason },
+                    };
+                    outcome::log_record(&record);
+                    return (record, None);
+                }
+            },
+        };
+        let processing =
+            std::panic::AssertUnwindSafe(record::process(self, &obj, &relative)).catch_unwind();
+        let result = match processing.await {
+            Ok(result) => result,
+            Err(panic) => {
+                let message = format!(
+                    "processing s3://{}/{} panicked: {}",
+                    obj.bucket,
+                    obj.key,
+                    render::panic_text(panic)
+                );
+                record::fail(self, &obj, None, "panic", message).await
+            }
+        };
+        let retry = match &result {
+            Ok(_) => None,
+            Err(cause) => {
+                tracing::error!(bucket = obj.bucket.as_str(), key = obj.key.as_str(), outcome = "retry", error = %cause, "image");
+                Some(format!("s3://{}/{}: {cause}", obj.bucket, obj.key))
+            }
+        };
+        let outcome = match result {
+            Ok(outcome) => outcome,
+            Err(_) => Outcome::Ignored {
+                reason: "retry".into(),
+            },
+        };
+        let record = RecordOutcome {
+            bucket: Some(obj.bucket),
+            key: Some(obj.key),
+            outcome,
+        };
+        if retry.is_none() {
+            outcome::log_record(&record);
+        }
+        (record, retry)
+    }
+
+    /// The key relative to the source prefix, or why this object is not ours to process.
+    fn triage<'k>(&self, obj: &'k ObjectRef) -> Result<&'k str, String> {
+        let s = &self.settings;
+        if obj.bucket == s.processed_bucket {
+            let ours = obj.key.starts_with(&s.failures_prefix)
+                || self
+                    .variants
+                    .iter()
+                    .any(|v| obj.key.starts_with(&format!("{}/", v.name)));
+            if ours {
+                return Err(format!(
+                    "s3://{}/{} is an output of this function (variant or failure report); processing it would loop",
+                    obj.bucket, obj.key
+                ));
+            }
+        }
+        let Some(relative) = obj.key.strip_prefix(&s.source_prefix) else {
+            return Err(format!(
+                "key {:?} is outside the source prefix {:?}; only uploads under it are processed (the guard against processing outputs in a loop)",
+                obj.key, s.source_prefix
+            ));
+        };
+        if relative.is_empty() || obj.key.ends_with('/') {
+            return Err(format!(
+                "key {:?} is a folder placeholder, not an image",
+                obj.key
+            ));
+        }
+        Ok(relative)
+    }
+
+    fn report_destination(&self) -> report::Destination<'_> {
+        report::Destination {
+            s3: &self.s3,
+            sns: &self.sns,
+            topic_arn: &self.settings.failure_topic_arn,
+            bucket: &self.settings.processed_bucket,
+            failures_prefix: &self.settings.failures_prefix,
+        }
+    }
+}
+
+#[cfg(test)]
+#[path = "handler_tests.rs"]
+mod tests;
