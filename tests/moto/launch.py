@@ -1,0 +1,146 @@
+"""Starts moto's server on 127.0.0.1 for imgdeploy's integration tests.
+
+Why a launcher instead of plain `moto_server`:
+- moto evaluates a bucket policy's Deny statements without their conditions, so the stack's TLS-only
+  statement (Deny when aws:SecureTransport is false) would refuse every object request. The launcher
+  turns that partial enforcement off; the tests check policies by reading them back instead.
+- SNS deliveries to `lambda` subscriptions are recorded instead of run: moto would try to start the
+  function in Docker (there is none), create its log group as a side effect, and, when the function is
+  gone, raise out of the fan-out so that the topic's later subscribers (the tests' SQS queues) miss the
+  message. With `--lambda-deliveries FILE` each delivery becomes one JSON line
+  `{"function_arn", "topic_arn", "subscription_arn", "event"}`, where `event` is the SNS event Lambda would
+  receive, ready to feed to the real `bootstrap`. As on AWS, the publish succeeds whatever the function.
+- it binds a free port itself (port 0) and prints one ready line, `MOTO READY port=NNNN`, on stdout;
+- it exits by itself when its parent process dies, so no server outlives the test run.
+  (prctl's PDEATHSIG is not used: it fires when the parent *thread* exits, and the Rust harness starts
+  the server from whichever test thread comes first.)
+
+Usage: python launch.py [--port N] [--parent-pid PID] [--lambda-deliveries FILE]
+"""
+
+import argparse
+import json
+import os
+import sys
+import threading
+import time
+from datetime import datetime, timezone
+
+
+def neutral_bucket_policies() -> None:
+    """Makes moto ignore bucket policies when it authorises S3 object requests."""
+    from moto.iam.access_control import PermissionResult
+    from moto.s3.models import FakeBucket
+
+    def get_permission(self, action, resource):  # noqa: ARG001 - moto's signature
+        return PermissionResult.NEUTRAL
+
+    FakeBucket.get_permission = get_permission
+
+
+def record_lambda_deliveries(path: str | None) -> None:
+    """Replaces SNS -> Lambda invocation by a record of the event Lambda would receive."""
+    from moto.sns.models import Subscription
+
+    original_publish = Subscription.publish
+    lock = threading.Lock()
+
+    def publish(self, message, message_id, subject=None, message_attributes=None, group_id=None,
+                deduplication_id=None, message_structure=None):
+        if self.protocol != "lambda":
+            return original_publish(self, message, message_id, subject=subject,
+                                    message_attributes=message_attributes, group_id=group_id,
+                                    deduplication_id=deduplication_id,
+                                    message_structure=message_structure)
+        matcher = self._filter_policy_matcher
+        if matcher is not None and not matcher.matches(message_attributes, message):
+            return None
+        if message_structure == "json":
+            message = self._parse_message_structure(message, self.protocol)
+        if path is None:
+            return None
+        now = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+        event = {"Records": [{
+            "EventSource": "aws:sns",
+            "EventVersion": "1.0",
+            "EventSubscriptionArn": self.arn,
+            "Sns": {
+                "Type": "Notification",
+                "MessageId": message_id,
+                "TopicArn": self.topic.arn,
+                "Subject": subject,
+                "Message": message,
+                "Timestamp": now,
+                "SignatureVersion": "1",
+                "Signature": "EXAMPLE",
+                "SigningCertUrl": "EXAMPLE",
+                "UnsubscribeUrl": "EXAMPLE",
+                "MessageAttributes": {},
+            },
+        }]}
+        line = json.dumps({"function_arn": self.endpoint, "topic_arn": self.topic.arn,
+                           "subscription_arn": self.arn, "event": event})
+        with lock, open(path, "a", encoding="utf-8") as out:
+            out.write(line + "\n")
+        return None
+
+    Subscription.publish = publish
+
+
+def parent_alive(parent_pid: int, startup_ppid: int) -> bool:
+    if parent_pid <= 1:
+        return False  # started by init: our parent was gone before we ran
+    if parent_pid == startup_ppid:
+        # Once our parent dies we are re-parented (to init or a subreaper): getppid() changes, and that
+        # cannot be fooled by pid reuse.
+        return os.getppid() == parent_pid
+    # Another process, or our parent died before we could read getppid(): is it still there?
+    try:
+        os.kill(parent_pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--port", type=int, default=0, help="port to bind; 0 picks a free one")
+    parser.add_argument(
+        "--parent-pid",
+        type=int,
+        default=None,
+        help="exit when this process is gone (default: the process that started the launcher)",
+    )
+    parser.add_argument(
+        "--lambda-deliveries",
+        metavar="FILE",
+        help="append each SNS -> Lambda delivery to FILE as a JSON line (default: drop them)",
+    )
+    args = parser.parse_args()
+    startup_ppid = os.getppid()
+    parent_pid = args.parent_pid if args.parent_pid is not None else startup_ppid
+
+    neutral_bucket_policies()
+    record_lambda_deliveries(args.lambda_deliveries)
+
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=args.port, verbose=False)
+    server.start()
+    _, port = server.get_host_and_port()
+    print(f"MOTO READY port={port}", flush=True)
+
+    try:
+        while parent_alive(parent_pid, startup_ppid):
+            time.sleep(0.5)
+    except KeyboardInterrupt:
+        pass
+    # The server thread is a daemon: leaving the main thread ends the process without waiting for
+    # in-flight requests, which is what we want once nobody is listening.
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
