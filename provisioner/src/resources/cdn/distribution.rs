@@ -1,0 +1,282 @@
+//! The distribution, found by its comment: create it with the stack's tags, update it with the ETag of
+//! the configuration just read. Its teardown is in `teardown.rs`.
+use super::sdk::origin_access_controls;
+use super::spec::DistributionSpec;
+use super::{Deployed, Desired, DISTRIBUTION_KIND};
+use crate::aws::{Aws, Explain};
+use crate::progress::Progress;
+use crate::resources::{tag_changes, Stack};
+use anyhow::{bail, Context, Result};
+use aws_sdk_cloudfront::error::ProvideErrorMetadata;
+use aws_sdk_cloudfront::types::{DistributionConfig, DistributionConfigWithTags, Tag, Tags};
+use std::collections::BTreeMap;
+
+/// An existing distribution with the ETag and configuration an update needs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DistributionState {
+    pub id: String,
+    pub arn: String,
+    pub domain: String,
+    pub status: String,
+    pub enabled: bool,
+    pub etag: String,
+    pub config: DistributionConfig,
+    pub tags: BTreeMap<String, String>,
+}
+
+impl DistributionState {
+    fn deployed(&self) -> Deployed {
+        Deployed {
+            id: self.id.clone(),
+            arn: self.arn.clone(),
+            domain: self.domain.clone(),
+            status: self.status.clone(),
+        }
+    }
+}
+
+/// A new distribution's CallerReference: the stack name and the creation time. A retried request reuses
+/// the serialized body, so it cannot create a second distribution; a new value per create lets the stack
+/// be created again after a teardown (CloudFront answers `DistributionAlreadyExists` to a reference it
+/// has seen before). Re-runs find the existing distribution by its comment, never by this reference.
+pub fn caller_reference(prefix: &str) -> String {
+    let millis = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis())
+        .unwrap_or(0);
+    format!("{prefix}-{millis}")
+}
+
+/// (id, ARN, domain, status) of every distribution with this comment.
+pub async fn find(aws: &Aws, comment: &str) -> Result<Vec<(String, String, String, String)>> {
+    let mut pages = aws.cloudfront.list_distributions().into_paginator().send();
+    let mut found = Vec::new();
+    while let Some(page) = pages.next().await {
+        let page = page.explain(aws, "cloudfront:ListDistributions")?;
+        let items = page
+            .distribution_list
+            .and_then(|l| l.items)
+            .unwrap_or_default();
+        found.extend(
+            items
+                .into_iter()
+                .filter(|d| d.comment == comment)
+                .map(|d| (d.id, d.arn, d.domain_name, d.status)),
+        );
+    }
+    Ok(found)
+}
+
+/// The configuration and its ETag, or `None` when the distribution does not exist.
+pub async fn get_config(aws: &Aws, id: &str) -> Result<Option<(String, DistributionConfig)>> {
+    let out = match aws.cloudfront.get_distribution_config().id(id).send().await {
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|s| s.is_no_such_distribution()) =>
+        {
+            return Ok(None)
+        }
+        other => other.explain(aws, &format!("cloudfront:GetDistributionConfig {id}"))?,
+    };
+    let etag = out
+        .e_tag
+        .with_context(|| format!("CloudFront returned distribution {id} without an ETag"))?;
+    let config = out
+        .distribution_config
+        .with_context(|| format!("CloudFront returned no configuration for {id}"))?;
+    Ok(Some((etag, config)))
+}
+
+async fn state(
+    aws: &Aws,
+    (id, arn, domain, status): (String, String, String, String),
+) -> Result<Option<DistributionState>> {
+    let Some((etag, config)) = get_config(aws, &id).await? else {
+        return Ok(None);
+    };
+    let tags = aws
+        .cloudfront
+        .list_tags_for_resource()
+        .resource(&arn)
+        .send()
+        .await
+        .explain(aws, &format!("cloudfront:ListTagsForResource {id}"))?
+        .tags
+        .and_then(|t| t.items)
+        .unwrap_or_default()
+        .into_iter()
+        .map(|t| (t.key, t.value.unwrap_or_default()))
+        .collect();
+    Ok(Some(DistributionState {
+        id,
+        arn,
+        domain,
+        status,
+        enabled: config.enabled,
+        etag,
+        config,
+        tags,
+    }))
+}
+
+pub async fn describe(stack: &Stack<'_>) -> Result<Option<DistributionState>> {
+    for summary in find(stack.aws, &stack.names.distribution_comment).await? {
+        if let Some(s) = state(stack.aws, summary).await? {
+            return Ok(Some(s));
+        }
+    }
+    Ok(None)
+}
+
+/// (configuration changes, tag changes) between `current` and `desired`, the origins reading through
+/// the OAC `oac_id` (`None`: the OAC is still to be created).
+pub fn changes(
+    current: &DistributionState,
+    desired: &Desired,
+    oac_id: Option<&str>,
+) -> (Vec<String>, Vec<String>) {
+    let mut config = DistributionSpec::from_config(&current.config).changes(&desired.distribution);
+    for (origin, have) in origin_access_controls(&current.config) {
+        let wanted = desired.distribution.origins.iter().any(|o| o.id == origin);
+        // `None`: the answer had no OriginAccessControlId element at all (moto); nothing to compare.
+        if let (true, Some(have)) = (wanted, have) {
+            if Some(have.as_str()) != oac_id {
+                config.push(format!(
+                    "origin {origin} access control {have:?} -> {:?}",
+                    oac_id.unwrap_or("(new)")
+                ));
+            }
+        }
+    }
+    (config, tag_changes(&current.tags, &desired.tags))
+}
+
+fn tags(map: &BTreeMap<String, String>) -> Result<Tags> {
+    let items = map
+        .iter()
+        .map(|(k, v)| Ok(Tag::builder().key(k).value(v).build()?))
+        .collect::<Result<Vec<_>>>()?;
+    Ok(Tags::builder().set_items(Some(items)).build())
+}
+
+/// Creates or updates the distribution as needed. No mutating call when nothing differs.
+pub async fn apply(
+    stack: &Stack<'_>,
+    current: Option<&DistributionState>,
+    desired: &Desired,
+    oac_id: &str,
+    progress: &Progress,
+) -> Result<Deployed> {
+    let aws = stack.aws;
+    let task = progress.start(DISTRIBUTION_KIND, &desired.distribution.comment);
+    let found;
+    let current = match current {
+        Some(c) => c,
+        None => match create(stack, desired, oac_id).await? {
+            Ok(deployed) => {
+                task.finish(&format!("created {} (deploying)", deployed.domain));
+                return Ok(deployed);
+            }
+            Err(existing) => {
+                found = existing;
+                &found
+            }
+        },
+    };
+    let (config_changes, tag_changes) = changes(current, desired, Some(oac_id));
+    let mut deployed = current.deployed();
+    if !config_changes.is_empty() {
+        // The configuration as it is now, with its ETag: an update must carry both.
+        let (etag, mut config) = get_config(aws, &current.id)
+            .await?
+            .with_context(|| format!("distribution {} disappeared", current.id))?;
+        desired.distribution.apply_to(&mut config, oac_id)?;
+        let out = aws
+            .cloudfront
+            .update_distribution()
+            .id(&current.id)
+            .if_match(etag)
+            .distribution_config(config)
+            .send()
+            .await
+            .explain(
+                aws,
+                &format!("cloudfront:UpdateDistribution {}", current.id),
+            )?;
+        if let Some(d) = out.distribution {
+            deployed = Deployed {
+                id: d.id,
+                arn: d.arn,
+                domain: d.domain_name,
+                status: d.status,
+            };
+        }
+    }
+    if !tag_changes.is_empty() {
+        aws.cloudfront
+            .tag_resource()
+            .resource(&current.arn)
+            .tags(tags(&desired.tags)?)
+            .send()
+            .await
+            .explain(aws, &format!("cloudfront:TagResource {}", current.id))?;
+    }
+    let all: Vec<String> = config_changes.into_iter().chain(tag_changes).collect();
+    task.finish(&if all.is_empty() {
+        "unchanged".to_string()
+    } else {
+        format!("updated: {}", all.join(", "))
+    });
+    Ok(deployed)
+}
+
+/// `Ok(Ok(new))`, or `Ok(Err(existing))` when CloudFront says this create already happened.
+async fn create(
+    stack: &Stack<'_>,
+    desired: &Desired,
+    oac_id: &str,
+) -> Result<Result<Deployed, DistributionState>> {
+    let aws = stack.aws;
+    let config = desired
+        .distribution
+        .to_new_config(oac_id, &caller_reference(&desired.caller_reference_prefix))?;
+    let request = DistributionConfigWithTags::builder()
+        .distribution_config(config)
+        .tags(tags(&desired.tags)?)
+        .build();
+    match aws
+        .cloudfront
+        .create_distribution_with_tags()
+        .distribution_config_with_tags(request)
+        .send()
+        .await
+    {
+        Ok(out) => {
+            let d = out
+                .distribution
+                .context("CloudFront returned no distribution")?;
+            Ok(Ok(Deployed {
+                id: d.id,
+                arn: d.arn,
+                domain: d.domain_name,
+                status: d.status,
+            }))
+        }
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|s| s.is_distribution_already_exists()) =>
+        {
+            match describe(stack).await? {
+                Some(existing) => Ok(Err(existing)),
+                None => bail!(
+                    "cloudfront:CreateDistributionWithTags: CloudFront says this distribution already exists ({}), \
+                     but no distribution has the comment {:?}\n  fix: restore that comment on the distribution, or \
+                     delete it, then re-run `imgdeploy up`",
+                    e.as_service_error().and_then(|s| s.message()).unwrap_or_default(),
+                    desired.distribution.comment
+                ),
+            }
+        }
+        Err(e) => Err(e).explain(aws, "cloudfront:CreateDistributionWithTags"),
+    }
+}
