@@ -1,0 +1,245 @@
+//! The function's deployable artifact: cross-compiled for Amazon Linux 2023, checked, zipped reproducibly.
+//!
+//! `build` compiles the `function` crate with cargo-zigbuild (glibc pinned to 2.34), `load` takes a zip
+//! built earlier (`--artifact`); both run the same checks, so nothing that would fail to start on
+//! Lambda (`Runtime.InvalidEntrypoint`, `GLIBC_2.35 not found`) is ever uploaded.
+mod compile;
+mod elf;
+mod package;
+mod toolchain;
+
+#[cfg(test)]
+mod real_binaries;
+
+pub use elf::{check_elf, ElfReport};
+pub use package::MAX_UNZIPPED_BYTES;
+
+use crate::progress::Progress;
+use anyhow::Context;
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+/// The glibc of Amazon Linux 2023 (`provided.al2023`): no binary may need a newer symbol version.
+pub const AL2023_GLIBC: (u32, u32) = (2, 34);
+
+/// A Lambda instruction set architecture.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize, clap::ValueEnum,
+)]
+pub enum Arch {
+    /// Graviton (aarch64): cheaper per GB-second. The default.
+    #[default]
+    #[serde(rename = "arm64")]
+    #[value(name = "arm64")]
+    Arm64,
+    /// Intel/AMD 64-bit.
+    #[serde(rename = "x86_64")]
+    #[value(name = "x86_64")]
+    X86_64,
+}
+
+impl Arch {
+    /// The Rust target triple (without the glibc suffix).
+    pub fn rust_target(self) -> &'static str {
+        match self {
+            Arch::Arm64 => "aarch64-unknown-linux-gnu",
+            Arch::X86_64 => "x86_64-unknown-linux-gnu",
+        }
+    }
+
+    /// The target cargo-zigbuild builds for: the triple with glibc pinned to Amazon Linux 2023's.
+    pub fn zig_target(self) -> String {
+        format!(
+            "{}.{}.{}",
+            self.rust_target(),
+            AL2023_GLIBC.0,
+            AL2023_GLIBC.1
+        )
+    }
+
+    /// The name in Lambda's `Architectures` field.
+    pub fn lambda_name(self) -> &'static str {
+        match self {
+            Arch::Arm64 => "arm64",
+            Arch::X86_64 => "x86_64",
+        }
+    }
+
+    /// The ELF `e_machine` of executables for this architecture.
+    pub fn elf_machine(self) -> u16 {
+        match self {
+            Arch::Arm64 => object::elf::EM_AARCH64,
+            Arch::X86_64 => object::elf::EM_X86_64,
+        }
+    }
+}
+
+impl fmt::Display for Arch {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.lambda_name())
+    }
+}
+
+/// A checked deployment package, ready to upload.
+#[derive(Debug, Clone)]
+pub struct Artifact {
+    pub zip_path: PathBuf,
+    pub zip_bytes: Vec<u8>,
+    /// Base64 of the SHA-256 of the zip: exactly what Lambda reports as `CodeSha256`.
+    pub code_sha256: String,
+    /// The same digest in hex, for people and `sha256sum`.
+    pub sha256_hex: String,
+    pub arch: Arch,
+    pub unzipped_size: u64,
+    pub elf: ElfReport,
+}
+
+impl Artifact {
+    /// Checks the bootstrap and wraps an already built zip. `zip_bytes` must hold `bootstrap` (`binary`).
+    fn new(
+        zip_path: PathBuf,
+        zip_bytes: Vec<u8>,
+        binary: &[u8],
+        arch: Arch,
+    ) -> Result<Self, ArtifactError> {
+        let elf = check_elf(binary, arch)?;
+        package::check_zip_size(zip_bytes.len() as u64)?;
+        let (code_sha256, sha256_hex) = package::digests(&zip_bytes);
+        Ok(Artifact {
+            zip_path,
+            zip_bytes,
+            code_sha256,
+            sha256_hex,
+            arch,
+            unzipped_size: binary.len() as u64,
+            elf,
+        })
+    }
+}
+
+/// Why an artifact is refused. Every message names the object, the reason and the fix.
+#[derive(Debug, thiserror::Error)]
+pub enum ArtifactError {
+    #[error("the bootstrap is not an ELF executable (it starts with {magic:?}): a Lambda custom runtime needs a Linux binary; build one with `imgdeploy build`")]
+    NotElf { magic: String },
+    #[error("the bootstrap is built for {found} but the function is {expected}: rebuild with `imgdeploy build --arch {expected}`, or set `[function] architecture` to match the binary")]
+    WrongMachine { expected: Arch, found: String },
+    #[error("the bootstrap needs {version} (from {library}) but Amazon Linux 2023 has glibc 2.34, so Lambda would fail with `{version} not found`: build with `imgdeploy build`, which pins glibc to 2.34 (cargo zigbuild --target <triple>.2.34)")]
+    GlibcTooNew { version: String, library: String },
+    #[error("the bootstrap links {library}, which provided.al2023 does not ship: link it statically or drop the dependency (e.g. rustls instead of OpenSSL/native-tls)")]
+    UnsupportedLibrary { library: String },
+    #[error("the bootstrap is {kind}, not an executable: build the `bootstrap` binary target of the function crate")]
+    NotExecutable { kind: &'static str },
+    #[error("the bootstrap's ELF headers cannot be read ({0}): the file is truncated or corrupt; rebuild it")]
+    Malformed(String),
+    #[error("{what} is {}, over Lambda's limit of {} for {limit_name}: shrink the binary (the `lambda` profile strips it) or drop dependencies", human_size(*size), human_size(*limit))]
+    TooLarge {
+        what: &'static str,
+        size: u64,
+        limit: u64,
+        limit_name: &'static str,
+    },
+    #[error("the zip has no `bootstrap` file at its root (it holds: {entries}): Lambda's provided.al2023 runtime starts `/var/task/bootstrap`; zip the binary as `bootstrap` or use `imgdeploy build`")]
+    MissingBootstrap { entries: String },
+    #[error("`bootstrap` in the zip has mode {mode:o}, Lambda needs an executable regular file with mode 0755: re-zip it with `imgdeploy build`, or `chmod 755 bootstrap` before zipping")]
+    BadMode { mode: u32 },
+    #[error(
+        "the file is not a readable zip archive ({0}): pass the zip written by `imgdeploy build`"
+    )]
+    BadZip(String),
+}
+
+/// Compiles the function for `arch`, checks the binary and zips it next to it:
+/// `target/<triple>/lambda/bootstrap.zip`.
+pub fn build(workspace_root: &Path, arch: Arch, progress: &Progress) -> anyhow::Result<Artifact> {
+    let tools = toolchain::Toolchain::detect(arch, progress)?;
+    let binary_path = compile::compile(workspace_root, arch, &tools, progress)?;
+    let binary = std::fs::read(&binary_path)
+        .with_context(|| format!("reading {}", binary_path.display()))?;
+    let task = progress.start("package", "bootstrap.zip");
+    let zip_path = binary_path.with_file_name("bootstrap.zip");
+    let result = package::write_zip_cached(&zip_path, &binary)
+        .and_then(|zip_bytes| Ok(Artifact::new(zip_path.clone(), zip_bytes, &binary, arch)?));
+    match result {
+        Ok(artifact) => {
+            task.finish(&format!(
+                "{} zipped",
+                human_size(artifact.zip_bytes.len() as u64)
+            ));
+            Ok(artifact)
+        }
+        Err(e) => {
+            task.fail("refused");
+            Err(e.context(format!("checking {}", binary_path.display())))
+        }
+    }
+}
+
+/// Reads a zip built earlier (`--artifact ZIP`) and runs the same checks as `build`.
+pub fn load(zip: &Path, arch: Arch) -> anyhow::Result<Artifact> {
+    let zip_bytes =
+        std::fs::read(zip).with_context(|| format!("reading the artifact {}", zip.display()))?;
+    let binary = package::read_bootstrap(&zip_bytes)
+        .with_context(|| format!("checking the artifact {}", zip.display()))?;
+    Artifact::new(zip.to_path_buf(), zip_bytes, &binary, arch)
+        .with_context(|| format!("checking the artifact {}", zip.display()))
+}
+
+/// The directory holding the workspace's `Cargo.toml` with the `function` crate, searched upwards from `from`.
+pub fn find_workspace_root(from: &Path) -> anyhow::Result<PathBuf> {
+    for dir in from.ancestors() {
+        let manifest = dir.join("Cargo.toml");
+        let is_workspace =
+            std::fs::read_to_string(&manifest).is_ok_and(|text| text.contains("[workspace]"));
+        if is_workspace && dir.join("function").join("Cargo.toml").is_file() {
+            return Ok(dir.to_path_buf());
+        }
+    }
+    anyhow::bail!(
+        "no imgdeploy workspace (a Cargo.toml with [workspace] next to function/) in {} or above: run this inside the imgdeploy source tree, or pass --artifact ZIP built earlier",
+        from.display()
+    )
+}
+
+/// `9.1 MB`, `812 KB`: sizes for people (decimal units, like Lambda's console).
+pub fn human_size(bytes: u64) -> String {
+    match bytes {
+        b if b >= 1_000_000 => format!("{:.1} MB", b as f64 / 1e6),
+        b if b >= 1_000 => format!("{:.0} KB", b as f64 / 1e3),
+        b => format!("{b} B"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn arch_names_match_rust_and_lambda() {
+        assert_eq!(Arch::Arm64.zig_target(), "aarch64-unknown-linux-gnu.2.34");
+        assert_eq!(Arch::X86_64.zig_target(), "x86_64-unknown-linux-gnu.2.34");
+        assert_eq!(Arch::X86_64.lambda_name(), "x86_64");
+        assert_eq!(Arch::default(), Arch::Arm64);
+    }
+
+    #[test]
+    fn arch_parses_from_config_and_cli_spelling() {
+        let parsed: Arch = serde_json::from_str("\"x86_64\"").unwrap();
+        assert_eq!(parsed, Arch::X86_64);
+        assert!(serde_json::from_str::<Arch>("\"amd64\"").is_err());
+        use clap::ValueEnum;
+        assert_eq!(Arch::from_str("x86_64", false), Ok(Arch::X86_64));
+        assert_eq!(Arch::from_str("arm64", false), Ok(Arch::Arm64));
+    }
+
+    #[test]
+    fn workspace_root_is_found_from_a_subdirectory() {
+        let here = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let root = find_workspace_root(&here.join("src")).unwrap();
+        assert!(root.join("function/Cargo.toml").is_file());
+        let outside = tempfile::tempdir().unwrap();
+        let err = find_workspace_root(outside.path()).unwrap_err().to_string();
+        assert!(err.contains("--artifact"), "{err}");
+    }
+}
