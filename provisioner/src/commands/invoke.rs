@@ -1,0 +1,383 @@
+//! `imgdeploy invoke KEY...`: sends the function the event SNS would deliver for these uploads. `--local`
+//! runs the function's own handler in this process against the configured endpoint (the demo's way to
+//! process uploads on moto, and a debugger for one failing image on a real account); otherwise the
+//! deployed function is invoked asynchronously, and `--wait` polls until every variant is written.
+use crate::aws::{Aws, Explain};
+use crate::cli::GlobalArgs;
+use crate::commands::{connect, print_json};
+use crate::config::Config;
+use crate::resources::function;
+use crate::resources::Stack;
+use anyhow::{bail, Context, Result};
+use clap::Args;
+use imgdeploy_function::handler::record::variant_key;
+use imgdeploy_function::handler::{
+    sns_s3_event, Handler, HandlerError, InvocationSummary, Outcome, RecordOutcome,
+};
+use indicatif::{ProgressBar, ProgressStyle};
+use serde_json::json;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+#[derive(Args, Debug)]
+pub struct InvokeArgs {
+    /// Keys of uploads in the originals bucket, relative to the source prefix (`photo.jpg`) or with it
+    /// (`originals/photo.jpg`).
+    #[arg(required = true, value_name = "KEY")]
+    pub keys: Vec<String>,
+    /// Run the function's handler here, in-process, against the configured endpoint, with the settings
+    /// the deployed function gets, and print each upload's outcome. Works on moto (no Docker needed).
+    #[arg(long)]
+    pub local: bool,
+    /// Without `--local`: after the asynchronous invoke, wait until every variant of every key is in the
+    /// processed bucket.
+    #[arg(long, conflicts_with = "local")]
+    pub wait: bool,
+    /// How long `--wait` waits, in seconds.
+    #[arg(long, default_value_t = 300, value_name = "SECONDS")]
+    pub timeout: u64,
+}
+
+pub async fn run(g: &GlobalArgs, args: &InvokeArgs) -> Result<()> {
+    let config = Config::load(&g.config)?;
+    let aws = connect(g, &config).await?;
+    let stack = Stack::new(&aws, &config, &config.stack()?.name);
+    let prefix = &config.source.prefix;
+    let keys: Vec<String> = args.keys.iter().map(|k| full_key(prefix, k)).collect();
+    if args.local {
+        run_local(g, &stack, &keys).await
+    } else {
+        run_deployed(g, &stack, &keys, args).await
+    }
+}
+
+/// The key in the originals bucket: given with the source prefix, or relative to it.
+pub fn full_key(prefix: &str, key: &str) -> String {
+    let key = key.trim_start_matches('/');
+    if key.starts_with(prefix) {
+        key.to_string()
+    } else {
+        format!("{prefix}{key}")
+    }
+}
+
+/// One event per key, as SNS delivers them (one record per invocation), run concurrently up to the
+/// vCPUs; the handler's memory budget is shared by every clone.
+async fn run_local(g: &GlobalArgs, stack: &Stack<'_>, keys: &[String]) -> Result<()> {
+    let settings = function::settings(stack);
+    let handler = Handler::from_settings(settings, &stack.aws.sdk_config).await;
+    let bucket = stack.names.originals_bucket.clone();
+    let bar = local_bar(g.json, keys.len());
+    let parallel = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let permits = Arc::new(tokio::sync::Semaphore::new(parallel));
+    let mut tasks = tokio::task::JoinSet::new();
+    for (index, key) in keys.iter().enumerate() {
+        let (handler, bucket, key, permits) = (
+            handler.clone(),
+            bucket.clone(),
+            key.clone(),
+            permits.clone(),
+        );
+        tasks.spawn(async move {
+            let _permit = permits.acquire_owned().await.expect("semaphore open");
+            let result = handler.handle(sns_s3_event(&bucket, &[&key])).await;
+            (index, key, result)
+        });
+    }
+    let mut results = Vec::with_capacity(keys.len());
+    while let Some(joined) = tasks.join_next().await {
+        let (index, key, result) = joined.context("an invocation task panicked")?;
+        if let Some(bar) = &bar {
+            // Each upload's outcome on stdout (the bar is on stderr, and hidden when it is no terminal).
+            bar.suspend(|| println!("{}", describe_result(&key, &result)));
+            bar.inc(1);
+        }
+        results.push((index, key, result));
+    }
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
+    results.sort_by_key(|(index, ..)| *index);
+
+    let mut records: Vec<RecordOutcome> = Vec::new();
+    let mut retry: Vec<String> = Vec::new();
+    for (_, _, result) in results {
+        match result {
+            Ok(summary) => records.extend(summary.records),
+            Err(HandlerError::Retry { failures, summary }) => {
+                records.extend(summary.records);
+                retry.extend(failures);
+            }
+            Err(e @ HandlerError::Event(_)) => retry.push(e.to_string()),
+        }
+    }
+    let summary = InvocationSummary::new(records, 0.0);
+    let not_done = summary.failed + summary.ignored + retry.len();
+    if g.json {
+        print_json(&json!({
+            "stack": stack.names.stack, "mode": "local", "bucket": bucket,
+            "records": summary.records, "processed": summary.processed, "skipped": summary.skipped,
+            "failed": summary.failed, "ignored": summary.ignored, "retry": retry,
+        }));
+    } else {
+        eprintln!(
+            "{} processed, {} already done, {} failed, {} ignored, {} to retry",
+            summary.processed,
+            summary.skipped,
+            summary.failed,
+            summary.ignored,
+            retry.len()
+        );
+    }
+    if not_done > 0 {
+        bail!("{not_done} of {} upload(s) did not become variants (see above); failure reports are listed by `imgdeploy status`", keys.len());
+    }
+    Ok(())
+}
+
+fn local_bar(json: bool, total: usize) -> Option<ProgressBar> {
+    if json {
+        return None;
+    }
+    let bar = ProgressBar::new(total as u64);
+    bar.set_style(
+        ProgressStyle::with_template("{spinner:.cyan} processing [{bar:30}] {pos}/{len} {elapsed}")
+            .expect("template")
+            .progress_chars("=> "),
+    );
+    bar.enable_steady_tick(Duration::from_millis(100));
+    Some(bar)
+}
+
+/// The lines printed for one key: its outcome and, when processed, one line per variant.
+fn describe_result(key: &str, result: &Result<InvocationSummary, HandlerError>) -> String {
+    match result {
+        Ok(summary) => summary
+            .records
+            .iter()
+            .map(describe_record)
+            .collect::<Vec<_>>()
+            .join("\n"),
+        Err(e) => format!("✗ {key}  needs a retry: {e}"),
+    }
+}
+
+pub fn describe_record(record: &RecordOutcome) -> String {
+    let key = record.key.as_deref().unwrap_or("(no key)");
+    match &record.outcome {
+        Outcome::Processed {
+            bytes_in,
+            bytes_out,
+            variants,
+            millis,
+            backup_bucket,
+            ..
+        } => {
+            let mut lines = vec![format!(
+                "✓ {key}  processed: {} variant(s), {} in, {} out, {:.0} ms{}",
+                variants.len(),
+                human_bytes(*bytes_in),
+                human_bytes(*bytes_out),
+                millis,
+                backup_bucket
+                    .as_deref()
+                    .map(|b| format!(", backed up to {b}"))
+                    .unwrap_or_default()
+            )];
+            for v in variants {
+                lines.push(format!(
+                    "    {:<10} {:>5}x{:<5} {:>9}  {}",
+                    v.name,
+                    v.width,
+                    v.height,
+                    human_bytes(v.bytes),
+                    v.key
+                ));
+            }
+            lines.join("\n")
+        }
+        Outcome::Skipped { reason, .. } => format!("= {key}  already done: {reason}"),
+        Outcome::Failed {
+            report,
+            newly_reported,
+        } => format!(
+            "✗ {key}  failed ({}): {}{}",
+            report.error_kind,
+            report.message,
+            if *newly_reported {
+                ", reported"
+            } else {
+                " (already reported)"
+            }
+        ),
+        Outcome::Ignored { reason } => format!("- {key}  ignored: {reason}"),
+    }
+}
+
+pub fn human_bytes(bytes: u64) -> String {
+    match bytes {
+        b if b < 1024 => format!("{b} B"),
+        b if b < 1024 * 1024 => format!("{:.1} KiB", b as f64 / 1024.0),
+        b => format!("{:.1} MiB", b as f64 / (1024.0 * 1024.0)),
+    }
+}
+
+/// Lambda `Invoke` with `InvocationType=Event` (as SNS does), then optionally wait for the variants.
+async fn run_deployed(
+    g: &GlobalArgs,
+    stack: &Stack<'_>,
+    keys: &[String],
+    args: &InvokeArgs,
+) -> Result<()> {
+    let aws = stack.aws;
+    let event = sns_s3_event(&stack.names.originals_bucket, keys);
+    let out = aws
+        .lambda
+        .invoke()
+        .function_name(&stack.names.function)
+        .invocation_type(aws_sdk_lambda::types::InvocationType::Event)
+        .payload(aws_smithy_types::Blob::new(serde_json::to_vec(&event)?))
+        .send()
+        .await
+        .explain(aws, "lambda:Invoke")
+        .with_context(|| {
+            format!(
+                "invoking {} (is the stack up? `imgdeploy status` tells)",
+                stack.names.function
+            )
+        })?;
+    let status = out.status_code();
+    if !g.json {
+        eprintln!(
+            "invoked {} asynchronously for {} key(s) (status {status})",
+            stack.names.function,
+            keys.len()
+        );
+    }
+    let expected = expected_variants(stack, keys);
+    let waited = if args.wait {
+        Some(
+            wait_for(
+                aws,
+                stack,
+                &expected,
+                Duration::from_secs(args.timeout),
+                g.json,
+            )
+            .await?,
+        )
+    } else {
+        None
+    };
+    if g.json {
+        print_json(&json!({
+            "stack": stack.names.stack, "mode": "event", "function": stack.names.function,
+            "status_code": status, "keys": keys, "expected_variants": expected,
+            "waited_seconds": waited.map(|d| d.as_secs_f64()),
+        }));
+    } else if let Some(d) = waited {
+        eprintln!(
+            "all {} variant(s) are in {} after {:.1}s",
+            expected.len(),
+            stack.names.processed_bucket,
+            d.as_secs_f64()
+        );
+    }
+    Ok(())
+}
+
+/// Every variant key the keys should produce in the processed bucket.
+pub fn expected_variants(stack: &Stack<'_>, keys: &[String]) -> Vec<String> {
+    let prefix = &stack.config.source.prefix;
+    keys.iter()
+        .flat_map(|k| {
+            let relative = k.strip_prefix(prefix.as_str()).unwrap_or(k);
+            stack
+                .config
+                .variants
+                .iter()
+                .map(move |v| variant_key(v, relative))
+        })
+        .collect()
+}
+
+/// Polls the processed bucket until every key exists; fails after `timeout` naming what is missing.
+async fn wait_for(
+    aws: &Aws,
+    stack: &Stack<'_>,
+    expected: &[String],
+    timeout: Duration,
+    json: bool,
+) -> Result<Duration> {
+    let started = Instant::now();
+    let bar = (!json).then(|| {
+        let bar = ProgressBar::new(expected.len() as u64);
+        bar.set_style(
+            ProgressStyle::with_template(
+                "{spinner:.cyan} waiting for variants [{bar:30}] {pos}/{len} {elapsed}",
+            )
+            .expect("template")
+            .progress_chars("=> "),
+        );
+        bar.enable_steady_tick(Duration::from_millis(100));
+        bar
+    });
+    let bucket = &stack.names.processed_bucket;
+    let mut missing: Vec<String> = expected.to_vec();
+    loop {
+        let mut still = Vec::new();
+        for key in missing {
+            match aws.s3.head_object().bucket(bucket).key(&key).send().await {
+                Ok(_) => {}
+                Err(e) if e.as_service_error().is_some_and(|s| s.is_not_found()) => still.push(key),
+                Err(e) => return Err(e).explain(aws, "s3:HeadObject"),
+            }
+        }
+        missing = still;
+        if let Some(bar) = &bar {
+            bar.set_position((expected.len() - missing.len()) as u64);
+        }
+        if missing.is_empty() {
+            if let Some(bar) = bar {
+                bar.finish_and_clear();
+            }
+            return Ok(started.elapsed());
+        }
+        if started.elapsed() >= timeout {
+            if let Some(bar) = bar {
+                bar.abandon();
+            }
+            bail!(
+                "after {}s, {} of {} variant(s) are still missing from {bucket}: {}\n  \
+                 fix: look for a failure report with `imgdeploy status`, or the function's log group",
+                timeout.as_secs(),
+                missing.len(),
+                expected.len(),
+                missing.join(", ")
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_may_be_given_with_or_without_the_prefix() {
+        assert_eq!(full_key("originals/", "a b.jpg"), "originals/a b.jpg");
+        assert_eq!(
+            full_key("originals/", "originals/x/y.png"),
+            "originals/x/y.png"
+        );
+        assert_eq!(full_key("originals/", "/z.jpg"), "originals/z.jpg");
+    }
+
+    #[test]
+    fn sizes_read_like_a_person_wrote_them() {
+        assert_eq!(human_bytes(999), "999 B");
+        assert_eq!(human_bytes(2048), "2.0 KiB");
+        assert_eq!(human_bytes(3 * 1024 * 1024), "3.0 MiB");
+    }
+}
