@@ -127,7 +127,10 @@ fn default_max_bytes() -> u64 {
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits { max_input_pixels: default_max_pixels(), max_input_bytes: default_max_bytes() }
+        Limits {
+            max_input_pixels: default_max_pixels(),
+            max_input_bytes: default_max_bytes(),
+        }
     }
 }
 
@@ -179,14 +182,23 @@ impl FunctionSettings {
         let mut m = BTreeMap::new();
         let variants = serde_json::to_string(&self.variants).expect("variants serialize");
         m.insert(env::VARIANTS.into(), variants);
-        m.insert(env::MAX_INPUT_PIXELS.into(), self.limits.max_input_pixels.to_string());
-        m.insert(env::MAX_INPUT_BYTES.into(), self.limits.max_input_bytes.to_string());
+        m.insert(
+            env::MAX_INPUT_PIXELS.into(),
+            self.limits.max_input_pixels.to_string(),
+        );
+        m.insert(
+            env::MAX_INPUT_BYTES.into(),
+            self.limits.max_input_bytes.to_string(),
+        );
         m.insert(env::SOURCE_PREFIX.into(), self.source_prefix.clone());
         m.insert(env::PROCESSED_BUCKET.into(), self.processed_bucket.clone());
         if let Some(b) = &self.backup_bucket {
             m.insert(env::BACKUP_BUCKET.into(), b.clone());
         }
-        m.insert(env::FAILURE_TOPIC_ARN.into(), self.failure_topic_arn.clone());
+        m.insert(
+            env::FAILURE_TOPIC_ARN.into(),
+            self.failure_topic_arn.clone(),
+        );
         m.insert(env::FAILURES_PREFIX.into(), self.failures_prefix.clone());
         m.insert(env::CACHE_CONTROL.into(), self.cache_control.clone());
         m
@@ -200,11 +212,17 @@ impl FunctionSettings {
                 None => Ok(default),
                 Some(v) => v
                     .parse()
-                    .map_err(|e: std::num::ParseIntError| SettingsError::Invalid { name, reason: e.to_string() }),
+                    .map_err(|e: std::num::ParseIntError| SettingsError::Invalid {
+                        name,
+                        reason: e.to_string(),
+                    }),
             }
         };
-        let variants: Vec<VariantSpec> = serde_json::from_str(&req(env::VARIANTS)?)
-            .map_err(|e| SettingsError::Invalid { name: env::VARIANTS, reason: e.to_string() })?;
+        let variants: Vec<VariantSpec> =
+            serde_json::from_str(&req(env::VARIANTS)?).map_err(|e| SettingsError::Invalid {
+                name: env::VARIANTS,
+                reason: e.to_string(),
+            })?;
         Ok(FunctionSettings {
             variants,
             limits: Limits {
@@ -215,7 +233,8 @@ impl FunctionSettings {
             processed_bucket: req(env::PROCESSED_BUCKET)?,
             backup_bucket: get(env::BACKUP_BUCKET).filter(|b| !b.is_empty()),
             failure_topic_arn: req(env::FAILURE_TOPIC_ARN)?,
-            failures_prefix: get(env::FAILURES_PREFIX).unwrap_or_else(|| DEFAULT_FAILURES_PREFIX.into()),
+            failures_prefix: get(env::FAILURES_PREFIX)
+                .unwrap_or_else(|| DEFAULT_FAILURES_PREFIX.into()),
             cache_control: get(env::CACHE_CONTROL).unwrap_or_else(|| DEFAULT_CACHE_CONTROL.into()),
         })
     }
@@ -227,7 +246,9 @@ mod tests {
 
     #[test]
     fn bench_job_variant_parses_with_defaults() {
-        let v: VariantSpec = toml_like(r#"{"name":"thumb1000","width":1000,"height":1000,"fit":"inside","format":"jpeg","quality":80}"#);
+        let v: VariantSpec = toml_like(
+            r#"{"name":"thumb1000","width":1000,"height":1000,"fit":"inside","format":"jpeg","quality":80}"#,
+        );
         assert_eq!(v.fit, Fit::Inside);
         assert!(v.progressive);
         assert_eq!(v.gravity, Gravity::Centre);
@@ -248,7 +269,10 @@ mod tests {
         let env = s.to_env();
         let back = FunctionSettings::from_env(|k| env.get(k).cloned()).unwrap();
         assert_eq!(back, s);
-        assert!(matches!(FunctionSettings::from_env(|_| None), Err(SettingsError::Missing(_))));
+        assert!(matches!(
+            FunctionSettings::from_env(|_| None),
+            Err(SettingsError::Missing(_))
+        ));
     }
 
     fn toml_like(json: &str) -> VariantSpec {

@@ -62,6 +62,12 @@ pub enum Command {
     Update(UpdateArgs),
     /// Render the configured variants of local images (no AWS): the engine the function runs.
     Render(crate::commands::render::RenderArgs),
+    /// Show every resource of the stack and its state, the function, the counts of originals and
+    /// variants, the originals missing a variant, and the latest failure reports.
+    Status(crate::commands::status::StatusArgs),
+    /// Send the function the event SNS delivers for these uploads: `--local` runs the handler here
+    /// (no deployed function needed), otherwise the deployed function is invoked asynchronously.
+    Invoke(crate::commands::invoke::InvokeArgs),
 }
 
 #[derive(Args, Debug)]

@@ -82,13 +82,6 @@ impl Plan {
     pub fn has_changes(&self) -> bool {
         self.steps.iter().any(|s| s.action.mutates())
     }
-
-    pub fn action_of(&self, kind: &str) -> Option<&Action> {
-        self.steps
-            .iter()
-            .find(|s| s.kind == kind)
-            .map(|s| &s.action)
-    }
 }
 
 impl fmt::Display for Plan {

@@ -21,10 +21,6 @@ impl Progress {
         }
     }
 
-    pub fn is_quiet(&self) -> bool {
-        self.bars.is_none()
-    }
-
     /// Starts a line such as `bucket acme-originals`, with a spinner when stderr is a terminal.
     pub fn start(&self, kind: &str, name: &str) -> Task {
         let label = format!("{kind:<13} {name}");
@@ -42,13 +38,6 @@ impl Progress {
             bar,
             label,
             started: Instant::now(),
-        }
-    }
-
-    /// A line of text above the bars (or on stderr in json mode it is dropped).
-    pub fn println(&self, line: &str) {
-        if let Some(m) = &self.bars {
-            let _ = m.println(line);
         }
     }
 }

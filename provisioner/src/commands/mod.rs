@@ -5,7 +5,10 @@ use crate::config::Config;
 use anyhow::Result;
 
 pub mod build;
+pub mod invoke;
 pub mod render;
+pub mod stack_objects;
+pub mod status;
 pub mod teardown;
 pub mod up;
 pub mod update;
@@ -17,6 +20,8 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Teardown(args) => teardown::run(g, args).await,
         Command::Build(args) => build::run(g, args),
         Command::Update(args) => update::run(g, args).await,
+        Command::Status(args) => status::run(g, args).await,
+        Command::Invoke(args) => invoke::run(g, args).await,
         Command::Render(args) => {
             let config = Config::load(&g.config)?;
             render::run_json(&config.variants, &config.function.limits(), args, g.json)

@@ -69,20 +69,35 @@ impl PolicyContext {
         self.render(UPLOAD_TOPIC, &[])
     }
 
-    /// A bucket's policy: TLS only, plus CloudFront read access to `served_prefix*` when the
-    /// distribution serves this bucket.
-    pub fn bucket(&self, bucket: &str, cdn: Option<(&str, &str)>) -> Value {
-        let (distribution_arn, served_prefix) = cdn.unwrap_or(("", ""));
+    /// A bucket's policy: TLS only, plus CloudFront read access to `<prefix>*` for each served prefix
+    /// when the distribution serves this bucket. Only what is served is readable: in the processed
+    /// bucket the variant folders, never the `_failures/` reports.
+    pub fn bucket(&self, bucket: &str, cdn: Option<(&str, &[String])>) -> Value {
+        let (distribution_arn, prefixes) = cdn.unwrap_or(("", &[]));
         let mut doc = self.render(
             BUCKET,
             &[
                 ("Bucket", bucket),
                 ("DistributionArn", distribution_arn),
-                ("ServedPrefix", served_prefix),
+                ("ServedPrefix", ""),
             ],
         );
-        if cdn.is_none() {
-            drop_statement(&mut doc, "CloudFrontReadsWhatItServes");
+        match cdn {
+            None => drop_statement(&mut doc, "CloudFrontReadsWhatItServes"),
+            Some(_) => {
+                let resources: Vec<Value> = prefixes
+                    .iter()
+                    .map(|p| Value::String(format!("arn:{}:s3:::{bucket}/{p}*", self.partition)))
+                    .collect();
+                if let Some(Value::Array(statements)) = doc.get_mut("Statement") {
+                    for s in statements
+                        .iter_mut()
+                        .filter(|s| s["Sid"] == "CloudFrontReadsWhatItServes")
+                    {
+                        s["Resource"] = normalize(&Value::Array(resources.clone()));
+                    }
+                }
+            }
         }
         doc
     }

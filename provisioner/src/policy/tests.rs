@@ -38,12 +38,30 @@ fn upload_topic_policy() {
 fn bucket_policies() {
     let c = ctx(true);
     let dist = "arn:aws:cloudfront::123456789012:distribution/E2EXAMPLE";
-    insta::assert_json_snapshot!("processed", c.bucket("acme-processed", Some((dist, ""))));
+    let variants = ["thumb/".to_string(), "web/".to_string()];
+    insta::assert_json_snapshot!(
+        "processed",
+        c.bucket("acme-processed", Some((dist, &variants[..])))
+    );
+    let prefix = ["originals/".to_string()];
     insta::assert_json_snapshot!(
         "originals",
-        c.bucket("acme-originals", Some((dist, "originals/")))
+        c.bucket("acme-originals", Some((dist, &prefix[..])))
     );
     insta::assert_json_snapshot!("backup", c.bucket("acme-backup", None));
+}
+
+#[test]
+fn cloudfront_never_reads_failure_reports() {
+    let dist = "arn:aws:cloudfront::123456789012:distribution/E2EXAMPLE";
+    let doc = ctx(true).bucket("acme-processed", Some((dist, &["thumb/".to_string()][..])));
+    let cdn = doc["Statement"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["Sid"] == "CloudFrontReadsWhatItServes")
+        .unwrap();
+    assert_eq!(cdn["Resource"], "arn:aws:s3:::acme-processed/thumb/*");
 }
 
 #[test]

@@ -124,12 +124,16 @@ pub async fn describe(stack: &Stack<'_>, bucket: &str) -> Result<Option<Current>
         Err(e) if error_code(&e) == Some("ServerSideEncryptionConfigurationNotFoundError") => false,
         Err(e) => return Err(e).explain(stack.aws, &format!("s3:GetBucketEncryption {bucket}")),
     };
-    let versioning = s3
-        .get_bucket_versioning()
-        .bucket(bucket)
-        .send()
-        .await
-        .explain(stack.aws, &format!("s3:GetBucketVersioning {bucket}"))?;
+    let versioned = match s3.get_bucket_versioning().bucket(bucket).send().await {
+        Ok(out) => out.status() == Some(&BucketVersioningStatus::Enabled),
+        // moto 5.2 answers with a `<GetBucketVersioningResponse>` root that the SDK refuses (AWS sends
+        // `<VersioningConfiguration>`): read the status from the body of that 200 answer.
+        Err(e) if e.raw_response().is_some_and(|r| r.status().as_u16() == 200) => e
+            .raw_response()
+            .and_then(|r| r.body().bytes())
+            .is_some_and(|b| String::from_utf8_lossy(b).contains("<Status>Enabled</Status>")),
+        Err(e) => return Err(e).explain(stack.aws, &format!("s3:GetBucketVersioning {bucket}")),
+    };
     let tags = match s3.get_bucket_tagging().bucket(bucket).send().await {
         Ok(out) => out
             .tag_set()
@@ -148,7 +152,7 @@ pub async fn describe(stack: &Stack<'_>, bucket: &str) -> Result<Option<Current>
         public_access_blocked: bpa,
         owner_enforced,
         sse_s3,
-        versioned: versioning.status() == Some(&BucketVersioningStatus::Enabled),
+        versioned,
         tags,
         policy,
     }))

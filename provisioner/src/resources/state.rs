@@ -127,25 +127,25 @@ pub fn bucket_policy(
 ) -> serde_json::Value {
     let n = &stack.names;
     let cdn = &stack.config.cdn;
-    let served = if bucket == n.processed_bucket && cdn.enabled {
-        Some("")
+    let served: Option<Vec<String>> = if bucket == n.processed_bucket && cdn.enabled {
+        Some(
+            stack
+                .config
+                .variants
+                .iter()
+                .map(|v| format!("{}/", v.name))
+                .collect(),
+        )
     } else if bucket == n.originals_bucket && cdn.enabled && cdn.serve_originals {
-        Some(stack.config.source.prefix.as_str())
+        Some(vec![stack.config.source.prefix.clone()])
     } else {
         None
     };
     match (served, distribution_arn) {
-        (Some(prefix), Some(arn)) => stack.policies.bucket(bucket, Some((arn, prefix))),
+        (Some(prefixes), Some(arn)) => stack.policies.bucket(bucket, Some((arn, &prefixes))),
         // Before the distribution exists (or without a CDN): TLS-only.
         _ => stack.policies.bucket(bucket, None),
     }
-}
-
-/// True when a step of this kind must run.
-pub fn needs(plan: &Plan, kind: &str, name: &str) -> bool {
-    plan.steps
-        .iter()
-        .any(|s| s.kind == kind && s.name == name && s.action.mutates())
 }
 
 pub fn action<'p>(plan: &'p Plan, kind: &str, name: &str) -> &'p Action {

@@ -1,0 +1,19 @@
+//! The integration test binary: the `imgdeploy` binary and the function against a local moto server.
+//! One binary, so that moto starts once; each area is one module.
+/// `build` and `update` (issue 3): the zigbuilt bootstrap read back with readelf, refusals, no-change update.
+mod build;
+/// CloudFront: the OAC and the distribution of `up` and `teardown` (issue 2).
+mod cdn;
+/// The demo script and its contact sheet, in headless Chromium (issue 6).
+mod demo;
+/// The Lambda function (issue 5): handler and `bootstrap` against moto.
+mod function;
+mod harness;
+/// The harness itself: moto, S3 -> SNS -> SQS, the inspector, the fake Lambda Runtime API.
+mod moto_smoke;
+/// Requests moto does not keep or check (ordering, trust policy, DeadLetterConfig), pinned by snapshot.
+mod requests;
+/// `up` and `teardown` (issue 2); also `StackDir`, the deployed stack the other areas reuse.
+mod stack;
+/// `imgdeploy status` and `imgdeploy invoke` (issue 6).
+mod status;
