@@ -2,5 +2,5 @@
 //! runs it) and the `bootstrap` binary through a local Lambda Runtime API.
 mod binary;
 mod failures;
-mod fixture;
+pub mod fixture;
 mod pipeline;

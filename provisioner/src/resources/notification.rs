@@ -90,6 +90,13 @@ pub async fn describe(stack: &Stack<'_>, desired: &Desired) -> Result<Option<Cur
             Ok(Some(Current { config }))
         }
         Err(e) if error_code(&e) == Some("NoSuchBucket") => Ok(None),
+        // moto 5.2 answers an empty configuration with an empty `<GetBucketNotificationResponse/>` root that
+        // the SDK cannot parse (AWS sends an empty `NotificationConfiguration`): a 200 is "no notifications".
+        Err(e) if e.raw_response().is_some_and(|r| r.status().as_u16() == 200) => {
+            Ok(Some(Current {
+                config: NotificationConfiguration::builder().build(),
+            }))
+        }
         Err(e) => Err(e).explain(
             stack.aws,
             &format!("s3:GetBucketNotificationConfiguration {}", desired.bucket),

@@ -1,0 +1,56 @@
+//! The arm64 `bootstrap` that `imgdeploy build` ships, run under qemu-aarch64 as Lambda would run it: fed
+//! one S3-notification-in-SNS event by the harness's Runtime API, reading and writing moto's S3. This
+//! proves the artifact runs on an aarch64 glibc system, not only that it builds.
+use crate::function::fixture::{fixture, photo};
+use crate::harness::{moto, run_bootstrap, RuntimeOutcome};
+use crate::stack::lambda_zip;
+use imgdeploy_function::handler::sns_s3_event;
+use std::io::Read;
+use std::os::unix::fs::PermissionsExt;
+use std::process::Command;
+use std::time::Duration;
+
+/// The `bootstrap` entry of the zip, written to a temp dir with its mode.
+fn unzip_bootstrap(dir: &std::path::Path) -> std::path::PathBuf {
+    let file = std::fs::File::open(lambda_zip()).unwrap();
+    let mut zip = zip::ZipArchive::new(file).unwrap();
+    let mut entry = zip.by_name("bootstrap").expect("bootstrap at the zip root");
+    assert_eq!(entry.unix_mode().map(|m| m & 0o777), Some(0o755));
+    let mut bytes = Vec::new();
+    entry.read_to_end(&mut bytes).unwrap();
+    let path = dir.join("bootstrap");
+    std::fs::write(&path, bytes).unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    path
+}
+
+#[tokio::test]
+async fn arm64_bootstrap_runs_under_qemu_and_writes_the_variants() {
+    let f = fixture("qemu").await;
+    let key = "originals/from arm64.jpg";
+    let etag = f.upload(key, photo(640, 480)).await;
+    let dir = tempfile::tempdir().unwrap();
+    let bootstrap = unzip_bootstrap(dir.path());
+
+    let mut cmd = Command::new("qemu-aarch64");
+    cmd.args(["-L", "/usr/aarch64-linux-gnu"]).arg(&bootstrap);
+    moto().configure(&mut cmd);
+    cmd.envs(f.settings.to_env())
+        .env("AWS_LAMBDA_FUNCTION_VERSION", "1");
+    let run = run_bootstrap(
+        cmd,
+        sns_s3_event(&f.source, &[key]),
+        Duration::from_secs(120),
+    )
+    .await
+    .expect("qemu-aarch64 runs the bootstrap (Debian packages qemu-user and libc6-arm64-cross)");
+    let RuntimeOutcome::Response(summary) = run.outcome() else {
+        panic!(
+            "{:?}\nstdout:\n{}\nstderr:\n{}",
+            run.outcomes, run.stdout, run.stderr
+        )
+    };
+    assert_eq!(summary["processed"], 1, "{summary:#}");
+    f.assert_variants(key, &etag).await;
+    eprintln!("arm64 bootstrap under qemu: init {:?}", run.init);
+}
