@@ -88,7 +88,13 @@ def inspect_s3(session, stack, found):
     buckets = {}
     for bucket in s3.list_buckets().get("Buckets", []):
         name = bucket["Name"]
-        tagging = optional(s3.get_bucket_tagging, Bucket=name)
+        try:
+            tagging = optional(s3.get_bucket_tagging, Bucket=name)
+        except ClientError as err:
+            # Tests run in parallel: another test's bucket may be deleted between the list and this read.
+            if err.response.get("Error", {}).get("Code") == "NoSuchBucket":
+                continue
+            raise
         tags = tags_to_dict((tagging or {}).get("TagSet"))
         if not (stack.named(name) or stack.tagged(tags)):
             continue

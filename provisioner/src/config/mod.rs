@@ -1,7 +1,7 @@
 //! `imgdeploy.toml`: parsing, defaults and validation. Every error names the file, the key and the fix.
 use crate::artifact::Arch;
 use crate::names::MAX_STACK_NAME;
-use imgdeploy_function::spec::{Fit, Limits, VariantSpec, DEFAULT_CACHE_CONTROL};
+use imgdeploy_function::spec::{Fit, Format, Limits, VariantSpec, DEFAULT_CACHE_CONTROL};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -358,6 +358,14 @@ impl Config {
                 if let Some(d) = dim.filter(|d| *d == 0 || *d > 16383) {
                     return Err(err(i, key, format!("is {d}"), "use 1 to 16383 pixels"));
                 }
+            }
+            if v.format == Format::Avif {
+                return Err(err(
+                    i,
+                    "format",
+                    "is \"avif\": this engine build has no AVIF encoder".into(),
+                    "use \"webp\" (smaller than JPEG, decoded by every current browser)",
+                ));
             }
             if !(1..=100).contains(&v.quality) {
                 return Err(err(

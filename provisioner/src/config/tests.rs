@@ -85,6 +85,7 @@ fn errors_name_file_key_and_fix() {
         ("[[variant]]\nname=\"a\"\nwidth=1\nheight=1\nbackground=\"red\"", "background"),
         ("[[variant]]\nname=\"a\"\nwidth=1\nheight=1\nfit=\"squash\"", "squash"),
         ("[[variant]]\nname=\"a\"\nwidth=1\nheight=1\ncolour=1", "colour"),
+        ("[[variant]]\nname=\"a\"\nwidth=1\nheight=1\nformat=\"avif\"", "format"),
         ("", "[[variant]]"),
     ];
     for (text, key) in cases {
