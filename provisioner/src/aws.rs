@@ -173,10 +173,15 @@ impl Aws {
     /// Clients that point at a closed port, for unit tests that replace one of them with a mock
     /// (`Aws { lambda: mocked, ..Aws::offline() }`).
     pub fn offline() -> Aws {
+        Self::offline_in("us-east-1")
+    }
+
+    /// `offline()` in another region.
+    pub fn offline_in(region: &str) -> Aws {
         use aws_credential_types::{provider::SharedCredentialsProvider, Credentials};
         let sdk_config = aws_config::SdkConfig::builder()
             .behavior_version(BehaviorVersion::latest())
-            .region(Region::new("us-east-1"))
+            .region(Region::new(region.to_string()))
             .endpoint_url("http://127.0.0.1:9")
             .credentials_provider(SharedCredentialsProvider::new(Credentials::new(
                 "AKID", "SECRET", None, None, "test",
@@ -190,7 +195,7 @@ impl Aws {
             cloudfront: aws_sdk_cloudfront::Client::new(&sdk_config),
             logs: aws_sdk_cloudwatchlogs::Client::new(&sdk_config),
             sdk_config,
-            region: "us-east-1".into(),
+            region: region.into(),
             account: "123456789012".into(),
             partition: "aws".into(),
             endpoint: None,

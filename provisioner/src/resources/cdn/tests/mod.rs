@@ -5,8 +5,6 @@ use super::*;
 use crate::aws::Aws;
 use crate::config::Config;
 use aws_config::{BehaviorVersion, Region};
-use aws_credential_types::provider::SharedCredentialsProvider;
-use aws_credential_types::Credentials;
 use aws_sdk_cloudfront::types::{DistributionConfig, ForwardedValues, Method, ViewerCertificate};
 
 mod fixtures;
@@ -25,27 +23,9 @@ pub(super) fn config(cdn: &str) -> Config {
 /// An `Aws` whose CloudFront client is `cloudfront`; the other clients point at a closed port and are
 /// never called by this module.
 pub(super) fn aws_with(cloudfront: aws_sdk_cloudfront::Client) -> Aws {
-    let sdk_config = aws_config::SdkConfig::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .region(Region::new("eu-west-1"))
-        .endpoint_url("http://127.0.0.1:9")
-        .credentials_provider(SharedCredentialsProvider::new(Credentials::new(
-            "AKID", "SECRET", None, None, "test",
-        )))
-        .build();
     Aws {
-        s3: aws_sdk_s3::Client::new(&sdk_config),
-        sns: aws_sdk_sns::Client::new(&sdk_config),
-        iam: aws_sdk_iam::Client::new(&sdk_config),
-        lambda: aws_sdk_lambda::Client::new(&sdk_config),
-        logs: aws_sdk_cloudwatchlogs::Client::new(&sdk_config),
         cloudfront,
-        sdk_config,
-        region: "eu-west-1".into(),
-        account: "123456789012".into(),
-        partition: "aws".into(),
-        endpoint: None,
-        calls: crate::calls::CallLog::default(),
+        ..Aws::offline_in("eu-west-1")
     }
 }
 
