@@ -72,16 +72,27 @@ pub enum Command {
 
 #[derive(Args, Debug)]
 pub struct UpArgs {
-    /// Deploy this zip (built earlier by `imgdeploy build`) instead of building.
-    #[arg(long, value_name = "ZIP")]
-    pub artifact: Option<PathBuf>,
+    #[command(flatten)]
+    pub source: ArtifactSource,
 }
 
 #[derive(Args, Debug)]
 pub struct UpdateArgs {
+    #[command(flatten)]
+    pub source: ArtifactSource,
+}
+
+/// Where the function's zip comes from: a build now (optimised, or `--quick`), or `--artifact`.
+#[derive(Args, Debug, Default)]
+pub struct ArtifactSource {
     /// Deploy this zip (built earlier by `imgdeploy build`) instead of building.
     #[arg(long, value_name = "ZIP")]
     pub artifact: Option<PathBuf>,
+    /// Build with the `lambda-quick` profile: no whole-program LTO, incremental, so a one-line change
+    /// deploys in seconds instead of minutes. The binary is larger and slightly slower; deploy without
+    /// `--quick` for production.
+    #[arg(long, conflicts_with = "artifact")]
+    pub quick: bool,
 }
 
 #[derive(Args, Debug)]

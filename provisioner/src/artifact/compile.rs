@@ -1,8 +1,8 @@
-//! Runs `cargo zigbuild` for the function's `bootstrap` with the `lambda` profile and glibc pinned to
+//! Runs `cargo zigbuild` for the function's `bootstrap` with a Lambda profile and glibc pinned to
 //! Amazon Linux 2023's, showing a spinner with cargo's current step and, on failure, the tail of its
 //! output.
 use super::toolchain::Toolchain;
-use super::Arch;
+use super::{Arch, BuildProfile};
 use crate::progress::Progress;
 use anyhow::{bail, Context};
 use std::collections::VecDeque;
@@ -13,18 +13,16 @@ use std::process::{Command, Stdio};
 /// The package and binary that become the Lambda's `bootstrap`.
 const PACKAGE: &str = "imgdeploy-function";
 const BINARY: &str = "bootstrap";
-/// The Cargo profile tuned for Lambda (root Cargo.toml: fat LTO, one codegen unit, stripped, unwinding).
-const PROFILE: &str = "lambda";
 /// Lines of cargo's output shown when the build fails.
 const TAIL_LINES: usize = 40;
 
 /// The command line, kept separate so that tests can read it.
-pub fn zigbuild_args(arch: Arch) -> Vec<String> {
+pub fn zigbuild_args(arch: Arch, profile: BuildProfile) -> Vec<String> {
     let target = arch.zig_target();
     [
         "zigbuild",
         "--profile",
-        PROFILE,
+        profile.cargo_name(),
         "-p",
         PACKAGE,
         "--bin",
@@ -42,12 +40,20 @@ pub fn zigbuild_args(arch: Arch) -> Vec<String> {
 pub fn compile(
     workspace_root: &Path,
     arch: Arch,
+    profile: BuildProfile,
     tools: &Toolchain,
     progress: &Progress,
 ) -> anyhow::Result<PathBuf> {
-    let task = progress.start("build", &format!("bootstrap for {}", arch.zig_target()));
+    let task = progress.start(
+        "build",
+        &format!(
+            "bootstrap for {} (profile {})",
+            arch.zig_target(),
+            profile.cargo_name()
+        ),
+    );
     let mut child = Command::new(&tools.cargo_zigbuild)
-        .args(zigbuild_args(arch))
+        .args(zigbuild_args(arch, profile))
         .current_dir(workspace_root)
         .envs(tools.env.iter().map(|(k, v)| (k, v)))
         .stdin(Stdio::null())
@@ -123,12 +129,18 @@ mod tests {
 
     #[test]
     fn the_build_pins_glibc_and_uses_the_lambda_profile() {
-        let args = zigbuild_args(Arch::Arm64).join(" ");
+        let args = zigbuild_args(Arch::Arm64, BuildProfile::Optimised).join(" ");
         assert!(
             args.contains("--target aarch64-unknown-linux-gnu.2.34"),
             "{args}"
         );
-        assert!(args.contains("--profile lambda"), "{args}");
+        assert!(args.contains("--profile lambda "), "{args}");
+        let quick = zigbuild_args(Arch::X86_64, BuildProfile::Quick).join(" ");
+        assert!(quick.contains("--profile lambda-quick "), "{quick}");
+        assert!(
+            quick.contains("--target x86_64-unknown-linux-gnu.2.34"),
+            "{quick}"
+        );
         assert!(
             args.contains("-p imgdeploy-function --bin bootstrap"),
             "{args}"

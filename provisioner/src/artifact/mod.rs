@@ -81,6 +81,36 @@ impl fmt::Display for Arch {
     }
 }
 
+/// The Cargo profile that builds the function (both in the root Cargo.toml, both `panic = "unwind"`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum BuildProfile {
+    /// `lambda`: fat LTO and one codegen unit, stripped: the smallest and fastest binary, for the
+    /// price of a whole-program link of minutes after any change.
+    #[default]
+    Optimised,
+    /// `lambda-quick` (`--quick`): the same opt-level 3 code without cross-crate LTO, compiled
+    /// incrementally: seconds after a one-line change, for iterating on the function.
+    Quick,
+}
+
+impl BuildProfile {
+    pub fn from_quick(quick: bool) -> Self {
+        if quick {
+            BuildProfile::Quick
+        } else {
+            BuildProfile::Optimised
+        }
+    }
+
+    /// The profile's name in Cargo.toml (and the directory under `target/<triple>/`).
+    pub fn cargo_name(self) -> &'static str {
+        match self {
+            BuildProfile::Optimised => "lambda",
+            BuildProfile::Quick => "lambda-quick",
+        }
+    }
+}
+
 /// A checked deployment package, ready to upload.
 #[derive(Debug, Clone)]
 pub struct Artifact {
@@ -151,10 +181,15 @@ pub enum ArtifactError {
 }
 
 /// Compiles the function for `arch`, checks the binary and zips it next to it:
-/// `target/<triple>/lambda/bootstrap.zip`.
-pub fn build(workspace_root: &Path, arch: Arch, progress: &Progress) -> anyhow::Result<Artifact> {
+/// `target/<triple>/<profile>/bootstrap.zip`.
+pub fn build(
+    workspace_root: &Path,
+    arch: Arch,
+    profile: BuildProfile,
+    progress: &Progress,
+) -> anyhow::Result<Artifact> {
     let tools = toolchain::Toolchain::detect(arch, progress)?;
-    let binary_path = compile::compile(workspace_root, arch, &tools, progress)?;
+    let binary_path = compile::compile(workspace_root, arch, profile, &tools, progress)?;
     let binary = std::fs::read(&binary_path)
         .with_context(|| format!("reading {}", binary_path.display()))?;
     let task = progress.start("package", "bootstrap.zip");
@@ -231,6 +266,49 @@ mod tests {
         use clap::ValueEnum;
         assert_eq!(Arch::from_str("x86_64", false), Ok(Arch::X86_64));
         assert_eq!(Arch::from_str("arm64", false), Ok(Arch::Arm64));
+    }
+
+    #[test]
+    fn every_build_profile_exists_and_keeps_panics_catchable() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let manifest: toml::Table =
+            toml::from_str(&std::fs::read_to_string(root.join("Cargo.toml")).unwrap()).unwrap();
+        let profiles = manifest["profile"].as_table().unwrap();
+        // Walks `inherits` the way Cargo does, so that a setting inherited from `lambda` counts.
+        let setting = |name: &str, key: &str| {
+            let mut profile = name.to_string();
+            loop {
+                let table = profiles[&profile].as_table().unwrap();
+                if let Some(value) = table.get(key) {
+                    return Some(value.clone());
+                }
+                profile = table.get("inherits")?.as_str()?.to_string();
+            }
+        };
+        for profile in [BuildProfile::Optimised, BuildProfile::Quick] {
+            let name = profile.cargo_name();
+            assert!(profiles.contains_key(name), "no [profile.{name}]");
+            assert_eq!(
+                setting(name, "panic").and_then(|v| v.as_str().map(String::from)),
+                Some("unwind".to_string()),
+                "[profile.{name}] must unwind: the handler catches panics per record"
+            );
+            assert_eq!(setting(name, "strip").and_then(|v| v.as_bool()), Some(true));
+            assert_eq!(
+                setting(name, "opt-level").and_then(|v| v.as_integer()),
+                Some(3)
+            );
+        }
+        assert_eq!(
+            setting("lambda", "lto").and_then(|v| v.as_str().map(String::from)),
+            Some("fat".to_string())
+        );
+        assert_eq!(
+            setting("lambda-quick", "incremental").and_then(|v| v.as_bool()),
+            Some(true)
+        );
+        assert_eq!(BuildProfile::from_quick(true), BuildProfile::Quick);
+        assert_eq!(BuildProfile::default(), BuildProfile::Optimised);
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! `imgdeploy up`: build (or take) the function, read what exists, print the plan, apply it in dependency
 //! order, and print where everything is.
-use crate::artifact::{self, Artifact};
-use crate::cli::{GlobalArgs, UpArgs};
+use crate::artifact::{self, Artifact, BuildProfile};
+use crate::cli::{ArtifactSource, GlobalArgs, UpArgs};
 use crate::commands::{connect, print_json};
 use crate::config::Config;
 use crate::plan::{Action, Plan};
@@ -13,14 +13,13 @@ use crate::resources::{
 use anyhow::Result;
 use serde::Serialize;
 use serde_json::json;
-use std::path::Path;
 
 pub async fn run(g: &GlobalArgs, args: &UpArgs) -> Result<()> {
     let config = Config::load(&g.config)?;
     let stack_name = config.stack()?.name.clone();
     let progress = Progress::new(g.json);
 
-    let artifact = obtain_artifact(args.artifact.as_deref(), &config, &progress)?;
+    let artifact = obtain_artifact(&args.source, &config, &progress)?;
     let aws = connect(g, &config).await?;
     let stack = Stack::new(&aws, &config, &stack_name);
 
@@ -59,16 +58,17 @@ pub async fn run(g: &GlobalArgs, args: &UpArgs) -> Result<()> {
 
 /// The function's zip: built now, or the one given with `--artifact` (checked the same way).
 pub fn obtain_artifact(
-    given: Option<&Path>,
+    source: &ArtifactSource,
     config: &Config,
     progress: &Progress,
 ) -> Result<Artifact> {
     let arch = config.function.architecture;
-    match given {
+    match &source.artifact {
         Some(zip) => artifact::load(zip, arch),
         None => {
             let root = artifact::find_workspace_root(&std::env::current_dir()?)?;
-            artifact::build(&root, arch, progress)
+            let profile = BuildProfile::from_quick(source.quick);
+            artifact::build(&root, arch, profile, progress)
         }
     }
 }

@@ -19,7 +19,7 @@ pub async fn run(g: &GlobalArgs, args: &UpdateArgs) -> Result<()> {
     let stack_name = config.stack()?.name.clone();
     let progress = Progress::new(g.json);
 
-    let artifact = obtain_artifact(args.artifact.as_deref(), &config, &progress)?;
+    let artifact = obtain_artifact(&args.source, &config, &progress)?;
     let built_s = started.elapsed().as_secs_f64();
     let aws = connect(g, &config).await?;
     let stack = Stack::new(&aws, &config, &stack_name);
