@@ -3,7 +3,7 @@
 //! decompression bomb (PNG text, oversized ICC) is skipped or inflated with a cap.
 use super::geometry::{Header, Request};
 use super::pixels::{Layout, Pixels};
-use super::{colour, jpeg, orient, EngineError, ImageInfo};
+use super::{colour, jpeg, orient, scratch, EngineError, ImageInfo};
 use crate::spec::Limits;
 use image::{DynamicImage, ImageDecoder};
 use std::io::Cursor;
@@ -79,7 +79,9 @@ fn png(input: &[u8], info: &ImageInfo, limits: &Limits) -> Result<(Header, Pixel
     let size = reader
         .output_buffer_size()
         .ok_or_else(|| EngineError::DecompressionBomb("PNG size overflows".into()))?;
-    let mut buf = vec![0u8; size];
+    let mut buf = scratch::take(size)
+        .map_err(|_| EngineError::DecompressionBomb("no memory for the decoded PNG".into()))?;
+    buf.resize(size, 0);
     let frame = reader.next_frame(&mut buf).map_err(corrupt)?;
     buf.truncate(frame.buffer_size());
     let (w, h) = (frame.width, frame.height);
@@ -138,6 +140,8 @@ fn with_image(
     info: &ImageInfo,
     limits: &Limits,
 ) -> Result<(Header, Pixels), EngineError> {
+    // The `image` decoders allocate their own buffer: the spare one would only double the memory.
+    scratch::release();
     let mut caps = image::Limits::default();
     caps.max_image_width = Some(info.width.max(1));
     caps.max_image_height = Some(info.height.max(1));

@@ -152,7 +152,20 @@ fn decode_unchecked(input: &[u8], requests: &[Request]) -> Result<(Header, Pixel
     };
     let mut started = dec.to_colorspace(out_space).map_err(io_err)?;
     let (dw, dh) = (started.width() as u32, started.height() as u32);
-    let data: Vec<u8> = started.read_scanlines().map_err(io_err)?;
+    let channels = match out_space {
+        JCS_GRAYSCALE => 1,
+        JCS_CMYK => 4,
+        _ => 3,
+    };
+    let len = dw as usize * dh as usize * channels;
+    let mut data = super::scratch::take(len)
+        .map_err(|_| EngineError::DecompressionBomb("no memory for the decoded picture".into()))?;
+    let read = started
+        .read_scanlines_into_uninit(&mut data.spare_capacity_mut()[..len])
+        .map_err(io_err)?
+        .len();
+    // SAFETY: read_scanlines_into_uninit initialised the first `read` bytes of the spare capacity.
+    unsafe { data.set_len(read) };
     started.finish().map_err(io_err)?;
     let header = Header {
         width: w,

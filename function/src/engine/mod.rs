@@ -9,6 +9,7 @@ mod jpeg;
 mod orient;
 mod pixels;
 mod resize;
+mod scratch;
 mod smart;
 mod sniff;
 
@@ -135,11 +136,13 @@ fn render_inner(
         let img = orient::apply(img, decoded.header.orientation);
         let img = resize::finish(img, &plan, req, spec.format);
         let bytes = encode::encode(&img, spec)?;
+        let (width, height) = (img.width, img.height);
+        scratch::give_back(img.data);
         Ok(Rendered {
             name: spec.name.clone(),
             format: spec.format,
-            width: img.width,
-            height: img.height,
+            width,
+            height,
             bytes,
             millis: t0.elapsed().as_secs_f64() * 1000.0,
         })
@@ -149,6 +152,7 @@ fn render_inner(
     order.sort_by_key(|&i| std::cmp::Reverse(requests[i].area_hint()));
     let mut done: Vec<(usize, Result<Rendered, EngineError>)> =
         order.par_iter().map(|&i| (i, work(i))).collect();
+    scratch::give_back(decoded.pixels.data);
     done.sort_by_key(|(i, _)| *i);
     done.into_iter().map(|(_, r)| r).collect()
 }

@@ -2,10 +2,11 @@
 //! window), content-aware window placement, and the final letterbox / alpha flattening.
 use super::geometry::{Plan, Request};
 use super::pixels::{Layout, Pixels};
+use super::scratch;
 use super::EngineError;
 use crate::spec::{Format, Gravity};
 use fast_image_resize::{
-    images::Image, images::ImageRef, FilterType, PixelType, ResizeAlg, ResizeOptions, Resizer,
+    images::Image, images::ImageRef, FilterType, PixelType, ResizeAlg, ResizeOptions,
 };
 
 fn pixel_type(l: Layout) -> PixelType {
@@ -38,12 +39,16 @@ pub fn resample(src: &Pixels, plan: &Plan, gravity: Gravity) -> Result<Pixels, E
     let internal = |e: &dyn std::fmt::Display| EngineError::Internal(format!("resize: {e}"));
     let view = ImageRef::new(src.width, src.height, &src.data, pixel_type(src.layout))
         .map_err(|e| internal(&e))?;
-    let mut dst = Image::new(ow, oh, pixel_type(src.layout));
+    let len = ow as usize * oh as usize * src.layout.channels();
+    let mut buf = scratch::take(len)
+        .map_err(|_| EngineError::Internal(format!("no memory for a {ow}x{oh} variant")))?;
+    buf.resize(len, 0);
+    let mut dst =
+        Image::from_vec_u8(ow, oh, buf, pixel_type(src.layout)).map_err(|e| internal(&e))?;
     let opts = ResizeOptions::new()
         .resize_alg(ResizeAlg::Convolution(FilterType::Lanczos3))
         .crop(win[0], win[1], win[2], win[3]);
-    Resizer::new()
-        .resize(&view, &mut dst, &opts)
+    scratch::with_resizer(|resizer| resizer.resize(&view, &mut dst, &opts))
         .map_err(|e| internal(&e))?;
     Ok(Pixels::new(ow, oh, src.layout, dst.into_vec()))
 }
