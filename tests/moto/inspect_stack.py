@@ -49,6 +49,30 @@ def optional(call, *args, **kwargs):
         raise
 
 
+# Tests run in parallel against one moto: another test's resource can be deleted between the list that
+# names it and the read of its tags. These codes mean "that resource is gone", and it is skipped.
+VANISHED_CODES = {
+    "NoSuchBucket",
+    "NoSuchEntity",
+    "NotFound",
+    "NotFoundException",
+    "ResourceNotFound",
+    "ResourceNotFoundException",
+    "NoSuchDistribution",
+    "NoSuchResource",
+}
+
+
+def unless_vanished(call, *args, **kwargs):
+    """The call's answer, or None when the listed resource was deleted in the meantime."""
+    try:
+        return call(*args, **kwargs)
+    except ClientError as err:
+        if err.response.get("Error", {}).get("Code") in VANISHED_CODES:
+            return None
+        raise
+
+
 def parse_policy(text):
     if text is None:
         return None
@@ -91,8 +115,7 @@ def inspect_s3(session, stack, found):
         try:
             tagging = optional(s3.get_bucket_tagging, Bucket=name)
         except ClientError as err:
-            # Tests run in parallel: another test's bucket may be deleted between the list and this read.
-            if err.response.get("Error", {}).get("Code") == "NoSuchBucket":
+            if err.response.get("Error", {}).get("Code") in VANISHED_CODES:
                 continue
             raise
         tags = tags_to_dict((tagging or {}).get("TagSet"))
@@ -139,7 +162,10 @@ def inspect_sns(session, stack, found):
         for topic in page.get("Topics", []):
             arn = topic["TopicArn"]
             name = arn.split(":")[-1]
-            tags = tags_to_dict(sns.list_tags_for_resource(ResourceArn=arn).get("Tags"))
+            answer = unless_vanished(sns.list_tags_for_resource, ResourceArn=arn)
+            if answer is None:
+                continue
+            tags = tags_to_dict(answer.get("Tags"))
             if not (stack.named(name) or stack.tagged(tags)):
                 continue
             found.append(f"sns:topic:{arn}")
@@ -188,7 +214,10 @@ def inspect_iam(session, stack, found):
     for page in iam.get_paginator("list_roles").paginate():
         for role in page.get("Roles", []):
             name = role["RoleName"]
-            tags = tags_to_dict(iam.list_role_tags(RoleName=name).get("Tags"))
+            answer = unless_vanished(iam.list_role_tags, RoleName=name)
+            if answer is None:
+                continue
+            tags = tags_to_dict(answer.get("Tags"))
             if not (stack.named(name) or stack.tagged(tags)):
                 continue
             found.append(f"iam:role:{name}")
@@ -217,7 +246,10 @@ def inspect_lambda(session, stack, found):
         for function in page.get("Functions", []):
             name = function["FunctionName"]
             arn = function["FunctionArn"]
-            tags = lam.list_tags(Resource=arn).get("Tags") or {}
+            answer = unless_vanished(lam.list_tags, Resource=arn)
+            if answer is None:
+                continue
+            tags = answer.get("Tags") or {}
             if not (stack.named(name) or stack.tagged(tags)):
                 continue
             found.append(f"lambda:function:{name}")
@@ -240,7 +272,10 @@ def inspect_logs(session, stack, found):
     for page in logs.get_paginator("describe_log_groups").paginate():
         for group in page.get("logGroups", []):
             name = group["logGroupName"]
-            tags = logs.list_tags_log_group(logGroupName=name).get("tags") or {}
+            answer = unless_vanished(logs.list_tags_log_group, logGroupName=name)
+            if answer is None:
+                continue
+            tags = answer.get("tags") or {}
             short = name.rsplit("/", 1)[-1]
             if not (stack.named(short) or stack.tagged(tags)):
                 continue
@@ -261,9 +296,10 @@ def inspect_cloudfront(session, stack, found):
         for summary in (page.get("DistributionList") or {}).get("Items", []) or []:
             dist_id = summary["Id"]
             arn = summary["ARN"]
-            tags = tags_to_dict(
-                cf.list_tags_for_resource(Resource=arn).get("Tags", {}).get("Items")
-            )
+            answer = unless_vanished(cf.list_tags_for_resource, Resource=arn)
+            if answer is None:
+                continue
+            tags = tags_to_dict(answer.get("Tags", {}).get("Items"))
             if not (summary.get("Comment") == comment or stack.tagged(tags)):
                 continue
             found.append(f"cloudfront:distribution:{dist_id}")

@@ -2,10 +2,13 @@
 //! photo into buffers of about the same sizes: the decoded picture (9 MB for a 48 MP photo shrunk to
 //! 2000x1500) and each variant's resampled pixels. A fresh multi-MB allocation is mapped by the kernel page
 //! by page at first touch; perf showed those page faults at 5-10% of a render's CPU on the corpus. Keeping
-//! the previous image's buffer for the next one removes them without raising peak memory: the buffer is
-//! only reused, never held twice. glibc's own retention (`M_MMAP_THRESHOLD`/`M_TRIM_THRESHOLD`) was measured
-//! and rejected: it also keeps libjpeg's progressive coefficient arrays, and the heap then fragments
-//! (+20-25 MB peak RSS on the 13-16 MP progressive photos).
+//! the previous image's buffer for the next one removes them: a decoder takes the spare buffer instead of
+//! allocating beside it, so the decoded picture is never held twice; what stays between images is one
+//! variant buffer per worker thread and the resizers' rows (+3-4 MB peak RSS on the corpus, for -6 to
+//! -11% CPU on the baseline JPEGs in an A/B run). glibc's own retention (`M_MMAP_THRESHOLD` and
+//! `M_TRIM_THRESHOLD` raised) was measured and rejected: it also keeps libjpeg's progressive coefficient
+//! arrays, and the heap then fragments (+20-25 MB peak RSS on the 13-16 MP progressive photos).
+//! In the Lambda the renders run on tokio's blocking threads, which keep their buffers while they live.
 use fast_image_resize::Resizer;
 use std::cell::{Cell, RefCell};
 
