@@ -162,13 +162,7 @@ fn up_converges_repairs_drift_and_teardown_removes_everything() {
          boto3.client('s3', **c).delete_bucket_policy(Bucket='{n}-processed')",
         moto.endpoint
     );
-    let mut cmd = Command::new(moto.python());
-    assert!(moto
-        .configure(&mut cmd)
-        .args(["-c", &py])
-        .status()
-        .unwrap()
-        .success());
+    moto.run_python(&py);
     let repaired = s.ok(moto, &["up", "--yes"]);
     let changed: Vec<_> = actions(&repaired["plan"])
         .into_iter()
@@ -235,13 +229,7 @@ fn put_object(moto: &Moto, bucket: &str, key: &str) {
         "import boto3; boto3.client('s3', endpoint_url='{}', region_name='us-east-1').put_object(Bucket='{bucket}', Key='{key}', Body=b'x')",
         moto.endpoint
     );
-    let mut cmd = Command::new(moto.python());
-    assert!(moto
-        .configure(&mut cmd)
-        .args(["-c", &py])
-        .status()
-        .unwrap()
-        .success());
+    moto.run_python(&py);
 }
 
 /// Every resource and property of issue 2, as boto3 reads them.

@@ -241,13 +241,7 @@ fn status_shows_resources_counts_gaps_failures_and_drift() {
         "import boto3; boto3.client('logs', endpoint_url='{}', region_name='us-east-1').delete_log_group(logGroupName='/aws/lambda/{n}-variants')",
         moto.endpoint
     );
-    let mut cmd = Command::new(moto.python());
-    assert!(moto
-        .configure(&mut cmd)
-        .args(["-c", &py])
-        .status()
-        .unwrap()
-        .success());
+    moto.run_python(&py);
     s.write_config("[function]\nmemory_mb = 1024\n");
     let drifted = s.ok(moto, &["status"]);
     assert_eq!(

@@ -164,6 +164,22 @@ impl Moto {
 
     /// Applies [`Moto::env`] to `cmd` and removes every inherited variable that could point the child
     /// elsewhere (profiles, session tokens, web identity, container credentials, per-service endpoints).
+    /// Runs a Python snippet with the venv's boto3 against this moto (its environment from
+    /// `configure`), and fails the test with the snippet's stderr when it fails.
+    pub fn run_python(&self, code: &str) {
+        let mut cmd = Command::new(self.python());
+        let output = self
+            .configure(&mut cmd)
+            .args(["-c", code])
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "python -c {code:?} failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+
     pub fn configure<'a>(&self, cmd: &'a mut Command) -> &'a mut Command {
         for (key, _) in std::env::vars_os() {
             let Some(key) = key.to_str() else { continue };

@@ -29,6 +29,22 @@ pub struct Config {
     pub handler: String,
 }
 
+impl Config {
+    /// The environment as the Lambda API takes it (create and update send the same).
+    fn environment(&self) -> Environment {
+        Environment::builder()
+            .set_variables(Some(self.env.clone().into_iter().collect()))
+            .build()
+    }
+
+    /// The dead-letter target as the Lambda API takes it; `None` clears it.
+    fn dead_letter_config(&self) -> DeadLetterConfig {
+        DeadLetterConfig::builder()
+            .set_target_arn(self.dlq_arn.clone())
+            .build()
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct Desired {
     pub name: String,
@@ -255,16 +271,8 @@ pub async fn apply(
             .timeout(d.timeout_s)
             .runtime(Runtime::from(d.runtime.as_str()))
             .handler(&d.handler)
-            .environment(
-                Environment::builder()
-                    .set_variables(Some(d.env.clone().into_iter().collect()))
-                    .build(),
-            )
-            .dead_letter_config(
-                DeadLetterConfig::builder()
-                    .set_target_arn(d.dlq_arn.clone())
-                    .build(),
-            )
+            .environment(d.environment())
+            .dead_letter_config(d.dead_letter_config())
             .send()
             .await
             .explain(
@@ -336,16 +344,8 @@ async fn create_with_retry(
                     .zip_file(Blob::new(desired.zip.clone()))
                     .build(),
             )
-            .environment(
-                Environment::builder()
-                    .set_variables(Some(d.env.clone().into_iter().collect()))
-                    .build(),
-            )
-            .dead_letter_config(
-                DeadLetterConfig::builder()
-                    .set_target_arn(d.dlq_arn.clone())
-                    .build(),
-            )
+            .environment(d.environment())
+            .dead_letter_config(d.dead_letter_config())
             .description(format!(
                 "imgdeploy stack {}: renders each upload's variants",
                 stack.names.stack
