@@ -1,10 +1,9 @@
 //! The pure engine as a command line, for benchmarks without the AWS build:
 //! `render --config JOB.toml --out DIR [--repeat N] [--json] INPUT...` (same contract as `imgdeploy render`;
 //! the config holds `[[variant]]` tables and an optional `[limits]` table).
-use imgdeploy_function::engine;
 use imgdeploy_function::spec::{Limits, VariantSpec};
-use std::path::{Path, PathBuf};
-use std::time::Instant;
+use imgdeploy_function::{engine, local};
+use std::path::PathBuf;
 
 #[derive(serde::Deserialize)]
 struct Job {
@@ -46,37 +45,21 @@ fn run() -> Result<(), String> {
     if inputs.is_empty() {
         return Err("no INPUT given".into());
     }
-    let (mut ms, mut cpu_ms) = (Vec::new(), Vec::new());
-    for _ in 0..repeat.max(1) {
-        let (t0, c0) = (Instant::now(), engine::process_cpu_ms());
-        for input in &inputs {
-            let dir = if inputs.len() > 1 {
-                out.join(stem(input))
-            } else {
-                out.clone()
-            };
-            let bytes = std::fs::read(input).map_err(|e| format!("{}: {e}", input.display()))?;
-            let rendered = engine::render(&bytes, &job.variant, &job.limits)
-                .map_err(|e| format!("{}: {e} ({})", input.display(), e.kind()))?;
-            std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-            for r in rendered {
-                let path = dir.join(format!("{}.{}", r.name, r.format.extension()));
-                std::fs::write(&path, &r.bytes).map_err(|e| format!("{}: {e}", path.display()))?;
-                if !json {
-                    println!(
-                        "{} {}x{} {} bytes {:.1} ms",
-                        path.display(),
-                        r.width,
-                        r.height,
-                        r.bytes.len(),
-                        r.millis
-                    );
-                }
-            }
+    let run = local::render_files(&inputs, &out, &job.variant, &job.limits, repeat)
+        .map_err(|e| e.to_string())?;
+    if !json {
+        for w in &run.written {
+            println!(
+                "{} {}x{} {} bytes {:.1} ms",
+                w.path.display(),
+                w.width,
+                w.height,
+                w.bytes,
+                w.millis
+            );
         }
-        ms.push(t0.elapsed().as_secs_f64() * 1000.0);
-        cpu_ms.push(engine::process_cpu_ms() - c0);
     }
+    let (ms, cpu_ms) = (run.ms, run.cpu_ms);
     if json {
         println!(
             "{}",
@@ -96,10 +79,4 @@ fn rayon_threads() -> usize {
                 .map(|n| n.get())
                 .unwrap_or(1)
         })
-}
-
-fn stem(p: &Path) -> String {
-    p.file_stem()
-        .map(|s| s.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "input".into())
 }

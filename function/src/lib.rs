@@ -3,4 +3,5 @@
 pub mod engine;
 #[cfg(feature = "lambda")]
 pub mod handler;
+pub mod local;
 pub mod spec;

@@ -1,10 +1,9 @@
 //! `imgdeploy render`: the function's engine on local files, without AWS. Writes every variant of every
 //! input, and with `--repeat N --json` measures a warm loop (the contract of `shared/bench/compare.py`).
-use anyhow::{Context, Result};
-use imgdeploy_function::engine;
+use anyhow::Result;
 use imgdeploy_function::spec::{Limits, VariantSpec};
-use std::path::{Path, PathBuf};
-use std::time::Instant;
+use imgdeploy_function::{engine, local};
+use std::path::PathBuf;
 
 #[derive(clap::Args, Debug)]
 pub struct RenderArgs {
@@ -32,47 +31,24 @@ pub fn run_json(
         !variants.is_empty(),
         "the configuration defines no variants"
     );
-    let (mut ms, mut cpu_ms) = (Vec::new(), Vec::new());
+    let run = local::render_files(&args.inputs, &args.out, variants, limits, args.repeat)?;
+    let (mut ms, mut cpu_ms) = (run.ms, run.cpu_ms);
     let mut outputs = Vec::new();
-    for iteration in 0..args.repeat.max(1) {
-        let (t0, c0) = (Instant::now(), engine::process_cpu_ms());
-        for input in &args.inputs {
-            let dir = if args.inputs.len() > 1 {
-                args.out.join(stem(input))
-            } else {
-                args.out.clone()
-            };
-            let bytes =
-                std::fs::read(input).with_context(|| format!("cannot read {}", input.display()))?;
-            let rendered = engine::render(&bytes, variants, limits).map_err(|e| {
-                anyhow::anyhow!("{} cannot be rendered: {e} [{}]", input.display(), e.kind())
-            })?;
-            std::fs::create_dir_all(&dir)
-                .with_context(|| format!("cannot create {}", dir.display()))?;
-            for r in rendered {
-                let path = dir.join(format!("{}.{}", r.name, r.format.extension()));
-                std::fs::write(&path, &r.bytes)
-                    .with_context(|| format!("cannot write {}", path.display()))?;
-                if iteration == 0 {
-                    if !json {
-                        println!(
-                            "{}  {}x{}  {} bytes  {:.1} ms",
-                            path.display(),
-                            r.width,
-                            r.height,
-                            r.bytes.len(),
-                            r.millis
-                        );
-                    }
-                    outputs.push(
-                        serde_json::json!({"path": path, "width": r.width, "height": r.height,
-                        "bytes": r.bytes.len(), "format": r.format.extension()}),
-                    );
-                }
-            }
+    for w in &run.written {
+        if !json {
+            println!(
+                "{}  {}x{}  {} bytes  {:.1} ms",
+                w.path.display(),
+                w.width,
+                w.height,
+                w.bytes,
+                w.millis
+            );
         }
-        ms.push(t0.elapsed().as_secs_f64() * 1000.0);
-        cpu_ms.push(engine::process_cpu_ms() - c0);
+        outputs.push(
+            serde_json::json!({"path": w.path, "width": w.width, "height": w.height,
+            "bytes": w.bytes, "format": w.format.extension()}),
+        );
     }
     if json {
         let threads = std::thread::available_parallelism()
@@ -94,10 +70,4 @@ pub fn run_json(
         );
     }
     Ok(())
-}
-
-fn stem(p: &Path) -> String {
-    p.file_stem()
-        .map(|s| s.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "input".into())
 }
