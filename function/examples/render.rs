@@ -49,14 +49,7 @@ fn run() -> Result<(), String> {
         .map_err(|e| e.to_string())?;
     if !json {
         for w in &run.written {
-            println!(
-                "{} {}x{} {} bytes {:.1} ms",
-                w.path.display(),
-                w.width,
-                w.height,
-                w.bytes,
-                w.millis
-            );
+            println!("{w}");
         }
     }
     let (ms, cpu_ms) = (run.ms, run.cpu_ms);

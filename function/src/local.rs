@@ -18,6 +18,18 @@ pub struct Written {
     pub millis: f64,
 }
 
+/// The line both render front ends print for a written variant.
+impl std::fmt::Display for Written {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let (path, w, h) = (self.path.display(), self.width, self.height);
+        write!(
+            f,
+            "{path}  {w}x{h}  {} bytes  {:.1} ms",
+            self.bytes, self.millis
+        )
+    }
+}
+
 /// What a run measured.
 #[derive(Debug, Clone, Default)]
 pub struct Run {

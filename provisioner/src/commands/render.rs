@@ -36,14 +36,7 @@ pub fn run_json(
     let mut outputs = Vec::new();
     for w in &run.written {
         if !json {
-            println!(
-                "{}  {}x{}  {} bytes  {:.1} ms",
-                w.path.display(),
-                w.width,
-                w.height,
-                w.bytes,
-                w.millis
-            );
+            println!("{w}");
         }
         outputs.push(
             serde_json::json!({"path": w.path, "width": w.width, "height": w.height,
