@@ -145,6 +145,20 @@ fn decode_unchecked(input: &[u8], requests: &[Request]) -> Result<(Header, Pixel
     dec.scale(m);
     use ffi::J_COLOR_SPACE::*;
     let source_space = dec.color_space();
+    if source_space == JCS_YCbCr {
+        // Shrinks to a power of two (1/8, 1/4, 1/2) decode on every core; see `baseline`.
+        let n = m.next_power_of_two();
+        if let Some(rgb) = super::baseline::decode(input, n as usize) {
+            let header = Header {
+                width: w,
+                height: h,
+                orientation: mk.orientation,
+                scale: n as f64 / 8.0,
+            };
+            let pixels = Pixels::new(rgb.width, rgb.height, Layout::Rgb, rgb.data);
+            return Ok((header, colour::to_srgb(pixels, mk.icc.as_deref())));
+        }
+    }
     let (out_space, layout) = match source_space {
         JCS_GRAYSCALE => (JCS_GRAYSCALE, Layout::Gray),
         JCS_CMYK | JCS_YCCK => (JCS_CMYK, Layout::Rgba),

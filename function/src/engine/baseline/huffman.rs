@@ -1,0 +1,256 @@
+//! Huffman decoding of baseline JPEG blocks. The bit reader counts positions in the unstuffed data,
+//! and a refill is one big-endian load unless the next 8 bytes hold a 0xFF (about 3% of refills); the AC table resolves a whole coefficient (code, run and magnitude
+//! bits) in one lookup when it fits in `FAST_BITS`, which is most of them in photos. Coefficients past
+//! what the scaled IDCT reads are decoded (to find the next block) but not stored.
+use super::parse::{Entropy, HuffSpec};
+
+const FAST_BITS: u32 = 11;
+const FAST_SIZE: usize = 1 << FAST_BITS;
+/// `fast_ac` flag: the entry is the end-of-block code.
+const EOB: i32 = 1 << 5;
+
+/// Corrupt entropy data: the caller falls back (or, speculating, restarts).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Invalid;
+
+pub struct Table {
+    /// By the next FAST_BITS bits: symbol << 8 | code length, or 0 when the code is longer.
+    fast: Box<[u16; FAST_SIZE]>,
+    /// AC tables: value << 16 | run << 8 | EOB flag | bits used (code and magnitude), or 0.
+    fast_ac: Box<[i32; FAST_SIZE]>,
+    /// By code length: the largest code of that length (-1: none), and symbol index minus first code.
+    maxcode: [i32; 17],
+    offset: [i32; 17],
+    symbols: [u8; 256],
+}
+
+impl Table {
+    pub fn new(spec: &HuffSpec, is_ac: bool) -> Option<Table> {
+        let mut t = Table {
+            fast: Box::new([0; FAST_SIZE]),
+            fast_ac: Box::new([0; FAST_SIZE]),
+            maxcode: [-1; 17],
+            offset: [0; 17],
+            symbols: [0; 256],
+        };
+        if spec.symbols.len() > 256 {
+            return None;
+        }
+        t.symbols[..spec.symbols.len()].copy_from_slice(&spec.symbols);
+        let (mut code, mut index) = (0i32, 0usize);
+        for len in 1..=16u32 {
+            let count = spec.counts[len as usize - 1] as usize;
+            if count > 0 {
+                t.offset[len as usize] = index as i32 - code;
+                for &sym in &spec.symbols[index..index + count] {
+                    if code >= 1 << len {
+                        return None; // more codes than the length allows
+                    }
+                    if len <= FAST_BITS {
+                        let shift = FAST_BITS - len;
+                        let first = (code as usize) << shift;
+                        for slot in first..first + (1 << shift) {
+                            t.fast[slot] = (sym as u16) << 8 | len as u16;
+                            if is_ac {
+                                t.fast_ac[slot] = whole_coefficient(sym, len, slot);
+                            }
+                        }
+                    }
+                    code += 1;
+                }
+                index += count;
+                t.maxcode[len as usize] = code - 1;
+            }
+            code <<= 1;
+        }
+        Some(t)
+    }
+}
+
+/// The `fast_ac` entry for the code of `sym` (length `len`) at table slot `slot`, when the magnitude
+/// bits follow within FAST_BITS.
+fn whole_coefficient(sym: u8, len: u32, slot: usize) -> i32 {
+    let (run, size) = ((sym >> 4) as i32, (sym & 15) as u32);
+    match (run, size) {
+        (0, 0) => EOB | len as i32,
+        (15, 0) => 15 << 8 | len as i32, // sixteen zeros: a run of 15 and a zero coefficient
+        (_, 0) => 0,
+        _ if len + size > FAST_BITS => 0,
+        _ => {
+            let bits = ((slot >> (FAST_BITS - len - size)) & ((1 << size) - 1)) as i32;
+            extend(bits, size) << 16 | run << 8 | (len + size) as i32
+        }
+    }
+}
+
+#[inline(always)]
+fn extend(v: i32, size: u32) -> i32 {
+    if v < 1 << (size - 1) {
+        v - (1 << size) + 1
+    } else {
+        v
+    }
+}
+
+/// Reads bits MSB first, skipping stuffed bytes; past the end of the data it reads zeros (the caller
+/// compares `position` with the data's length).
+pub struct Bits<'a> {
+    raw: &'a [u8],
+    end: usize,
+    /// Next byte of `raw` to load, and the stuffed bytes before it.
+    pos: usize,
+    removed: usize,
+    buf: u64,
+    /// Valid bits in `buf`, from the top.
+    count: u32,
+}
+
+impl<'a> Bits<'a> {
+    /// A reader starting at bit `bit` of the unstuffed data.
+    pub fn new(data: &'a Entropy, bit: usize) -> Bits<'a> {
+        let pos = data.raw_offset(bit / 8);
+        let mut b = Bits {
+            raw: data.raw,
+            end: data.end,
+            pos,
+            removed: pos - bit / 8,
+            buf: 0,
+            count: 0,
+        };
+        b.refill();
+        b.consume((bit % 8) as u32);
+        b
+    }
+
+    /// The position of the next unread bit in the unstuffed data.
+    pub fn position(&self) -> usize {
+        (self.pos - self.removed) * 8 - self.count as usize
+    }
+
+    #[inline(always)]
+    fn refill(&mut self) {
+        if let Some(bytes) = self.raw.get(self.pos..self.pos + 8) {
+            let word = u64::from_be_bytes(bytes.try_into().unwrap_or_default());
+            // A byte is 0xFF where !word has a zero byte; the data ends at a marker, which starts with
+            // one, so a word without any is all data.
+            let inv = !word;
+            if inv.wrapping_sub(0x0101_0101_0101_0101) & !inv & 0x8080_8080_8080_8080 == 0 {
+                self.buf |= word >> self.count;
+                self.pos += (63 - self.count as usize) >> 3;
+                self.count |= 56;
+                return;
+            }
+        }
+        self.refill_bytewise();
+    }
+
+    #[cold]
+    fn refill_bytewise(&mut self) {
+        while self.count <= 56 {
+            let mut byte = 0;
+            if self.pos < self.end {
+                byte = self.raw[self.pos];
+                if byte == 0xFF {
+                    // Before `end` every 0xFF is followed by a stuffed 0x00.
+                    self.pos += 1;
+                    self.removed += 1;
+                }
+            }
+            // Past the end the position still advances, so that overrunning shows.
+            self.pos += 1;
+            self.buf |= (byte as u64) << (56 - self.count);
+            self.count += 8;
+        }
+    }
+
+    #[inline(always)]
+    fn peek(&self, n: u32) -> usize {
+        (self.buf >> (64 - n)) as usize
+    }
+
+    #[inline(always)]
+    fn consume(&mut self, n: u32) {
+        self.buf <<= n;
+        self.count -= n;
+    }
+
+    #[inline(always)]
+    fn receive_extend(&mut self, size: u32) -> i32 {
+        if size == 0 {
+            return 0;
+        }
+        let v = self.peek(size) as i32;
+        self.consume(size);
+        extend(v, size)
+    }
+
+    #[inline(always)]
+    fn symbol(&mut self, t: &Table) -> Result<u8, Invalid> {
+        let e = t.fast[self.peek(FAST_BITS)];
+        if e != 0 {
+            self.consume((e & 0xFF) as u32);
+            return Ok((e >> 8) as u8);
+        }
+        for len in FAST_BITS + 1..=16 {
+            let code = self.peek(len) as i32;
+            if code <= t.maxcode[len as usize] {
+                self.consume(len);
+                return Ok(t.symbols[(code + t.offset[len as usize]) as usize & 255]);
+            }
+        }
+        Err(Invalid)
+    }
+
+    /// Decodes one block: the DC difference (added to `pred`) and the AC coefficients. Coefficient `k`
+    /// (zigzag order, not dequantised) goes to `out[slot[k]]` when that index is inside `out`.
+    #[inline(always)]
+    pub fn block(
+        &mut self,
+        dc: &Table,
+        ac: &Table,
+        pred: &mut i32,
+        out: &mut [i16],
+        slot: &[u8; 64],
+    ) -> Result<(), Invalid> {
+        out.fill(0);
+        self.refill();
+        let size = self.symbol(dc)? as u32;
+        if size > 11 {
+            return Err(Invalid);
+        }
+        *pred = pred.wrapping_add(self.receive_extend(size));
+        if let Some(first) = out.first_mut() {
+            *first = *pred as i16;
+        }
+        let mut k = 1usize;
+        while k < 64 {
+            self.refill();
+            let e = ac.fast_ac[self.peek(FAST_BITS)];
+            let (run, value) = if e != 0 {
+                self.consume((e & 31) as u32);
+                if e & EOB != 0 {
+                    break;
+                }
+                (((e >> 8) & 0xFF) as usize, (e >> 16) as i16)
+            } else {
+                let sym = self.symbol(ac)?;
+                let (run, size) = ((sym >> 4) as usize, (sym & 15) as u32);
+                match (run, size) {
+                    (0, 0) => break,
+                    (_, 0) if run != 15 => return Err(Invalid),
+                    (_, s) if s > 10 => return Err(Invalid),
+                    _ => (run, self.receive_extend(size) as i16),
+                }
+            };
+            k += run;
+            if k > 63 {
+                return Err(Invalid);
+            }
+            if let Some(c) = out.get_mut(slot[k] as usize) {
+                *c = value;
+            }
+            k += 1;
+        }
+        Ok(())
+    }
+}

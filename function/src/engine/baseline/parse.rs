@@ -1,0 +1,234 @@
+//! The markers of a baseline JPEG that the parallel decoder needs (frame, quantisation and Huffman
+//! tables, the one interleaved scan) and its entropy-coded data with the places of its 0xFF00 stuffing, so that
+//! the bit reader knows where it can use a plain big-endian load. Anything outside that shape answers `None`: libjpeg-turbo
+//! decodes it instead.
+
+/// One colour component of the frame, with the tables its blocks use in the scan.
+#[derive(Debug, Clone, Copy)]
+pub struct Component {
+    pub h: usize,
+    pub v: usize,
+    pub quant: usize,
+    pub dc_table: usize,
+    pub ac_table: usize,
+}
+
+/// A Huffman table as stored: code counts by length (1..=16) and the symbols in code order.
+#[derive(Debug, Clone, Default)]
+pub struct HuffSpec {
+    pub counts: [u8; 16],
+    pub symbols: Vec<u8>,
+}
+
+#[derive(Debug)]
+pub struct Baseline<'a> {
+    pub width: usize,
+    pub height: usize,
+    /// In scan order, which for the supported files is frame order: Y, Cb, Cr.
+    pub components: Vec<Component>,
+    /// Quantisation tables in zigzag order.
+    pub quant: [[u16; 64]; 4],
+    pub dc: [Option<HuffSpec>; 4],
+    pub ac: [Option<HuffSpec>; 4],
+    pub entropy: Entropy<'a>,
+}
+
+/// The scan's entropy-coded bytes as stored (with a 0x00 after each 0xFF data byte).
+#[derive(Debug)]
+pub struct Entropy<'a> {
+    /// From the first byte after the scan header to the end of the file.
+    pub raw: &'a [u8],
+    /// Where the data ends in `raw` (at the marker that follows it).
+    pub end: usize,
+    /// For each stuffed 0x00, in order: the offset in the unstuffed data of the byte after it.
+    pub stuffing: Vec<usize>,
+}
+
+impl Entropy<'_> {
+    /// Bytes of data once unstuffed.
+    pub fn len(&self) -> usize {
+        self.end - self.stuffing.len()
+    }
+
+    /// Offset in `raw` of unstuffed byte `at`.
+    pub fn raw_offset(&self, at: usize) -> usize {
+        at + self.stuffing.partition_point(|&s| s <= at)
+    }
+}
+
+impl Baseline<'_> {
+    pub fn max_h(&self) -> usize {
+        self.components.iter().map(|c| c.h).max().unwrap_or(1)
+    }
+    pub fn max_v(&self) -> usize {
+        self.components.iter().map(|c| c.v).max().unwrap_or(1)
+    }
+    /// MCUs per row and per column of the interleaved scan.
+    pub fn mcus(&self) -> (usize, usize) {
+        let (mw, mh) = (8 * self.max_h(), 8 * self.max_v());
+        (self.width.div_ceil(mw), self.height.div_ceil(mh))
+    }
+}
+
+fn be16(b: &[u8], at: usize) -> Option<usize> {
+    Some(u16::from_be_bytes([*b.get(at)?, *b.get(at + 1)?]) as usize)
+}
+
+/// Parses `input` if it is a baseline (or extended sequential Huffman) 8-bit JPEG of three components
+/// in one interleaved scan without restart intervals, with chroma not subsampled more than luma.
+pub fn parse(input: &[u8]) -> Option<Baseline<'_>> {
+    if !input.starts_with(&[0xFF, 0xD8]) {
+        return None;
+    }
+    let mut quant = [[0u16; 64]; 4];
+    let (mut dc, mut ac): ([Option<HuffSpec>; 4], [Option<HuffSpec>; 4]) = Default::default();
+    let mut frame: Option<(usize, usize, FrameComps)> = None;
+    let mut at = 2;
+    loop {
+        // Markers may be preceded by fill bytes (0xFF).
+        while input.get(at) == Some(&0xFF) && input.get(at + 1) == Some(&0xFF) {
+            at += 1;
+        }
+        if input.get(at) != Some(&0xFF) {
+            return None;
+        }
+        let marker = *input.get(at + 1)?;
+        let len = be16(input, at + 2)?;
+        let seg = input.get(at + 4..at + 2 + len)?;
+        match marker {
+            0xC0 | 0xC1 => frame = Some(parse_frame(seg)?),
+            // Progressive, lossless, arithmetic or hierarchical: not ours.
+            0xC2 | 0xC3 | 0xC5..=0xC7 | 0xC9..=0xCB | 0xCD..=0xCF => return None,
+            0xDB => parse_quant(seg, &mut quant)?,
+            0xC4 => parse_huffman(seg, &mut dc, &mut ac)?,
+            0xDD if be16(seg, 0)? != 0 => return None,
+            0xDA => {
+                let (width, height, frame_comps) = frame?;
+                let components = parse_scan(seg, &frame_comps)?;
+                for c in &components {
+                    if dc[c.dc_table].is_none() || ac[c.ac_table].is_none() {
+                        return None;
+                    }
+                }
+                return Some(Baseline {
+                    width,
+                    height,
+                    components,
+                    quant,
+                    dc,
+                    ac,
+                    entropy: entropy(&input[at + 2 + len..]),
+                });
+            }
+            0xD9 => return None,
+            _ => {}
+        }
+        at += 2 + len;
+    }
+}
+
+type FrameComps = Vec<(u8, usize, usize, usize)>;
+
+fn parse_frame(seg: &[u8]) -> Option<(usize, usize, FrameComps)> {
+    let (precision, height, width) = (*seg.first()?, be16(seg, 1)?, be16(seg, 3)?);
+    let n = *seg.get(5)? as usize;
+    if precision != 8 || n != 3 || width == 0 || height == 0 {
+        return None;
+    }
+    let comps: FrameComps = (0..n)
+        .map(|i| {
+            let s = seg.get(6 + 3 * i..9 + 3 * i)?;
+            Some((
+                s[0],
+                (s[1] >> 4) as usize,
+                (s[1] & 15) as usize,
+                s[2] as usize,
+            ))
+        })
+        .collect::<Option<_>>()?;
+    let luma_ok = matches!(comps[0].1, 1 | 2) && matches!(comps[0].2, 1 | 2);
+    let chroma_ok = comps[1..].iter().all(|c| c.1 == 1 && c.2 == 1 && c.3 < 4);
+    (luma_ok && chroma_ok && comps[0].3 < 4).then_some((width, height, comps))
+}
+
+fn parse_quant(mut seg: &[u8], quant: &mut [[u16; 64]; 4]) -> Option<()> {
+    while !seg.is_empty() {
+        let (precision, id) = (seg[0] >> 4, (seg[0] & 15) as usize);
+        let table = quant.get_mut(id)?;
+        if precision == 0 {
+            let v = seg.get(1..65)?;
+            table.iter_mut().zip(v).for_each(|(q, &b)| *q = b as u16);
+            seg = &seg[65..];
+        } else {
+            let v = seg.get(1..129)?;
+            for (i, q) in table.iter_mut().enumerate() {
+                *q = u16::from_be_bytes([v[2 * i], v[2 * i + 1]]);
+            }
+            seg = &seg[129..];
+        }
+    }
+    Some(())
+}
+
+fn parse_huffman(
+    mut seg: &[u8],
+    dc: &mut [Option<HuffSpec>; 4],
+    ac: &mut [Option<HuffSpec>; 4],
+) -> Option<()> {
+    while !seg.is_empty() {
+        let (class, id) = (seg[0] >> 4, (seg[0] & 15) as usize);
+        let counts: [u8; 16] = seg.get(1..17)?.try_into().ok()?;
+        let total: usize = counts.iter().map(|&c| c as usize).sum();
+        let symbols = seg.get(17..17 + total)?.to_vec();
+        let spec = Some(HuffSpec { counts, symbols });
+        match class {
+            0 => *dc.get_mut(id)? = spec,
+            1 => *ac.get_mut(id)? = spec,
+            _ => return None,
+        }
+        seg = &seg[17 + total..];
+    }
+    Some(())
+}
+
+fn parse_scan(seg: &[u8], frame: &FrameComps) -> Option<Vec<Component>> {
+    let n = *seg.first()? as usize;
+    if n != frame.len() {
+        return None; // non-interleaved (one scan per component)
+    }
+    let mut comps = Vec::with_capacity(n);
+    for (i, f) in frame.iter().enumerate() {
+        let s = seg.get(1 + 2 * i..3 + 2 * i)?;
+        if s[0] != f.0 {
+            return None;
+        }
+        comps.push(Component {
+            h: f.1,
+            v: f.2,
+            quant: f.3,
+            dc_table: (s[1] >> 4) as usize,
+            ac_table: (s[1] & 15) as usize,
+        });
+    }
+    let tail = seg.get(1 + 2 * n..4 + 2 * n)?;
+    (tail == [0, 63, 0] && comps.iter().all(|c| c.dc_table < 4 && c.ac_table < 4)).then_some(comps)
+}
+
+/// Finds where the entropy-coded data ends (the first marker: EOI, or a RST that makes this file not
+/// ours) and where its stuffed bytes are.
+fn entropy(raw: &[u8]) -> Entropy<'_> {
+    let mut stuffing = Vec::new();
+    let mut at = 0;
+    let end = loop {
+        let Some(i) = memchr::memchr(0xFF, &raw[at..]) else {
+            break raw.len();
+        };
+        let ff = at + i;
+        if raw.get(ff + 1) != Some(&0) {
+            break ff;
+        }
+        stuffing.push(ff + 1 - stuffing.len());
+        at = ff + 2;
+    };
+    Entropy { raw, end, stuffing }
+}

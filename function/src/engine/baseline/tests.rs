@@ -1,0 +1,139 @@
+//! The parallel decoder against libjpeg-turbo's scaled decode, on JPEGs made here.
+use super::*;
+
+/// A photo-like picture: smooth gradients, edges and deterministic grain, so every block has AC data.
+fn picture(w: usize, h: usize) -> Vec<u8> {
+    let mut seed = 0x2545_f491_u32;
+    let mut px = Vec::with_capacity(w * h * 3);
+    for y in 0..h {
+        for x in 0..w {
+            seed ^= seed << 13;
+            seed ^= seed >> 17;
+            seed ^= seed << 5;
+            let grain = (seed % 48) as i32 - 24;
+            let edge = if (x / 37 + y / 23) % 2 == 0 { 60 } else { 0 };
+            for (c, base) in [(x * 255 / w) as i32, (y * 255 / h) as i32, 128]
+                .iter()
+                .enumerate()
+            {
+                px.push((base + edge * (c as i32 % 2) + grain).clamp(0, 255) as u8);
+            }
+        }
+    }
+    px
+}
+
+/// A JPEG of `picture(w, h)` with chroma sampled every `sampling` pixels (e.g. (2, 2) is 4:2:0).
+fn jpeg(w: usize, h: usize, sampling: (u8, u8), progressive: bool) -> Vec<u8> {
+    let mut c = mozjpeg::Compress::new(mozjpeg::ColorSpace::JCS_RGB);
+    c.set_fastest_defaults();
+    c.set_size(w, h);
+    c.set_quality(92.0);
+    c.set_chroma_sampling_pixel_sizes(sampling, sampling);
+    if progressive {
+        c.set_progressive_mode();
+    }
+    let mut started = c.start_compress(Vec::new()).unwrap();
+    started.write_scanlines(&picture(w, h)).unwrap();
+    started.finish().unwrap()
+}
+
+/// libjpeg-turbo's decode of `input` at `n`/8.
+fn libjpeg(input: &[u8], n: u8) -> (usize, usize, Vec<u8>) {
+    let mut d = mozjpeg::Decompress::new_mem(input).unwrap();
+    d.scale(n);
+    let mut started = d.rgb().unwrap();
+    let (w, h) = (started.width(), started.height());
+    let data: Vec<u8> = started.read_scanlines().unwrap();
+    (w, h, data)
+}
+
+fn mine(input: &[u8], n: usize, pieces: usize) -> Option<(Rgb, usize)> {
+    decode_in(&parse::parse(input)?, n, pieces)
+}
+
+#[test]
+fn matches_libjpeg_at_every_scale_and_sampling() {
+    for sampling in [(1, 1), (2, 1), (2, 2)] {
+        let input = jpeg(301, 203, sampling, false);
+        for n in [1u8, 2, 4] {
+            let (rgb, _) = mine(&input, n as usize, 1).expect("a baseline JPEG decodes");
+            let (w, h, reference) = libjpeg(&input, n);
+            assert_eq!(
+                (rgb.width as usize, rgb.height as usize),
+                (w, h),
+                "{sampling:?} n {n}"
+            );
+            let diff: u64 = rgb
+                .data
+                .iter()
+                .zip(&reference)
+                .map(|(a, b)| a.abs_diff(*b) as u64)
+                .sum();
+            let mean = diff as f64 / reference.len() as f64;
+            // Two different shrinks (libjpeg-turbo averages the full IDCT; this keeps the low
+            // frequencies), on a grainy picture: close, not equal.
+            assert!(mean < 4.0, "{sampling:?} n {n}: mean difference {mean:.2}");
+        }
+    }
+}
+
+#[test]
+fn speculative_pieces_decode_exactly_what_one_decoder_does() {
+    for sampling in [(2, 2), (2, 1)] {
+        let input = jpeg(640, 480, sampling, false);
+        for n in [2, 4] {
+            let (one, none_guessed) = mine(&input, n, 1).unwrap();
+            assert_eq!(none_guessed, 0);
+            let (four, guessed) = mine(&input, n, 4).unwrap();
+            let mcus = parse::parse(&input).map(|j| j.mcus()).unwrap();
+            // The speculative decoders found the true stream: most MCUs came from them.
+            assert!(
+                guessed * 2 > mcus.0 * mcus.1,
+                "{sampling:?}: {guessed} guessed MCUs"
+            );
+            assert!(
+                one.data == four.data,
+                "{sampling:?} n {n}: pieces changed pixels"
+            );
+        }
+    }
+}
+
+#[test]
+fn truncated_or_damaged_data_is_left_to_libjpeg() {
+    let input = jpeg(640, 480, (2, 2), false);
+    let truncated = &input[..input.len() / 2];
+    assert!(mine(truncated, 2, 1).is_none());
+    assert!(mine(truncated, 2, 3).is_none());
+    // Damage in the middle of the data: whatever it decodes to (libjpeg-turbo would warn and go on),
+    // the pieces must not change it.
+    let mut damaged = input.clone();
+    for b in &mut damaged[input.len() / 2..input.len() / 2 + 64] {
+        *b = b.wrapping_mul(31).wrapping_add(7) & 0xFE;
+    }
+    let one = mine(&damaged, 2, 1).map(|r| r.0.data);
+    let three = mine(&damaged, 2, 3).map(|r| r.0.data);
+    assert!(one == three);
+}
+
+#[test]
+fn other_shapes_are_left_to_libjpeg() {
+    assert!(
+        parse::parse(&jpeg(64, 48, (2, 2), true)).is_none(),
+        "progressive"
+    );
+    let mut c = mozjpeg::Compress::new(mozjpeg::ColorSpace::JCS_GRAYSCALE);
+    c.set_fastest_defaults();
+    c.set_size(16, 16);
+    let mut started = c.start_compress(Vec::new()).unwrap();
+    started.write_scanlines(&[128u8; 256]).unwrap();
+    assert!(
+        parse::parse(&started.finish().unwrap()).is_none(),
+        "grayscale"
+    );
+    assert!(
+        decode(&jpeg(64, 48, (2, 2), false), 3).is_none(),
+        "3/8 is not a planned shrink"
+    );
+}
