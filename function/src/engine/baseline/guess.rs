@@ -2,6 +2,7 @@
 //! where every MCU started, so that the true decoder can tell where it meets them (see the parent).
 use super::huffman::{Bits, Invalid};
 use super::parse::Entropy;
+use super::records::Mapped;
 use super::Plan;
 
 /// Where a decoder stands at the start of an MCU.
@@ -16,8 +17,8 @@ pub(super) struct State {
 /// coefficients, and where it stopped. After corrupt-looking data it starts over, so everything it keeps
 /// leads to the end of its piece without an error.
 pub(super) struct Guess {
-    pub(super) starts: Vec<usize>,
-    pub(super) coefs: Vec<i16>,
+    pub(super) starts: Mapped<usize>,
+    pub(super) coefs: Mapped<i16>,
     pub(super) end: State,
 }
 
@@ -33,18 +34,19 @@ impl Guess {
     }
 }
 
-/// Decodes bits `from..to` from a guessed state, recording into `room` (sized for the MCUs such a
-/// piece holds on average, and a little more, so that growing never copies the records).
+/// Decodes bits `from..to` from a guessed state; fails only when there is no memory for the records.
 pub(super) fn speculate(
     plan: &Plan,
     data: &Entropy,
     from: usize,
     to: usize,
-    room: (Vec<usize>, Vec<i16>),
-) -> Guess {
+) -> std::io::Result<Guess> {
+    // A piece may hold more than its share of MCUs (the picture's simple parts take fewer bits), but
+    // never more than the picture has.
+    let most = plan.mcus();
     let mut g = Guess {
-        starts: room.0,
-        coefs: room.1,
+        starts: Mapped::with_room(most)?,
+        coefs: Mapped::with_room(most * plan.record)?,
         end: State {
             bit: from,
             ..State::default()
@@ -73,7 +75,7 @@ pub(super) fn speculate(
             }
         }
     }
-    g
+    Ok(g)
 }
 
 /// MCUs `mcu..mcu + count` are a guess's records from `first` on, with `offset` added to the DC.

@@ -8,6 +8,11 @@ const FAST_BITS: u32 = 11;
 const FAST_SIZE: usize = 1 << FAST_BITS;
 /// `fast_ac` flag: the entry is the end-of-block code.
 const EOB: i32 = 1 << 5;
+/// Bits the `skip` table looks at: 4096 two-byte entries stay in L1 beside the other tables.
+const SKIP_BITS: u32 = 12;
+/// `skip` entry layout: bits used (low 4), positions advanced (next 7), end of block (bit 11).
+const SKIP_ADVANCE: u32 = 4;
+const SKIP_EOB: u16 = 1 << 11;
 
 /// Corrupt entropy data: the caller falls back (or, speculating, restarts).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -18,6 +23,9 @@ pub struct Table {
     fast: Box<[u16; FAST_SIZE]>,
     /// AC tables: value << 16 | run << 8 | EOB flag | bits used (code and magnitude), or 0.
     fast_ac: Box<[i32; FAST_SIZE]>,
+    /// AC tables, for coefficients nobody reads: by the next SKIP_BITS bits, every whole coefficient
+    /// they hold (up to and including an end of block) at once, as positions advanced and bits used.
+    skip: Box<[u16; 1 << SKIP_BITS]>,
     /// By code length: the largest code of that length (-1: none), and symbol index minus first code.
     maxcode: [i32; 17],
     offset: [i32; 17],
@@ -29,6 +37,7 @@ impl Table {
         let mut t = Table {
             fast: Box::new([0; FAST_SIZE]),
             fast_ac: Box::new([0; FAST_SIZE]),
+            skip: Box::new([0; 1 << SKIP_BITS]),
             maxcode: [-1; 17],
             offset: [0; 17],
             symbols: [0; 256],
@@ -63,8 +72,37 @@ impl Table {
             }
             code <<= 1;
         }
+        if is_ac {
+            for (bits, entry) in t.skip.iter_mut().enumerate() {
+                *entry = skip_entry(&t.fast, bits);
+            }
+        }
         Some(t)
     }
+}
+
+/// The `skip` entry for the SKIP_BITS bits `bits`: the coefficients wholly inside them, stopping after an
+/// end of block, at 64 positions or at anything else (longer codes, invalid symbols), which the
+/// one-at-a-time path then reads.
+fn skip_entry(fast: &[u16; FAST_SIZE], bits: usize) -> u16 {
+    let (mut used, mut advance) = (0u32, 0u32);
+    while advance < 64 && used < SKIP_BITS {
+        // The FAST_BITS bits from `used` on (zeros past the window); a code found is only trusted
+        // when it and its magnitude end inside the window.
+        let window = ((bits << FAST_BITS) >> (SKIP_BITS - used)) & (FAST_SIZE - 1);
+        let e = fast[window];
+        let len = (e & 0xFF) as u32;
+        let (run, size) = ((e >> 12) as u32, ((e >> 8) & 15) as u32);
+        if e == 0 || used + len + size > SKIP_BITS || (size == 0 && run != 0 && run != 15) {
+            break;
+        }
+        used += len + size;
+        if run == 0 && size == 0 {
+            return (used | (advance + 1) << SKIP_ADVANCE) as u16 | SKIP_EOB;
+        }
+        advance += run + 1;
+    }
+    (used | advance << SKIP_ADVANCE) as u16
 }
 
 /// The `fast_ac` entry for the code of `sym` (length `len`) at table slot `slot`, when the magnitude
@@ -202,7 +240,8 @@ impl<'a> Bits<'a> {
     }
 
     /// Decodes one block: the DC difference (added to `pred`) and the AC coefficients. Coefficient `k`
-    /// (zigzag order, not dequantised) goes to `out[slot[k]]` when that index is inside `out`.
+    /// (zigzag order, not dequantised) goes to `out[slot[k]]` when that index is inside `out`; none past
+    /// zigzag position `needed` is, so from there on the block is only skipped through.
     #[inline(always)]
     pub fn block(
         &mut self,
@@ -211,6 +250,7 @@ impl<'a> Bits<'a> {
         pred: &mut i32,
         out: &mut [i16],
         slot: &[u8; 64],
+        needed: usize,
     ) -> Result<(), Invalid> {
         out.fill(0);
         self.refill();
@@ -223,20 +263,20 @@ impl<'a> Bits<'a> {
             *first = *pred as i16;
         }
         let mut k = 1usize;
-        while k < 64 {
+        while k <= needed {
             self.refill();
             let e = ac.fast_ac[self.peek(FAST_BITS)];
             let (run, value) = if e != 0 {
                 self.consume((e & 31) as u32);
                 if e & EOB != 0 {
-                    break;
+                    return Ok(());
                 }
                 (((e >> 8) & 0xFF) as usize, (e >> 16) as i16)
             } else {
                 let sym = self.symbol(ac)?;
                 let (run, size) = ((sym >> 4) as usize, (sym & 15) as u32);
                 match (run, size) {
-                    (0, 0) => break,
+                    (0, 0) => return Ok(()),
                     (_, 0) if run != 15 => return Err(Invalid),
                     (_, s) if s > 10 => return Err(Invalid),
                     _ => (run, self.receive_extend(size) as i16),
@@ -250,6 +290,51 @@ impl<'a> Bits<'a> {
                 *c = value;
             }
             k += 1;
+        }
+        self.skip_rest(ac, k)
+    }
+
+    /// Reads past the rest of a block from zigzag position `k`, keeping nothing.
+    #[inline(always)]
+    fn skip_rest(&mut self, ac: &Table, mut k: usize) -> Result<(), Invalid> {
+        while k < 64 {
+            if self.count < 32 {
+                self.refill();
+            }
+            let e = ac.skip[self.peek(SKIP_BITS)];
+            let advance = (e >> SKIP_ADVANCE) as usize & 127;
+            // An entry that runs past the block's end holds the next block's first code: read one
+            // coefficient at a time there.
+            if advance != 0 && k + advance <= 64 {
+                self.consume((e & 15) as u32);
+                if e & SKIP_EOB != 0 {
+                    return Ok(());
+                }
+                k += advance;
+                continue;
+            }
+            let e = ac.fast_ac[self.peek(FAST_BITS)];
+            let run = if e != 0 {
+                self.consume((e & 31) as u32);
+                if e & EOB != 0 {
+                    return Ok(());
+                }
+                ((e >> 8) & 0xFF) as usize
+            } else {
+                let sym = self.symbol(ac)?;
+                let (run, size) = ((sym >> 4) as usize, (sym & 15) as u32);
+                match (run, size) {
+                    (0, 0) => return Ok(()),
+                    (_, 0) if run != 15 => return Err(Invalid),
+                    (_, s) if s > 10 => return Err(Invalid),
+                    _ => self.consume(size),
+                }
+                run
+            };
+            k += run + 1;
+            if k > 64 {
+                return Err(Invalid);
+            }
         }
         Ok(())
     }

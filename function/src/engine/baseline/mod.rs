@@ -14,6 +14,7 @@ mod guess;
 mod huffman;
 mod idct;
 mod parse;
+mod records;
 
 use guess::{speculate, Guess, Span, State};
 use huffman::{Bits, Invalid, Table};
@@ -61,17 +62,6 @@ fn decode_in(jpeg: &Baseline, n: usize, pieces: usize) -> Option<(Rgb, usize)> {
     };
     let bits = jpeg.entropy.len() * 8;
     let cuts = cuts(bits, pieces);
-    // The records are allocated here, on the calling thread: allocated by the rayon workers, glibc
-    // kept them in the workers' arenas between images (+17 MB peak RSS over 12 renders of the 48 MP mosaic).
-    let room: Vec<(Vec<usize>, Vec<i16>)> = (1..pieces)
-        .map(|p| {
-            let mcus = plan.mcus() * (cuts[p + 1] - cuts[p]) / bits.max(1) * 21 / 20 + 64;
-            (
-                Vec::with_capacity(mcus),
-                Vec::with_capacity(mcus * plan.record),
-            )
-        })
-        .collect();
     // The true decoder takes the first piece while the others speculate.
     let (head, guesses) = rayon::join(
         || {
@@ -79,12 +69,13 @@ fn decode_in(jpeg: &Baseline, n: usize, pieces: usize) -> Option<(Rgb, usize)> {
             canvas.decode_until(&mut state, cuts[1]).map(|_| state)
         },
         || {
-            room.into_par_iter()
-                .enumerate()
-                .map(|(i, room)| speculate(&plan, &jpeg.entropy, cuts[i + 1], cuts[i + 2], room))
-                .collect::<Vec<_>>()
+            (1..pieces)
+                .into_par_iter()
+                .map(|p| speculate(&plan, &jpeg.entropy, cuts[p], cuts[p + 1]))
+                .collect::<Result<Vec<_>, _>>()
         },
     );
+    let guesses = guesses.ok()?;
     let spans = canvas.stitch(head.ok()?, &guesses)?;
     canvas.fill_spans(&spans, &guesses);
     let guessed = spans.iter().map(|s| s.count).sum();
@@ -139,6 +130,8 @@ struct BlockPlan {
     slot: [u8; 64],
     /// Dequantisation of each kept coefficient.
     quant: [f32; 64],
+    /// The last zigzag position kept.
+    needed: usize,
     /// Top-left pixel of the shrunk block inside the MCU.
     x: usize,
     y: usize,
@@ -173,6 +166,7 @@ impl Plan {
                         nv,
                         slot,
                         quant,
+                        needed: (0..64).rfind(|&k| slot[k] != 255).unwrap_or(0),
                         x: bx * nh,
                         y: by * nv,
                     });
@@ -226,7 +220,7 @@ impl Plan {
                 return Err(Invalid);
             };
             let out = &mut record[b.offset..b.offset + b.nh * b.nv];
-            bits.block(dc, ac, &mut preds[b.component], out, &b.slot)?;
+            bits.block(dc, ac, &mut preds[b.component], out, &b.slot, b.needed)?;
         }
         Ok(())
     }
