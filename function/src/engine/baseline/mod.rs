@@ -112,6 +112,9 @@ struct Plan {
     /// Output pixels per MCU, across and down.
     mcu_w: usize,
     mcu_h: usize,
+    /// How many luma pixels share one chroma sample, across and down (1 or 2: the file's subsampling).
+    chroma_h: usize,
+    chroma_v: usize,
     /// Bits of entropy data: a decoder past this has read padding, not data.
     limit: usize,
     /// Where in a record each component's last DC value is (the prediction for the next MCU).
@@ -132,7 +135,7 @@ struct BlockPlan {
     quant: [f32; 64],
     /// The last zigzag position kept.
     needed: usize,
-    /// Top-left pixel of the shrunk block inside the MCU.
+    /// Top-left pixel of the shrunk block inside the MCU, in its component's plane.
     x: usize,
     y: usize,
 }
@@ -145,8 +148,10 @@ impl Plan {
         let (max_h, max_v) = (jpeg.max_h(), jpeg.max_v());
         let mut blocks = Vec::new();
         let mut offset = 0;
+        // Every block shrinks to n x n: chroma keeps the file's own subsampling and is widened when
+        // converted to RGB (see `put`).
+        let (nh, nv) = (n, n);
         for (ci, c) in jpeg.components.iter().enumerate() {
-            let (nh, nv) = (n * max_h / c.h, n * max_v / c.v);
             let (mut slot, mut quant) = ([255u8; 64], [0f32; 64]);
             for v in 0..nv {
                 for u in 0..nh {
@@ -197,6 +202,8 @@ impl Plan {
             mcus_y,
             mcu_w: n * max_h,
             mcu_h: n * max_v,
+            chroma_h: max_h,
+            chroma_v: max_v,
             limit: jpeg.entropy.len() * 8,
             last_dc,
         })
@@ -237,24 +244,37 @@ impl Plan {
         let (mcu_w, mcu_h) = (self.mcu_w, self.mcu_h);
         let stride = mxs.len() * mcu_w;
         let plane_len = stride * mcu_h;
-        let mut planes = vec![0f32; 3 * plane_len];
+        let (chroma_stride, chroma_len) = (
+            stride / self.chroma_h,
+            plane_len / self.chroma_h / self.chroma_v,
+        );
+        let mut planes = vec![0f32; plane_len + 2 * chroma_len];
+        let (py, chroma) = planes.split_at_mut(plane_len);
+        let (pb, pr) = chroma.split_at_mut(chroma_len);
         for (i, mx) in mxs.clone().enumerate() {
             let (rec, offset) = record(mx);
             for b in &self.blocks {
                 let kept = &rec[b.offset..b.offset + b.nh * b.nv];
                 let dc = (kept[0] as i32).wrapping_add(offset[b.component]) as i16;
-                let at = b.component * plane_len + b.y * stride + i * mcu_w + b.x;
-                idct::shrink(b.nh, b.nv, kept, dc, &b.quant, &mut planes[at..], stride);
+                let (plane, stride, x) = match b.component {
+                    0 => (&mut *py, stride, i * mcu_w),
+                    c => (
+                        if c == 1 { &mut *pb } else { &mut *pr },
+                        chroma_stride,
+                        i * mcu_w / self.chroma_h,
+                    ),
+                };
+                let at = b.y * stride + x + b.x;
+                idct::shrink(b.nh, b.nv, kept, dc, &b.quant, &mut plane[at..], stride);
             }
         }
         let x0 = mxs.start * mcu_w;
         let w = (mxs.end * mcu_w).min(width) - x0;
-        let (py, chroma) = planes.split_at(plane_len);
-        let (pb, pr) = chroma.split_at(plane_len);
         for (y, line) in rows.chunks_exact_mut(width * 3).take(mcu_h).enumerate() {
-            let p = y * stride..y * stride + w;
+            let luma = &py[y * stride..y * stride + w];
+            let c = (y / self.chroma_v) * chroma_stride..(y / self.chroma_v + 1) * chroma_stride;
             let out = &mut line[x0 * 3..(x0 + w) * 3];
-            idct::ycbcr_to_rgb(&py[p.clone()], &pb[p.clone()], &pr[p], out);
+            idct::ycbcr_to_rgb(luma, &pb[c.clone()], &pr[c], self.chroma_h, out);
         }
     }
 }

@@ -64,18 +64,46 @@ fn matches_libjpeg_at_every_scale_and_sampling() {
                 (w, h),
                 "{sampling:?} n {n}"
             );
-            let diff: u64 = rgb
-                .data
-                .iter()
-                .zip(&reference)
-                .map(|(a, b)| a.abs_diff(*b) as u64)
-                .sum();
-            let mean = diff as f64 / reference.len() as f64;
+            let (luma, chroma) = (
+                mean_difference(&rgb.data, &reference, luma),
+                mean_difference(&rgb.data, &reference, chroma),
+            );
             // Two different shrinks (libjpeg-turbo averages the full IDCT; this keeps the low
             // frequencies), on a grainy picture: close, not equal.
-            assert!(mean < 4.0, "{sampling:?} n {n}: mean difference {mean:.2}");
+            assert!(
+                luma < 3.0,
+                "{sampling:?} n {n}: mean luma difference {luma:.2}"
+            );
+            // Subsampled chroma stays at the file's ratio to luma here, where libjpeg-turbo shrinks it
+            // less: coarser (this picture's chroma edges every few output pixels are the worst case,
+            // 5.8 at 4:2:0 and 1/8), but the same colours.
+            assert!(
+                chroma < 6.0,
+                "{sampling:?} n {n}: mean chroma difference {chroma:.2}"
+            );
         }
     }
+}
+
+/// JFIF luma of an RGB pixel.
+fn luma(p: &[u8]) -> f64 {
+    0.299 * p[0] as f64 + 0.587 * p[1] as f64 + 0.114 * p[2] as f64
+}
+
+/// JFIF blue- and red-difference of an RGB pixel, summed in magnitude.
+fn chroma(p: &[u8]) -> f64 {
+    let y = luma(p);
+    (0.564 * (p[2] as f64 - y)).abs() + (0.713 * (p[0] as f64 - y)).abs()
+}
+
+/// Mean absolute difference of `channel` between two RGB pictures.
+fn mean_difference(a: &[u8], b: &[u8], channel: fn(&[u8]) -> f64) -> f64 {
+    let sum: f64 = a
+        .chunks_exact(3)
+        .zip(b.chunks_exact(3))
+        .map(|(a, b)| (channel(a) - channel(b)).abs())
+        .sum();
+    sum / (a.len() / 3) as f64
 }
 
 #[test]
