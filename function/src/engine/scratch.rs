@@ -4,20 +4,19 @@
 //! by page at first touch; perf showed those page faults at 5-10% of a render's CPU on the corpus. Keeping
 //! the previous image's buffer for the next one removes them: a decoder takes the spare buffer instead of
 //! allocating beside it, so the decoded picture is never held twice; what stays between images is one
-//! variant buffer per worker thread and the resizers' rows (+3-4 MB peak RSS on the corpus, for -6 to
-//! -11% CPU on the baseline JPEGs in an A/B run). glibc's own retention (`M_MMAP_THRESHOLD` and
+//! variant buffer per worker thread (+3-4 MB peak RSS on the corpus, with the resizers' rows that were
+//! kept then too, for -6 to -11% CPU on the baseline JPEGs in an A/B run; the resizers are no longer
+//! kept, see `resize.rs`). glibc's own retention (`M_MMAP_THRESHOLD` and
 //! `M_TRIM_THRESHOLD` raised) was measured and rejected: it also keeps libjpeg's progressive coefficient
 //! arrays, and the heap then fragments (+20-25 MB peak RSS on the 13-16 MP progressive photos).
 //! In the Lambda the renders run on tokio's blocking threads, which keep their buffers while they live.
-use fast_image_resize::Resizer;
-use std::cell::{Cell, RefCell};
+use std::cell::Cell;
 
 /// Buffers larger than this are not kept between images (a 100 MP outlier should not pin its memory).
 const KEEP_AT_MOST: usize = 64 << 20;
 
 thread_local! {
     static SPARE: Cell<Vec<u8>> = const { Cell::new(Vec::new()) };
-    static RESIZER: RefCell<Option<Resizer>> = const { RefCell::new(None) };
 }
 
 /// An empty buffer with room for `len` bytes: this thread's spare one when it is large enough.
@@ -50,14 +49,6 @@ pub fn give_back(buf: Vec<u8>) {
 /// Frees this thread's spare buffer, before a decoder that cannot decode into it.
 pub fn release() {
     drop(SPARE.with(Cell::take));
-}
-
-/// Runs `f` with this thread's resizer, whose internal row buffers survive from image to image.
-pub fn with_resizer<T>(f: impl FnOnce(&mut Resizer) -> T) -> T {
-    RESIZER.with(|cell| {
-        let mut slot = cell.borrow_mut();
-        f(slot.get_or_insert_with(Resizer::new))
-    })
 }
 
 #[cfg(test)]
