@@ -1,7 +1,10 @@
-//! Huffman decoding of baseline JPEG blocks. The bit reader counts positions in the unstuffed data,
-//! and a refill is one big-endian load unless the next 8 bytes hold a 0xFF (about 3% of refills); the AC table resolves a whole coefficient (code, run and magnitude
-//! bits) in one lookup when it fits in `FAST_BITS`, which is most of them in photos. Coefficients past
-//! what the scaled IDCT reads are decoded (to find the next block) but not stored.
+//! Huffman decoding of baseline JPEG blocks. The bit reader counts positions in the unstuffed data, and
+//! a refill is one big-endian load unless the next 8 bytes hold a 0xFF (about 3% of refills). Up to the
+//! last coefficient the scaled IDCT reads, the AC table resolves a whole coefficient (code, run and
+//! magnitude bits) per lookup when it fits in `FAST_BITS`, which is most of them in photos. Past it,
+//! coefficients are only read through to find the next block, and the `skip` table steps over every whole
+//! coefficient in the next 12 bits at once (single-thread render CPU kleiber/thumb1000 64 -> 56.5 ms,
+//! mosaic 96 -> 86 ms).
 use super::parse::{Entropy, HuffSpec};
 
 const FAST_BITS: u32 = 11;
