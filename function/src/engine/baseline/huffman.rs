@@ -187,7 +187,8 @@ impl<'a> Bits<'a> {
 
     #[cold]
     fn refill_bytewise(&mut self) {
-        while self.count <= 56 {
+        // At most 56 bits after this: the fast path shifts by `count`, which must stay below 64.
+        while self.count <= 48 {
             let mut byte = 0;
             if self.pos < self.end {
                 byte = self.raw[self.pos];

@@ -165,3 +165,25 @@ fn other_shapes_are_left_to_libjpeg() {
         "3/8 is not a planned shrink"
     );
 }
+
+#[test]
+fn baseline_corpus_photos_take_the_parallel_path_and_pieces_agree() {
+    let corpus = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/corpus");
+    if !corpus.exists() {
+        eprintln!("SKIPPED: {} not found (it exists in CI)", corpus.display());
+        return;
+    }
+    // Each has millions of stuffed-byte refills: the bit reader's slow path (a 0xFF in the next eight
+    // bytes) and its fast path follow each other at every bit count.
+    for name in [
+        "sharp_bench_2569067123_aca715a2ee_o.jpg",
+        "photo_kleiber_6028x3391.jpg",
+    ] {
+        let input = std::fs::read(corpus.join(name)).unwrap();
+        let jpeg = parse::parse(&input).expect("a baseline JPEG of the supported shape");
+        let (one, _) = decode_in(&jpeg, 1, 1).unwrap_or_else(|| panic!("{name}: refused"));
+        let (two, guessed) = decode_in(&jpeg, 1, 2).unwrap_or_else(|| panic!("{name}: refused"));
+        assert!(guessed > 0, "{name}: the second piece was not used");
+        assert!(one.data == two.data, "{name}: 2 pieces differ from 1");
+    }
+}
