@@ -65,9 +65,10 @@ mod tests {
         assert!(again.is_empty(), "a reused buffer must come back empty");
         assert_eq!(again.as_ptr(), address, "the spare buffer was not reused");
         give_back(again);
+        // A request larger than the spare gets a fresh buffer. (Not checked by address: the allocator
+        // may place it where the dropped spare was, and did whenever another test freed memory beside.)
         let larger = take(4 << 20).unwrap();
-        assert!(larger.capacity() >= 4 << 20);
-        assert_ne!(larger.as_ptr(), address);
+        assert!(larger.is_empty() && larger.capacity() >= 4 << 20);
     }
 
     #[test]
