@@ -8,120 +8,67 @@
 //! baseline corpus photo, since the outputs are smaller than the decoded picture and JPEG outputs
 //! subsample chroma again.
 
-/// `BASIS[log2 n][y][u]`: the weight of frequency `u` at output pixel `y` for an `n`-point shrink,
-/// `0.5 * c(u) * cos((2y + 1) u pi / 2n)` with `c(0) = 1/sqrt(2)` (a test recomputes it). Literal so
-/// that the compiler folds the small sizes.
+/// `BASIS[log2 n][y][u]`: the weight of frequency `u` at output pixel `y` for an `n`-point shrink
+/// (n = 1, 2, 4), `0.5 * c(u) * cos((2y + 1) u pi / 2n)` with `c(0) = 1/sqrt(2)` (a test recomputes
+/// it). Literal so that the compiler folds the small sizes.
 #[rustfmt::skip]
 #[allow(clippy::excessive_precision)]
-const BASIS: [[[f32; 8]; 8]; 4] = [
+const BASIS: [[[f32; 4]; 4]; 3] = [
     [
-        [0.353553391, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0],
-        [0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0],
-        [0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0],
-        [0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0],
-        [0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0],
-        [0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0],
-        [0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0],
-        [0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0],
+        [0.353553391, 0.0, 0.0, 0.0],
+        [0.0; 4],
+        [0.0; 4],
+        [0.0; 4],
     ],
     [
-        [0.353553391, 0.353553391, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0],
-        [0.353553391, -0.353553391, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0],
-        [0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0],
-        [0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0],
-        [0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0],
-        [0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0],
-        [0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0],
-        [0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0],
+        [0.353553391, 0.353553391, 0.0, 0.0],
+        [0.353553391, -0.353553391, 0.0, 0.0],
+        [0.0; 4],
+        [0.0; 4],
     ],
     [
-        [0.353553391, 0.461939766, 0.353553391, 0.191341716, 0.0, 0.0, 0.0, 0.0],
-        [0.353553391, 0.191341716, -0.353553391, -0.461939766, 0.0, 0.0, 0.0, 0.0],
-        [0.353553391, -0.191341716, -0.353553391, 0.461939766, 0.0, 0.0, 0.0, 0.0],
-        [0.353553391, -0.461939766, 0.353553391, -0.191341716, 0.0, 0.0, 0.0, 0.0],
-        [0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0],
-        [0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0],
-        [0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0],
-        [0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0],
-    ],
-    [
-        [0.353553391, 0.49039264, 0.461939766, 0.415734806, 0.353553391, 0.277785117, 0.191341716, 0.097545161],
-        [0.353553391, 0.415734806, 0.191341716, -0.097545161, -0.353553391, -0.49039264, -0.461939766, -0.277785117],
-        [0.353553391, 0.277785117, -0.191341716, -0.49039264, -0.353553391, 0.097545161, 0.461939766, 0.415734806],
-        [0.353553391, 0.097545161, -0.461939766, -0.277785117, 0.353553391, 0.415734806, -0.191341716, -0.49039264],
-        [0.353553391, -0.097545161, -0.461939766, 0.277785117, 0.353553391, -0.415734806, -0.191341716, 0.49039264],
-        [0.353553391, -0.277785117, -0.191341716, 0.49039264, -0.353553391, -0.097545161, 0.461939766, -0.415734806],
-        [0.353553391, -0.415734806, 0.191341716, 0.097545161, -0.353553391, 0.49039264, -0.461939766, 0.277785117],
-        [0.353553391, -0.49039264, 0.461939766, -0.415734806, 0.353553391, -0.277785117, 0.191341716, -0.097545161],
+        [0.353553391, 0.461939766, 0.353553391, 0.191341716],
+        [0.353553391, 0.191341716, -0.353553391, -0.461939766],
+        [0.353553391, -0.191341716, -0.353553391, 0.461939766],
+        [0.353553391, -0.461939766, 0.353553391, -0.191341716],
     ],
 ];
 
-/// One block's kept coefficients (`NH` x `NV`, row-major, not dequantised) to level-shifted pixels in
+/// One block's kept coefficients (`N` x `N`, row-major, not dequantised) to level-shifted pixels in
 /// `out` at `stride`; `dc` replaces the first coefficient.
 #[inline(always)]
-fn idct<const NH: usize, const NV: usize>(
-    kept: &[i16],
-    dc: i16,
-    quant: &[f32; 64],
-    out: &mut [f32],
-    stride: usize,
-) {
-    let (bh, bv) = (
-        &BASIS[NH.trailing_zeros() as usize],
-        &BASIS[NV.trailing_zeros() as usize],
-    );
-    let kept = &kept[..NH * NV];
-    let mut coef = [[0f32; NH]; NV];
+fn idct<const N: usize>(kept: &[i16], dc: i16, quant: &[f32; 64], out: &mut [f32], stride: usize) {
+    let basis = &BASIS[N.trailing_zeros() as usize];
+    let kept = &kept[..N * N];
+    let mut coef = [[0f32; N]; N];
     for (v, row) in coef.iter_mut().enumerate() {
         for (u, c) in row.iter_mut().enumerate() {
-            *c = kept[v * NH + u] as f32 * quant[v * NH + u];
+            *c = kept[v * N + u] as f32 * quant[v * N + u];
         }
     }
     coef[0][0] = dc as f32 * quant[0];
-    let mut rows = [[0f32; NH]; NV];
+    let mut rows = [[0f32; N]; N];
     for (v, row) in rows.iter_mut().enumerate() {
         for (x, px) in row.iter_mut().enumerate() {
-            *px = (0..NH).map(|u| bh[x][u] * coef[v][u]).sum();
+            *px = (0..N).map(|u| basis[x][u] * coef[v][u]).sum();
         }
     }
-    for y in 0..NV {
-        let line = &mut out[y * stride..y * stride + NH];
+    for y in 0..N {
+        let line = &mut out[y * stride..y * stride + N];
         for (x, px) in line.iter_mut().enumerate() {
-            *px = (0..NV).map(|v| bv[y][v] * rows[v][x]).sum();
+            *px = (0..N).map(|v| basis[y][v] * rows[v][x]).sum();
         }
     }
 }
 
-/// The IDCT for a block shrunk to `nh` x `nv` (each 1, 2, 4 or 8); `quant` is in kept order.
-pub fn shrink(
-    nh: usize,
-    nv: usize,
-    kept: &[i16],
-    dc: i16,
-    quant: &[f32; 64],
-    out: &mut [f32],
-    stride: usize,
-) {
-    macro_rules! sizes {
-        ($(($h:literal, $v:literal)),*) => {
-            match (nh, nv) {
-                (1, 1) => out[0] = dc as f32 * quant[0] * 0.125,
-                $(($h, $v) => idct::<$h, $v>(kept, dc, quant, out, stride),)*
-                _ => unreachable!("block shrink {nh}x{nv} is not planned"),
-            }
-        };
+/// The IDCT for a block shrunk to `n` x `n` (1, 2 or 4); `quant` is in kept order.
+pub fn shrink(n: usize, kept: &[i16], dc: i16, quant: &[f32; 64], out: &mut [f32], stride: usize) {
+    match n {
+        1 => out[0] = dc as f32 * quant[0] * 0.125,
+        2 => idct::<2>(kept, dc, quant, out, stride),
+        4 => idct::<4>(kept, dc, quant, out, stride),
+        _ => unreachable!("block shrink {n}x{n} is not planned"),
     }
-    sizes!(
-        (2, 2),
-        (2, 1),
-        (1, 2),
-        (4, 4),
-        (4, 2),
-        (2, 4),
-        (8, 8),
-        (8, 4),
-        (4, 8)
-    );
 }
 
 /// JFIF YCbCr (level-shifted planes, one row each) to one row of RGB8; each chroma sample covers
@@ -206,15 +153,15 @@ mod tests {
     #[test]
     fn dc_alone_gives_the_block_mean_at_every_size() {
         // A flat 8x8 block of level 40 has DC 8 * 40 = 320 in JPEG's DCT.
-        for (nh, nv) in [(1, 1), (2, 2), (4, 2), (8, 8), (4, 8)] {
-            let kept = vec![0i16; nh * nv];
+        for n in [1, 2, 4] {
+            let kept = vec![0i16; n * n];
             let mut quant = [1f32; 64];
             quant[0] = 4.0;
             let mut out = vec![0f32; 64];
-            shrink(nh, nv, &kept, 80, &quant, &mut out, 8);
-            for y in 0..nv {
-                for x in 0..nh {
-                    assert!((out[y * 8 + x] - 40.0).abs() < 1e-3, "{nh}x{nv} at {x},{y}");
+            shrink(n, &kept, 80, &quant, &mut out, 8);
+            for y in 0..n {
+                for x in 0..n {
+                    assert!((out[y * 8 + x] - 40.0).abs() < 1e-3, "{n}x{n} at {x},{y}");
                 }
             }
         }
@@ -224,7 +171,7 @@ mod tests {
     fn first_horizontal_frequency_brightens_the_left_half() {
         let kept = [0, 100, 0, 0]; // u = 1, v = 0
         let mut out = vec![0f32; 4];
-        shrink(2, 2, &kept, 0, &[1f32; 64], &mut out, 2);
+        shrink(2, &kept, 0, &[1f32; 64], &mut out, 2);
         assert!(out[0] > 0.0 && out[1] < 0.0 && (out[0] + out[1]).abs() < 1e-3);
         assert_eq!(out[0], out[2]);
     }

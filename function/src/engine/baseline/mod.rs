@@ -105,6 +105,8 @@ struct Plan {
     ac: Vec<Option<Table>>,
     /// The blocks of one MCU in stream order.
     blocks: Vec<BlockPlan>,
+    /// Every block shrinks to `n` x `n` pixels (1, 2 or 4).
+    n: usize,
     /// Coefficients kept per MCU.
     record: usize,
     mcus_x: usize,
@@ -125,10 +127,8 @@ struct BlockPlan {
     component: usize,
     dc: usize,
     ac: usize,
-    /// Where the block's `nh` x `nv` coefficients start in an MCU's record.
+    /// Where the block's `n` x `n` coefficients start in an MCU's record.
     offset: usize,
-    nh: usize,
-    nv: usize,
     /// Kept coefficient index of each zigzag position (255: not kept).
     slot: [u8; 64],
     /// Dequantisation of each kept coefficient.
@@ -150,14 +150,13 @@ impl Plan {
         let mut offset = 0;
         // Every block shrinks to n x n: chroma keeps the file's own subsampling and is widened when
         // converted to RGB (see `put`).
-        let (nh, nv) = (n, n);
         for (ci, c) in jpeg.components.iter().enumerate() {
             let (mut slot, mut quant) = ([255u8; 64], [0f32; 64]);
-            for v in 0..nv {
-                for u in 0..nh {
+            for v in 0..n {
+                for u in 0..n {
                     let zigzag = ZIGZAG_OF[v * 8 + u] as usize;
-                    slot[zigzag] = (v * nh + u) as u8;
-                    quant[v * nh + u] = jpeg.quant[c.quant][zigzag] as f32;
+                    slot[zigzag] = (v * n + u) as u8;
+                    quant[v * n + u] = jpeg.quant[c.quant][zigzag] as f32;
                 }
             }
             for by in 0..c.v {
@@ -167,15 +166,13 @@ impl Plan {
                         dc: c.dc_table,
                         ac: c.ac_table,
                         offset,
-                        nh,
-                        nv,
                         slot,
                         quant,
                         needed: (0..64).rfind(|&k| slot[k] != 255).unwrap_or(0),
-                        x: bx * nh,
-                        y: by * nv,
+                        x: bx * n,
+                        y: by * n,
                     });
-                    offset += nh * nv;
+                    offset += n * n;
                 }
             }
         }
@@ -197,6 +194,7 @@ impl Plan {
             dc: table(&jpeg.dc, false)?,
             ac: table(&jpeg.ac, true)?,
             blocks,
+            n,
             record: offset,
             mcus_x,
             mcus_y,
@@ -226,7 +224,7 @@ impl Plan {
             let (Some(dc), Some(ac)) = (dc, ac) else {
                 return Err(Invalid);
             };
-            let out = &mut record[b.offset..b.offset + b.nh * b.nv];
+            let out = &mut record[b.offset..b.offset + self.n * self.n];
             bits.block(dc, ac, &mut preds[b.component], out, &b.slot, b.needed)?;
         }
         Ok(())
@@ -254,7 +252,7 @@ impl Plan {
         for (i, mx) in mxs.clone().enumerate() {
             let (rec, offset) = record(mx);
             for b in &self.blocks {
-                let kept = &rec[b.offset..b.offset + b.nh * b.nv];
+                let kept = &rec[b.offset..b.offset + self.n * self.n];
                 let dc = (kept[0] as i32).wrapping_add(offset[b.component]) as i16;
                 let (plane, stride, x) = match b.component {
                     0 => (&mut *py, stride, i * mcu_w),
@@ -265,7 +263,7 @@ impl Plan {
                     ),
                 };
                 let at = b.y * stride + x + b.x;
-                idct::shrink(b.nh, b.nv, kept, dc, &b.quant, &mut plane[at..], stride);
+                idct::shrink(self.n, kept, dc, &b.quant, &mut plane[at..], stride);
             }
         }
         let x0 = mxs.start * mcu_w;
