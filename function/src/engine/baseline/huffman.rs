@@ -269,22 +269,8 @@ impl<'a> Bits<'a> {
         let mut k = 1usize;
         while k <= needed {
             self.refill();
-            let e = ac.fast_ac[self.peek(FAST_BITS)];
-            let (run, value) = if e != 0 {
-                self.consume((e & 31) as u32);
-                if e & EOB != 0 {
-                    return Ok(());
-                }
-                (((e >> 8) & 0xFF) as usize, (e >> 16) as i16)
-            } else {
-                let sym = self.symbol(ac)?;
-                let (run, size) = ((sym >> 4) as usize, (sym & 15) as u32);
-                match (run, size) {
-                    (0, 0) => return Ok(()),
-                    (_, 0) if run != 15 => return Err(Invalid),
-                    (_, s) if s > 10 => return Err(Invalid),
-                    _ => (run, self.receive_extend(size) as i16),
-                }
+            let Some((run, value)) = self.coefficient(ac)? else {
+                return Ok(());
             };
             k += run;
             if k > 63 {
@@ -296,6 +282,28 @@ impl<'a> Bits<'a> {
             k += 1;
         }
         self.skip_rest(ac, k)
+    }
+
+    /// Reads one AC coefficient: the zeros before it and its value, or `None` at the end of the block.
+    /// Needs a refilled buffer.
+    #[inline(always)]
+    fn coefficient(&mut self, ac: &Table) -> Result<Option<(usize, i16)>, Invalid> {
+        let e = ac.fast_ac[self.peek(FAST_BITS)];
+        if e != 0 {
+            self.consume((e & 31) as u32);
+            if e & EOB != 0 {
+                return Ok(None);
+            }
+            return Ok(Some((((e >> 8) & 0xFF) as usize, (e >> 16) as i16)));
+        }
+        let sym = self.symbol(ac)?;
+        let (run, size) = ((sym >> 4) as usize, (sym & 15) as u32);
+        match (run, size) {
+            (0, 0) => Ok(None),
+            (_, 0) if run != 15 => Err(Invalid),
+            (_, s) if s > 10 => Err(Invalid),
+            _ => Ok(Some((run, self.receive_extend(size) as i16))),
+        }
     }
 
     /// Reads past the rest of a block from zigzag position `k`, keeping nothing.
@@ -317,23 +325,8 @@ impl<'a> Bits<'a> {
                 k += advance;
                 continue;
             }
-            let e = ac.fast_ac[self.peek(FAST_BITS)];
-            let run = if e != 0 {
-                self.consume((e & 31) as u32);
-                if e & EOB != 0 {
-                    return Ok(());
-                }
-                ((e >> 8) & 0xFF) as usize
-            } else {
-                let sym = self.symbol(ac)?;
-                let (run, size) = ((sym >> 4) as usize, (sym & 15) as u32);
-                match (run, size) {
-                    (0, 0) => return Ok(()),
-                    (_, 0) if run != 15 => return Err(Invalid),
-                    (_, s) if s > 10 => return Err(Invalid),
-                    _ => self.consume(size),
-                }
-                run
+            let Some((run, _)) = self.coefficient(ac)? else {
+                return Ok(());
             };
             k += run + 1;
             if k > 64 {
