@@ -146,9 +146,9 @@ fn decode_unchecked(input: &[u8], requests: &[Request]) -> Result<(Header, Pixel
     use ffi::J_COLOR_SPACE::*;
     let source_space = dec.color_space();
     if source_space == JCS_YCbCr {
-        // Shrinks to a power of two (1/8, 1/4, 1/2) decode on every core; see `baseline`.
+        // Shrinks to a power of two (1/8, 1/4, 1/2) decode on every core; see `dct`.
         let n = m.next_power_of_two();
-        if let Some(rgb) = super::baseline::decode(input, n as usize) {
+        if let Some(rgb) = super::dct::decode(input, n as usize) {
             let header = Header {
                 width: w,
                 height: h,

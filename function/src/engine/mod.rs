@@ -1,8 +1,8 @@
 //! The variant engine: bytes of one upload in, its configured variants out. Pure (no AWS, no files), so
 //! that the Lambda handler and `imgdeploy render` share it. Decode once (JPEG shrunk in the DCT domain),
 //! then resample, crop, orient and encode every variant in parallel.
-mod baseline;
 mod colour;
+mod dct;
 mod decode;
 mod encode;
 mod geometry;

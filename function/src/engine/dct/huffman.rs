@@ -169,7 +169,7 @@ impl<'a> Bits<'a> {
     }
 
     #[inline(always)]
-    fn refill(&mut self) {
+    pub(super) fn refill(&mut self) {
         if let Some(bytes) = self.raw.get(self.pos..self.pos + 8) {
             let word = u64::from_be_bytes(bytes.try_into().unwrap_or_default());
             // A byte is 0xFF where !word has a zero byte; the data ends at a marker, which starts with
@@ -206,18 +206,18 @@ impl<'a> Bits<'a> {
     }
 
     #[inline(always)]
-    fn peek(&self, n: u32) -> usize {
+    pub(super) fn peek(&self, n: u32) -> usize {
         (self.buf >> (64 - n)) as usize
     }
 
     #[inline(always)]
-    fn consume(&mut self, n: u32) {
+    pub(super) fn consume(&mut self, n: u32) {
         self.buf <<= n;
         self.count -= n;
     }
 
     #[inline(always)]
-    fn receive_extend(&mut self, size: u32) -> i32 {
+    pub(super) fn receive_extend(&mut self, size: u32) -> i32 {
         if size == 0 {
             return 0;
         }
@@ -227,7 +227,7 @@ impl<'a> Bits<'a> {
     }
 
     #[inline(always)]
-    fn symbol(&mut self, t: &Table) -> Result<u8, Invalid> {
+    pub(super) fn symbol(&mut self, t: &Table) -> Result<u8, Invalid> {
         let e = t.fast[self.peek(FAST_BITS)];
         if e != 0 {
             self.consume((e & 0xFF) as u32);
@@ -241,6 +241,40 @@ impl<'a> Bits<'a> {
             }
         }
         Err(Invalid)
+    }
+
+    /// The next `n` bits (n <= 16) as a number; needs a refilled buffer.
+    #[inline(always)]
+    pub(super) fn get_bits(&mut self, n: u32) -> u32 {
+        if n == 0 {
+            return 0;
+        }
+        let v = self.peek(n) as u32;
+        self.consume(n);
+        v
+    }
+
+    /// The next bit, refilling when needed.
+    #[inline(always)]
+    pub(super) fn bit(&mut self) -> bool {
+        if self.count == 0 {
+            self.refill();
+        }
+        let b = self.buf >> 63 != 0;
+        self.consume(1);
+        b
+    }
+
+    /// Reads past `n` bits.
+    pub(super) fn skip_bits(&mut self, mut n: u32) {
+        while n > 0 {
+            if self.count == 0 {
+                self.refill();
+            }
+            let now = n.min(self.count);
+            self.consume(now);
+            n -= now;
+        }
     }
 
     /// Decodes one block: the DC difference (added to `pred`) and the AC coefficients. Coefficient `k`

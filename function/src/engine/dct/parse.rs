@@ -1,7 +1,8 @@
-//! The markers of a baseline JPEG that the parallel decoder needs (frame, quantisation and Huffman
-//! tables, the one interleaved scan) and its entropy-coded data with the places of its 0xFF00 stuffing, so that
-//! the bit reader knows where it can use a plain big-endian load. Anything outside that shape answers `None`: libjpeg-turbo
-//! decodes it instead.
+//! The markers of a JPEG that the parallel decoders need: the frame, quantisation and Huffman tables,
+//! and the scans with their entropy-coded data and the places of its 0xFF00 stuffing, so that the bit
+//! reader knows where it can use a plain big-endian load. A baseline file has one interleaved scan; a
+//! progressive one a list of scans, each with the Huffman tables in force when it starts. Anything outside
+//! that shape answers `None`: libjpeg-turbo decodes it instead.
 
 /// One colour component of the frame, with the tables its blocks use in the scan.
 #[derive(Debug, Clone, Copy)]
@@ -20,17 +21,50 @@ pub struct HuffSpec {
     pub symbols: Vec<u8>,
 }
 
+/// What every scan shares: the picture's size, its components and their quantisation tables.
 #[derive(Debug)]
-pub struct Baseline<'a> {
+pub struct Frame {
     pub width: usize,
     pub height: usize,
-    /// In scan order, which for the supported files is frame order: Y, Cb, Cr.
+    /// In frame order: Y, Cb, Cr. In a progressive file the table choices are the scans' (`Scan`).
     pub components: Vec<Component>,
     /// Quantisation tables in zigzag order.
     pub quant: [[u16; 64]; 4],
+}
+
+#[derive(Debug)]
+pub struct Baseline<'a> {
+    pub frame: Frame,
     pub dc: [Option<HuffSpec>; 4],
     pub ac: [Option<HuffSpec>; 4],
     pub entropy: Entropy<'a>,
+}
+
+#[derive(Debug)]
+pub struct Progressive<'a> {
+    pub frame: Frame,
+    pub scans: Vec<Scan<'a>>,
+}
+
+/// One scan of a progressive file: its components (indices into the frame's, with the Huffman tables
+/// they use), its band of zigzag positions `ss..=se`, and the successive approximation bits: `ah` is
+/// the point transform of the scan before (0 in a first scan), `al` this one's.
+#[derive(Debug)]
+pub struct Scan<'a> {
+    pub components: Vec<(usize, Option<HuffSpec>, Option<HuffSpec>)>,
+    pub ss: usize,
+    pub se: usize,
+    pub ah: u32,
+    pub al: u32,
+    pub entropy: Entropy<'a>,
+}
+
+/// Parsed once per image and matched at once: its size does not matter.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug)]
+pub enum Jpeg<'a> {
+    Baseline(Baseline<'a>),
+    Progressive(Progressive<'a>),
 }
 
 /// The scan's entropy-coded bytes as stored (with a 0x00 after each 0xFF data byte).
@@ -56,7 +90,7 @@ impl Entropy<'_> {
     }
 }
 
-impl Baseline<'_> {
+impl Frame {
     pub fn max_h(&self) -> usize {
         self.components.iter().map(|c| c.h).max().unwrap_or(1)
     }
@@ -74,15 +108,18 @@ fn be16(b: &[u8], at: usize) -> Option<usize> {
     Some(u16::from_be_bytes([*b.get(at)?, *b.get(at + 1)?]) as usize)
 }
 
-/// Parses `input` if it is a baseline (or extended sequential Huffman) 8-bit JPEG of three components
-/// in one interleaved scan without restart intervals, with chroma not subsampled more than luma.
-pub fn parse(input: &[u8]) -> Option<Baseline<'_>> {
+/// Parses `input` if it is an 8-bit JPEG of three components without restart intervals, with chroma
+/// not subsampled more than luma: baseline (or extended sequential Huffman) in one interleaved scan, or
+/// progressive Huffman.
+pub fn parse(input: &[u8]) -> Option<Jpeg<'_>> {
     if !input.starts_with(&[0xFF, 0xD8]) {
         return None;
     }
     let mut quant = [[0u16; 64]; 4];
     let (mut dc, mut ac): ([Option<HuffSpec>; 4], [Option<HuffSpec>; 4]) = Default::default();
     let mut frame: Option<(usize, usize, FrameComps)> = None;
+    let mut progressive = false;
+    let mut scans = Vec::new();
     let mut at = 2;
     loop {
         // Markers may be preceded by fill bytes (0xFF).
@@ -93,38 +130,131 @@ pub fn parse(input: &[u8]) -> Option<Baseline<'_>> {
             return None;
         }
         let marker = *input.get(at + 1)?;
+        if marker == 0xD9 {
+            let (width, height, comps) = frame?;
+            let components = comps.iter().map(|c| component(c, 0, 0)).collect();
+            let frame = Frame {
+                width,
+                height,
+                components,
+                quant,
+            };
+            return (!scans.is_empty()).then_some(Jpeg::Progressive(Progressive { frame, scans }));
+        }
         let len = be16(input, at + 2)?;
         let seg = input.get(at + 4..at + 2 + len)?;
         match marker {
-            0xC0 | 0xC1 => frame = Some(parse_frame(seg)?),
-            // Progressive, lossless, arithmetic or hierarchical: not ours.
-            0xC2 | 0xC3 | 0xC5..=0xC7 | 0xC9..=0xCB | 0xCD..=0xCF => return None,
-            0xDB => parse_quant(seg, &mut quant)?,
+            0xC0..=0xC2 if frame.is_none() => {
+                frame = Some(parse_frame(seg)?);
+                progressive = marker == 0xC2;
+            }
+            // A second frame, lossless, arithmetic or hierarchical: not ours.
+            0xC0..=0xC3 | 0xC5..=0xC7 | 0xC9..=0xCB | 0xCD..=0xCF => return None,
+            // Tables that change after the first scan (legal, never seen in practice) are left to libjpeg.
+            0xDB if scans.is_empty() => parse_quant(seg, &mut quant)?,
+            0xDB => return None,
             0xC4 => parse_huffman(seg, &mut dc, &mut ac)?,
             0xDD if be16(seg, 0)? != 0 => return None,
-            0xDA => {
-                let (width, height, frame_comps) = frame?;
-                let components = parse_scan(seg, &frame_comps)?;
+            0xDA if !progressive => {
+                let (width, height, comps) = frame?;
+                let components = parse_scan(seg, &comps)?;
                 for c in &components {
                     if dc[c.dc_table].is_none() || ac[c.ac_table].is_none() {
                         return None;
                     }
                 }
-                return Some(Baseline {
+                let frame = Frame {
                     width,
                     height,
                     components,
                     quant,
+                };
+                let entropy = entropy(&input[at + 2 + len..]);
+                return Some(Jpeg::Baseline(Baseline {
+                    frame,
                     dc,
                     ac,
-                    entropy: entropy(&input[at + 2 + len..]),
-                });
+                    entropy,
+                }));
             }
-            0xD9 => return None,
+            0xDA => {
+                let (_, _, comps) = frame.as_ref()?;
+                let scan = parse_progressive_scan(seg, comps, &dc, &ac, &input[at + 2 + len..])?;
+                // The next marker follows the scan's data.
+                at += 2 + len + scan.entropy.end;
+                scans.push(scan);
+                continue;
+            }
             _ => {}
         }
         at += 2 + len;
     }
+}
+
+fn component(f: &(u8, usize, usize, usize), dc_table: usize, ac_table: usize) -> Component {
+    Component {
+        h: f.1,
+        v: f.2,
+        quant: f.3,
+        dc_table,
+        ac_table,
+    }
+}
+
+/// A progressive scan header and its data: one component or (DC only) several, a band that is the DC
+/// alone or inside the AC positions, and successive approximation one bit at a time.
+fn parse_progressive_scan<'a>(
+    seg: &[u8],
+    frame: &FrameComps,
+    dc: &[Option<HuffSpec>; 4],
+    ac: &[Option<HuffSpec>; 4],
+    data: &'a [u8],
+) -> Option<Scan<'a>> {
+    let n = *seg.first()? as usize;
+    let tail = seg.get(1 + 2 * n..4 + 2 * n)?;
+    let (ss, se, ah, al) = (
+        tail[0] as usize,
+        tail[1] as usize,
+        (tail[2] >> 4) as u32,
+        (tail[2] & 15) as u32,
+    );
+    let band_ok = if ss == 0 {
+        se == 0
+    } else {
+        n == 1 && ss <= se && se <= 63
+    };
+    if n == 0 || !band_ok || al > 13 || (ah != 0 && ah != al + 1) {
+        return None;
+    }
+    let mut components = Vec::with_capacity(n);
+    for i in 0..n {
+        let s = seg.get(1 + 2 * i..3 + 2 * i)?;
+        let index = frame.iter().position(|f| f.0 == s[0])?;
+        if components.iter().any(|c: &(usize, _, _)| c.0 >= index) {
+            return None; // components out of frame order, or twice
+        }
+        let (dc_table, ac_table) = ((s[1] >> 4) as usize, (s[1] & 15) as usize);
+        // Each scan reads only the table it decodes with: DC first scans the DC table, AC scans the AC.
+        let dc = if ss == 0 && ah == 0 {
+            Some(dc.get(dc_table)?.clone()?)
+        } else {
+            None
+        };
+        let ac = if ss > 0 {
+            Some(ac.get(ac_table)?.clone()?)
+        } else {
+            None
+        };
+        components.push((index, dc, ac));
+    }
+    Some(Scan {
+        components,
+        ss,
+        se,
+        ah,
+        al,
+        entropy: entropy(data),
+    })
 }
 
 type FrameComps = Vec<(u8, usize, usize, usize)>;
@@ -202,13 +332,7 @@ fn parse_scan(seg: &[u8], frame: &FrameComps) -> Option<Vec<Component>> {
         if s[0] != f.0 {
             return None;
         }
-        comps.push(Component {
-            h: f.1,
-            v: f.2,
-            quant: f.3,
-            dc_table: (s[1] >> 4) as usize,
-            ac_table: (s[1] & 15) as usize,
-        });
+        comps.push(component(f, (s[1] >> 4) as usize, (s[1] & 15) as usize));
     }
     let tail = seg.get(1 + 2 * n..4 + 2 * n)?;
     (tail == [0, 63, 0] && comps.iter().all(|c| c.dc_table < 4 && c.ac_table < 4)).then_some(comps)

@@ -48,8 +48,15 @@ fn libjpeg(input: &[u8], n: u8) -> (usize, usize, Vec<u8>) {
     (w, h, data)
 }
 
+fn baseline(input: &[u8]) -> Option<Baseline<'_>> {
+    match parse::parse(input)? {
+        Jpeg::Baseline(b) => Some(b),
+        Jpeg::Progressive(_) => None,
+    }
+}
+
 fn mine(input: &[u8], n: usize, pieces: usize) -> Option<(Rgb, usize)> {
-    decode_in(&parse::parse(input)?, n, pieces)
+    decode_in(&baseline(input)?, n, pieces)
 }
 
 #[test]
@@ -114,7 +121,7 @@ fn speculative_pieces_decode_exactly_what_one_decoder_does() {
             let (one, none_guessed) = mine(&input, n, 1).unwrap();
             assert_eq!(none_guessed, 0);
             let (four, guessed) = mine(&input, n, 4).unwrap();
-            let mcus = parse::parse(&input).map(|j| j.mcus()).unwrap();
+            let mcus = baseline(&input).map(|j| j.frame.mcus()).unwrap();
             // The speculative decoders found the true stream: most MCUs came from them.
             assert!(
                 guessed * 2 > mcus.0 * mcus.1,
@@ -147,10 +154,6 @@ fn truncated_or_damaged_data_is_left_to_libjpeg() {
 
 #[test]
 fn other_shapes_are_left_to_libjpeg() {
-    assert!(
-        parse::parse(&jpeg(64, 48, (2, 2), true)).is_none(),
-        "progressive"
-    );
     let mut c = mozjpeg::Compress::new(mozjpeg::ColorSpace::JCS_GRAYSCALE);
     c.set_fastest_defaults();
     c.set_size(16, 16);
@@ -166,13 +169,19 @@ fn other_shapes_are_left_to_libjpeg() {
     );
 }
 
-#[test]
-fn baseline_corpus_photos_take_the_parallel_path_and_pieces_agree() {
+/// The shared corpus, which CI has beside the project; `None` (and a note) where it is missing.
+fn corpus() -> Option<std::path::PathBuf> {
     let corpus = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/corpus");
     if !corpus.exists() {
         eprintln!("SKIPPED: {} not found (it exists in CI)", corpus.display());
-        return;
+        return None;
     }
+    Some(corpus)
+}
+
+#[test]
+fn baseline_corpus_photos_take_the_parallel_path_and_pieces_agree() {
+    let Some(corpus) = corpus() else { return };
     // Each has millions of stuffed-byte refills: the bit reader's slow path (a 0xFF in the next eight
     // bytes) and its fast path follow each other at every bit count.
     for name in [
@@ -180,10 +189,98 @@ fn baseline_corpus_photos_take_the_parallel_path_and_pieces_agree() {
         "photo_kleiber_6028x3391.jpg",
     ] {
         let input = std::fs::read(corpus.join(name)).unwrap();
-        let jpeg = parse::parse(&input).expect("a baseline JPEG of the supported shape");
+        let jpeg = baseline(&input).expect("a baseline JPEG of the supported shape");
         let (one, _) = decode_in(&jpeg, 1, 1).unwrap_or_else(|| panic!("{name}: refused"));
         let (two, guessed) = decode_in(&jpeg, 1, 2).unwrap_or_else(|| panic!("{name}: refused"));
         assert!(guessed > 0, "{name}: the second piece was not used");
         assert!(one.data == two.data, "{name}: 2 pieces differ from 1");
+    }
+}
+
+/// Our progressive decode of `input` at `n`/8 on `threads` threads.
+fn progressive(input: &[u8], n: usize, threads: usize) -> Option<Rgb> {
+    match parse::parse(input)? {
+        Jpeg::Progressive(p) => progressive::decode(&p, n, threads),
+        Jpeg::Baseline(_) => panic!("not progressive"),
+    }
+}
+
+#[test]
+fn progressive_files_decode_to_exactly_what_their_baseline_twin_does() {
+    // The same picture, quality and tables: the quantised coefficients are the same, sent whole in
+    // one scan or in ten with successive approximation, so the pixels must be too.
+    for sampling in [(1, 1), (2, 1), (2, 2)] {
+        let (base, prog) = (
+            jpeg(301, 203, sampling, false),
+            jpeg(301, 203, sampling, true),
+        );
+        assert!(matches!(parse::parse(&prog), Some(Jpeg::Progressive(_))));
+        for n in [1, 2, 4] {
+            let want = mine(&base, n, 1).unwrap().0;
+            let got = progressive(&prog, n, 1).expect("a progressive JPEG decodes");
+            assert_eq!((got.width, got.height), (want.width, want.height));
+            assert!(got.data == want.data, "{sampling:?} n {n}: pixels differ");
+        }
+    }
+}
+
+#[test]
+fn progressive_scans_on_several_threads_decode_what_one_does() {
+    for sampling in [(2, 2), (2, 1)] {
+        let input = jpeg(640, 480, sampling, true);
+        for n in [2, 4] {
+            let one = progressive(&input, n, 1).unwrap();
+            for threads in [2, 3, 8] {
+                let many = progressive(&input, n, threads).unwrap();
+                assert!(
+                    one.data == many.data,
+                    "{sampling:?} n {n} {threads} threads"
+                );
+            }
+            // And libjpeg-turbo agrees (within the two shrinks' difference, as above).
+            let (_, _, reference) = libjpeg(&input, n as u8);
+            let luma = mean_difference(&one.data, &reference, luma);
+            assert!(
+                luma < 3.0,
+                "{sampling:?} n {n}: mean luma difference {luma:.2}"
+            );
+        }
+    }
+}
+
+#[test]
+fn truncated_or_damaged_progressive_data_is_left_to_libjpeg() {
+    let input = jpeg(640, 480, (2, 2), true);
+    for cut in [input.len() / 3, input.len() / 2, input.len() - 10] {
+        for threads in [1, 2] {
+            assert!(
+                progressive(&input[..cut], 2, threads).is_none(),
+                "cut at {cut}"
+            );
+        }
+    }
+    let mut damaged = input.clone();
+    for b in &mut damaged[input.len() / 2..input.len() / 2 + 64] {
+        *b = b.wrapping_mul(31).wrapping_add(7) & 0xFE;
+    }
+    let one = progressive(&damaged, 2, 1).map(|r| r.data);
+    let two = progressive(&damaged, 2, 2).map(|r| r.data);
+    assert!(one == two);
+}
+
+#[test]
+fn progressive_corpus_photos_take_the_parallel_path_and_agree_with_libjpeg() {
+    let Some(corpus) = corpus() else { return };
+    for name in [
+        "photo_dragonfly_4224x3168.jpg",
+        "photo_seeding_5312x2988.jpg",
+    ] {
+        let input = std::fs::read(corpus.join(name)).unwrap();
+        let one = progressive(&input, 1, 1).unwrap_or_else(|| panic!("{name}: refused"));
+        let two = progressive(&input, 1, 2).unwrap_or_else(|| panic!("{name}: refused"));
+        assert!(one.data == two.data, "{name}: 2 threads differ from 1");
+        let (_, _, reference) = libjpeg(&input, 1);
+        let luma = mean_difference(&one.data, &reference, luma);
+        assert!(luma < 2.0, "{name}: mean luma difference {luma:.2}");
     }
 }
