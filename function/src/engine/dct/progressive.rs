@@ -18,9 +18,16 @@ use super::Rgb;
 use rayon::prelude::*;
 use std::sync::atomic::{AtomicBool, AtomicI16, AtomicU64, AtomicUsize, Ordering};
 
+/// More scans than any encoder writes (libjpeg-turbo's own limit for untrusted files is 500).
+const MAX_SCANS: usize = 100;
+
 /// Decodes the progressive `jpeg` shrunk to `n`/8 (n = 1, 2 or 4) on `threads` threads, or `None` when
 /// it is not of the supported shape or its entropy data does not decode cleanly.
 pub fn decode(jpeg: &Progressive, n: usize, threads: usize) -> Option<Rgb> {
+    // Encoders write 6 to 20 scans; thousands of them is a denial-of-service file, left to libjpeg-turbo.
+    if jpeg.scans.len() > MAX_SCANS {
+        return None;
+    }
     let plan = Plan::layout(&jpeg.frame, n)?;
     let coefs = jpeg
         .frame
@@ -161,18 +168,13 @@ fn schedule(jobs: &[Job], threads: usize) -> Vec<Vec<usize>> {
             .min_by(|a: &Vec<usize>, b| makespan(jobs, a, 2).total_cmp(&makespan(jobs, b, 2)))
             .unwrap_or_default()
     } else {
+        let mut timeline = Timeline::new(threads, jobs.len());
         let mut assign = Vec::with_capacity(jobs.len());
-        for j in 0..jobs.len() {
-            let mut best = (f64::INFINITY, 0);
-            for t in 0..threads {
-                assign.push(t);
-                let end = makespan(&jobs[..=j], &assign, threads);
-                if end < best.0 {
-                    best = (end, t);
-                }
-                assign.pop();
-            }
-            assign.push(best.1);
+        for job in jobs {
+            let ends = (0..threads).map(|t| (timeline.times(job, t).1, t));
+            let (_, best) = ends.fold((f64::INFINITY, 0), |a, b| if b.0 < a.0 { b } else { a });
+            timeline.place(job, best);
+            assign.push(best);
         }
         assign
     };
@@ -183,20 +185,42 @@ fn schedule(jobs: &[Job], threads: usize) -> Vec<Vec<usize>> {
     lists
 }
 
-/// When the last of `jobs` ends if thread `assign[j]` runs job `j`: a job starts when its thread is
-/// free and its dependencies have started, and cannot end before they have.
+/// When the last of `jobs` ends if thread `assign[j]` runs job `j`.
 fn makespan(jobs: &[Job], assign: &[usize], threads: usize) -> f64 {
-    let mut free = vec![0f64; threads];
-    let mut times: Vec<(f64, f64)> = Vec::with_capacity(assign.len());
+    let mut timeline = Timeline::new(threads, jobs.len());
     for (job, &t) in jobs.iter().zip(assign) {
-        let start = job.deps.iter().map(|&d| times[d].0).fold(free[t], f64::max);
-        let end = (job.deps.iter())
-            .map(|&d| times[d].1)
-            .fold(start + job.cost, f64::max);
-        times.push((start, end));
-        free[t] = end;
+        timeline.place(job, t);
     }
-    free.into_iter().fold(0.0, f64::max)
+    timeline.free.into_iter().fold(0.0, f64::max)
+}
+
+/// A model of the threads' time, jobs placed in file order: a job starts when its thread is free and
+/// the jobs it depends on have started, and cannot end before they have.
+struct Timeline {
+    free: Vec<f64>,
+    /// Start and end of each job placed.
+    placed: Vec<(f64, f64)>,
+}
+
+impl Timeline {
+    fn new(threads: usize, jobs: usize) -> Timeline {
+        Timeline {
+            free: vec![0.0; threads],
+            placed: Vec::with_capacity(jobs),
+        }
+    }
+
+    fn times(&self, job: &Job, thread: usize) -> (f64, f64) {
+        let deps = job.deps.iter().map(|&d| self.placed[d]);
+        let start = deps.clone().map(|d| d.0).fold(self.free[thread], f64::max);
+        (start, deps.map(|d| d.1).fold(start + job.cost, f64::max))
+    }
+
+    fn place(&mut self, job: &Job, thread: usize) {
+        let times = self.times(job, thread);
+        self.placed.push(times);
+        self.free[thread] = times.1;
+    }
 }
 
 /// What the threads share while decoding.
@@ -364,4 +388,43 @@ fn render(frame: &Frame, plan: &Plan, coefs: &[Coefficients]) -> Option<Rgb> {
         height: height as u32,
         data,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn two_threads_split_the_usual_scans_and_keep_file_order() {
+        let input = super::super::tests::jpeg(640, 480, (2, 1), true);
+        let Some(super::super::parse::Jpeg::Progressive(jpeg)) = super::super::parse::parse(&input)
+        else {
+            panic!("not progressive")
+        };
+        let coefs: Vec<_> = (jpeg.frame.components.iter())
+            .map(|c| Coefficients::new(&jpeg.frame, c.h, c.v, 4).unwrap())
+            .collect();
+        let jobs = jobs(&jpeg, &coefs).unwrap();
+        assert!(jobs.len() >= 6, "{} scans", jobs.len());
+        // Refinement scans follow the scans before them: the luma AC chain is one after another.
+        assert!(jobs.iter().skip(1).any(|j| !j.deps.is_empty()));
+        let total: f64 = jobs.iter().map(|j| j.cost).sum();
+        for threads in [2, 3] {
+            let lists = schedule(&jobs, threads);
+            let mut all: Vec<usize> = lists.concat();
+            all.sort_unstable();
+            assert_eq!(all, (0..jobs.len()).collect::<Vec<_>>(), "each scan once");
+            assert!(lists.iter().all(|l| l.windows(2).all(|w| w[0] < w[1])));
+            let mut assign = vec![0; jobs.len()];
+            for (t, list) in lists.iter().enumerate() {
+                list.iter().for_each(|&j| assign[j] = t);
+            }
+            let span = makespan(&jobs, &assign, threads);
+            assert!(span < 0.8 * total, "{threads} threads: {span} of {total}");
+        }
+        assert_eq!(
+            schedule(&jobs, 1),
+            vec![(0..jobs.len()).collect::<Vec<_>>()]
+        );
+    }
 }

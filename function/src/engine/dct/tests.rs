@@ -24,7 +24,7 @@ fn picture(w: usize, h: usize) -> Vec<u8> {
 }
 
 /// A JPEG of `picture(w, h)` with chroma sampled every `sampling` pixels (e.g. (2, 2) is 4:2:0).
-fn jpeg(w: usize, h: usize, sampling: (u8, u8), progressive: bool) -> Vec<u8> {
+pub(super) fn jpeg(w: usize, h: usize, sampling: (u8, u8), progressive: bool) -> Vec<u8> {
     let mut c = mozjpeg::Compress::new(mozjpeg::ColorSpace::JCS_RGB);
     c.set_fastest_defaults();
     c.set_size(w, h);
