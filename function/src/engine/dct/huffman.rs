@@ -243,7 +243,28 @@ impl<'a> Bits<'a> {
         Err(Invalid)
     }
 
-    /// The next `n` bits (n <= 16) as a number; needs a refilled buffer.
+    /// One AC symbol of a progressive scan, resolved by one lookup when it fits: the zeros before it,
+    /// and the coefficient's value (0 for sixteen zeros, run 15, or an end of band, run < 15, whose count
+    /// of extra bands is still to read). Needs a refilled buffer.
+    #[inline(always)]
+    pub(super) fn ac_symbol(&mut self, ac: &Table) -> Result<(u32, i32), Invalid> {
+        let e = ac.fast_ac[self.peek(FAST_BITS)];
+        if e != 0 {
+            self.consume((e & 31) as u32);
+            if e & EOB != 0 {
+                return Ok((0, 0));
+            }
+            return Ok((((e >> 8) & 0xFF) as u32, e >> 16));
+        }
+        let sym = self.symbol(ac)?;
+        let (run, size) = ((sym >> 4) as u32, (sym & 15) as u32);
+        if size > 10 {
+            return Err(Invalid);
+        }
+        Ok((run, self.receive_extend(size)))
+    }
+
+    /// The next `n` bits (n <= 32) as a number; needs that many held.
     #[inline(always)]
     pub(super) fn get_bits(&mut self, n: u32) -> u32 {
         if n == 0 {

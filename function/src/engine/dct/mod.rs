@@ -18,6 +18,7 @@ mod plan;
 mod progressive;
 mod records;
 mod scans;
+mod schedule;
 
 use guess::{speculate, Guess, Span, State};
 use huffman::{Bits, Invalid};

@@ -13,10 +13,12 @@
 use super::huffman::{Bits, Invalid, Table};
 use super::parse::{Frame, HuffSpec, Progressive, Scan};
 use super::plan::Plan;
+use super::records::Atomics;
 use super::scans::{Band, Block};
+use super::schedule::schedule;
 use super::Rgb;
-use rayon::prelude::*;
 use std::sync::atomic::{AtomicBool, AtomicI16, AtomicU64, AtomicUsize, Ordering};
+use std::sync::Mutex;
 
 /// More scans than any encoder writes (libjpeg-turbo's own limit for untrusted files is 500).
 const MAX_SCANS: usize = 100;
@@ -38,33 +40,51 @@ pub fn decode(jpeg: &Progressive, n: usize, threads: usize) -> Option<Rgb> {
     let jobs = jobs(jpeg, &coefs)?;
     let lists = schedule(&jobs, threads);
     let slot = &plan.blocks.first()?.slot;
+    let (width, height) = (
+        (jpeg.frame.width * n).div_ceil(8),
+        (jpeg.frame.height * n).div_ceil(8),
+    );
+    let len = width * height * 3;
+    let mut data = super::super::scratch::take(len).ok()?;
+    data.resize(len, 0);
     let decoder = Decoder {
         jobs: &jobs,
         coefs: &coefs,
-        mcus: (plan.mcus_x, plan.mcus_y),
+        plan: &plan,
+        width,
         kept_mask: (0..64).filter(|&k| slot[k] != 255).map(|k| 1u64 << k).sum(),
         slot,
         failed: AtomicBool::new(false),
+        next_row: AtomicUsize::new(0),
     };
+    // A row of MCUs of the output each, taken by whichever thread is free once every scan is past it.
+    let bands: Vec<Mutex<&mut [u8]>> = (data.chunks_mut(plan.mcu_h * width * 3))
+        .map(Mutex::new)
+        .collect();
     std::thread::scope(|s| {
         for list in &lists[1..] {
-            let decoder = &decoder;
-            s.spawn(move || decoder.work(list));
+            let (decoder, bands) = (&decoder, &bands);
+            s.spawn(move || decoder.work(list, bands));
         }
-        decoder.work(&lists[0]);
+        decoder.work(&lists[0], &bands);
     });
+    drop(bands);
     if decoder.failed.load(Ordering::Relaxed) {
         return None;
     }
-    render(&jpeg.frame, &plan, &coefs)
+    Some(Rgb {
+        width: width as u32,
+        height: height as u32,
+        data,
+    })
 }
 
 /// One component's coefficients, in a grid of whole MCUs.
-struct Coefficients {
+pub(super) struct Coefficients {
     /// `per_block` coefficients for each block, in the plan's kept order (the DC first).
-    kept: Vec<AtomicI16>,
+    kept: Atomics<AtomicI16>,
     /// For each block, by zigzag position: nonzero so far.
-    nonzero: Vec<AtomicU64>,
+    nonzero: Atomics<AtomicU64>,
     per_block: usize,
     /// Blocks across the grid, and per MCU.
     grid_w: usize,
@@ -76,12 +96,12 @@ struct Coefficients {
 }
 
 impl Coefficients {
-    fn new(frame: &Frame, h: usize, v: usize, per_block: usize) -> Option<Coefficients> {
+    pub(super) fn new(frame: &Frame, h: usize, v: usize, per_block: usize) -> Option<Coefficients> {
         let (mcus_x, mcus_y) = frame.mcus();
         let blocks = mcus_x * h * mcus_y * v;
         Some(Coefficients {
-            kept: zeroed(blocks * per_block, || AtomicI16::new(0))?,
-            nonzero: zeroed(blocks, || AtomicU64::new(0))?,
+            kept: Atomics::zeroed(blocks * per_block).ok()?,
+            nonzero: Atomics::zeroed(blocks).ok()?,
             per_block,
             grid_w: mcus_x * h,
             h,
@@ -100,29 +120,21 @@ impl Coefficients {
     }
 }
 
-/// `len` fresh atomics, or `None` when there is no memory for them.
-fn zeroed<T>(len: usize, zero: impl Fn() -> T) -> Option<Vec<T>> {
-    let mut v = Vec::new();
-    v.try_reserve_exact(len).ok()?;
-    v.extend((0..len).map(|_| zero()));
-    Some(v)
-}
-
 /// A scan to decode: its tables (by scan component), the earlier scans it follows, and its progress.
-struct Job<'a> {
+pub(super) struct Job<'a> {
     scan: &'a Scan<'a>,
     dc: Vec<Option<Table>>,
     ac: Vec<Option<Table>>,
-    deps: Vec<usize>,
+    pub(super) deps: Vec<usize>,
     /// Roughly proportional to its decoding time: bytes of data plus blocks visited.
-    cost: f64,
+    pub(super) cost: f64,
     /// Rows of MCUs finished.
     done: AtomicUsize,
 }
 
 /// The jobs of `jpeg`'s scans in file order. A scan depends on the last earlier scan of each of its
 /// components that touched the same coefficients (the DC, or the AC positions with their nonzero bits).
-fn jobs<'a>(jpeg: &'a Progressive, coefs: &[Coefficients]) -> Option<Vec<Job<'a>>> {
+pub(super) fn jobs<'a>(jpeg: &'a Progressive, coefs: &[Coefficients]) -> Option<Vec<Job<'a>>> {
     let mut last = vec![[None; 2]; coefs.len()];
     let mut jobs = Vec::with_capacity(jpeg.scans.len());
     for (j, scan) in jpeg.scans.iter().enumerate() {
@@ -157,96 +169,48 @@ fn jobs<'a>(jpeg: &'a Progressive, coefs: &[Coefficients]) -> Option<Vec<Job<'a>
     Some(jobs)
 }
 
-/// Which thread decodes which scans, each list in file order. For two threads and a usual number of
-/// scans every split is tried; otherwise each scan goes to the thread where it would end first.
-fn schedule(jobs: &[Job], threads: usize) -> Vec<Vec<usize>> {
-    let threads = threads.clamp(1, jobs.len().max(1));
-    let assign: Vec<usize> = if threads == 2 && jobs.len() <= 13 {
-        // The first scan on thread 0: the other half of the splits are mirror images.
-        (0..1usize << (jobs.len() - 1))
-            .map(|bits| (0..jobs.len()).map(|j| (bits << 1 >> j) & 1).collect())
-            .min_by(|a: &Vec<usize>, b| makespan(jobs, a, 2).total_cmp(&makespan(jobs, b, 2)))
-            .unwrap_or_default()
-    } else {
-        let mut timeline = Timeline::new(threads, jobs.len());
-        let mut assign = Vec::with_capacity(jobs.len());
-        for job in jobs {
-            let ends = (0..threads).map(|t| (timeline.times(job, t).1, t));
-            let (_, best) = ends.fold((f64::INFINITY, 0), |a, b| if b.0 < a.0 { b } else { a });
-            timeline.place(job, best);
-            assign.push(best);
-        }
-        assign
-    };
-    let mut lists = vec![Vec::new(); threads];
-    for (j, &t) in assign.iter().enumerate() {
-        lists[t].push(j);
-    }
-    lists
-}
-
-/// When the last of `jobs` ends if thread `assign[j]` runs job `j`.
-fn makespan(jobs: &[Job], assign: &[usize], threads: usize) -> f64 {
-    let mut timeline = Timeline::new(threads, jobs.len());
-    for (job, &t) in jobs.iter().zip(assign) {
-        timeline.place(job, t);
-    }
-    timeline.free.into_iter().fold(0.0, f64::max)
-}
-
-/// A model of the threads' time, jobs placed in file order: a job starts when its thread is free and
-/// the jobs it depends on have started, and cannot end before they have.
-struct Timeline {
-    free: Vec<f64>,
-    /// Start and end of each job placed.
-    placed: Vec<(f64, f64)>,
-}
-
-impl Timeline {
-    fn new(threads: usize, jobs: usize) -> Timeline {
-        Timeline {
-            free: vec![0.0; threads],
-            placed: Vec::with_capacity(jobs),
-        }
-    }
-
-    fn times(&self, job: &Job, thread: usize) -> (f64, f64) {
-        let deps = job.deps.iter().map(|&d| self.placed[d]);
-        let start = deps.clone().map(|d| d.0).fold(self.free[thread], f64::max);
-        (start, deps.map(|d| d.1).fold(start + job.cost, f64::max))
-    }
-
-    fn place(&mut self, job: &Job, thread: usize) {
-        let times = self.times(job, thread);
-        self.placed.push(times);
-        self.free[thread] = times.1;
-    }
-}
-
 /// What the threads share while decoding.
 struct Decoder<'a> {
     jobs: &'a [Job<'a>],
     coefs: &'a [Coefficients],
-    mcus: (usize, usize),
+    plan: &'a Plan,
+    /// Of the output, in pixels.
+    width: usize,
     slot: &'a [u8; 64],
     kept_mask: u64,
     failed: AtomicBool,
+    /// The next row of MCUs to render.
+    next_row: AtomicUsize,
 }
 
 impl Decoder<'_> {
-    /// Runs `list`'s jobs in order; after a failure (here or on another thread) stops.
-    fn work(&self, list: &[usize]) {
+    /// Runs `list`'s jobs in order, then renders rows of MCUs as the scans finish them (the thread with
+    /// the last scan renders what is left behind it). After a failure, here or on another thread, stops.
+    fn work(&self, list: &[usize], bands: &[Mutex<&mut [u8]>]) {
         for &j in list {
-            if self.run(&self.jobs[j]).is_err() {
+            let job = &self.jobs[j];
+            if self.run(job).is_err() {
                 self.failed.store(true, Ordering::Relaxed);
                 return;
             }
         }
+        loop {
+            let my = self.next_row.fetch_add(1, Ordering::Relaxed);
+            let Some(band) = bands.get(my) else { return };
+            if self.wait(0..self.jobs.len(), my + 1).is_err() {
+                return;
+            }
+            if let Ok(mut rows) = band.lock() {
+                self.render(my, &mut rows);
+            }
+        }
     }
 
-    /// Waits until the scans `job` depends on have finished `rows` rows of MCUs.
-    fn wait(&self, job: &Job, rows: usize) -> Result<(), Invalid> {
-        for &d in &job.deps {
+    /// Waits until the jobs `deps` have finished `rows` rows of MCUs. A wait is short (a scan a row
+    /// ahead) or long (a scan that has not started); after a moment's spinning it sleeps, so that a
+    /// waiting thread costs no CPU time.
+    fn wait(&self, deps: impl IntoIterator<Item = usize>, rows: usize) -> Result<(), Invalid> {
+        for d in deps {
             let mut spins = 0u32;
             while self.jobs[d].done.load(Ordering::Acquire) < rows {
                 if self.failed.load(Ordering::Relaxed) {
@@ -256,7 +220,7 @@ impl Decoder<'_> {
                 if spins < 64 {
                     std::hint::spin_loop();
                 } else {
-                    std::thread::yield_now();
+                    std::thread::sleep(std::time::Duration::from_micros(50));
                 }
             }
         }
@@ -270,12 +234,12 @@ impl Decoder<'_> {
         let scan = job.scan;
         let mut bits = Bits::new(&scan.entropy, 0);
         let limit = scan.entropy.len() * 8;
-        let (mcus_x, mcus_y) = self.mcus;
+        let (mcus_x, mcus_y) = (self.plan.mcus_x, self.plan.mcus_y);
         if scan.components.len() > 1 {
             // Interleaved (DC only): MCU by MCU, each component's blocks in turn.
             let mut preds = vec![0i32; scan.components.len()];
             for my in 0..mcus_y {
-                self.wait(job, my + 1)?;
+                self.wait(job.deps.iter().copied(), my + 1)?;
                 for mx in 0..mcus_x {
                     for (i, c) in scan.components.iter().enumerate() {
                         let co = &self.coefs[c.0];
@@ -305,7 +269,7 @@ impl Decoder<'_> {
         };
         let (mut pred, mut eobrun) = (0, 0);
         for by in 0..co.rows {
-            self.wait(job, by / co.v + 1)?;
+            self.wait(job.deps.iter().copied(), by / co.v + 1)?;
             for index in by * co.grid_w..by * co.grid_w + co.cols {
                 match (scan.ss, job.ac[0].as_ref()) {
                     (0, _) => {
@@ -331,6 +295,24 @@ impl Decoder<'_> {
         Ok(())
     }
 
+    /// Shrinks and colour-converts row `my` of MCUs into `rows`, its rows of the output.
+    fn render(&self, my: usize, rows: &mut [u8]) {
+        let (plan, n) = (self.plan, self.plan.n);
+        let mut row = vec![0i16; plan.mcus_x * plan.record];
+        for (mx, record) in row.chunks_exact_mut(plan.record).enumerate() {
+            for b in &plan.blocks {
+                let co = &self.coefs[b.component];
+                let index = (my * co.v + b.y / n) * co.grid_w + mx * co.h + b.x / n;
+                let kept = co.block(index).kept;
+                for (to, from) in record[b.offset..].iter_mut().zip(kept) {
+                    *to = from.load(Ordering::Relaxed);
+                }
+            }
+        }
+        let record = |mx: usize| (&row[mx * plan.record..], [0; 3]);
+        plan.put(0..plan.mcus_x, record, rows, self.width);
+    }
+
     /// One block of a DC scan, for the scan's `i`-th component.
     #[inline(always)]
     fn dc(
@@ -349,82 +331,5 @@ impl Decoder<'_> {
         let table = job.dc[i].as_ref().ok_or(Invalid)?;
         dc.store(bits.dc_first(table, pred, al)?, Ordering::Relaxed);
         Ok(())
-    }
-}
-
-/// Shrinks and colour-converts the decoded coefficients, a row of MCUs per task.
-fn render(frame: &Frame, plan: &Plan, coefs: &[Coefficients]) -> Option<Rgb> {
-    let n = plan.n;
-    let (width, height) = (
-        (frame.width * n).div_ceil(8),
-        (frame.height * n).div_ceil(8),
-    );
-    let len = width * height * 3;
-    let mut data = super::super::scratch::take(len).ok()?;
-    data.resize(len, 0);
-    let band = plan.mcu_h * width * 3;
-    data.par_chunks_mut(band)
-        .enumerate()
-        .for_each(|(my, rows)| {
-            let mut row = vec![0i16; plan.mcus_x * plan.record];
-            for (mx, record) in row.chunks_exact_mut(plan.record).enumerate() {
-                for b in &plan.blocks {
-                    let co = &coefs[b.component];
-                    let index = (my * co.v + b.y / n) * co.grid_w + mx * co.h + b.x / n;
-                    let kept = co.block(index).kept;
-                    for (to, from) in record[b.offset..b.offset + co.per_block]
-                        .iter_mut()
-                        .zip(kept)
-                    {
-                        *to = from.load(Ordering::Relaxed);
-                    }
-                }
-            }
-            let record = |mx: usize| (&row[mx * plan.record..], [0; 3]);
-            plan.put(0..plan.mcus_x, record, rows, width);
-        });
-    Some(Rgb {
-        width: width as u32,
-        height: height as u32,
-        data,
-    })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn two_threads_split_the_usual_scans_and_keep_file_order() {
-        let input = super::super::tests::jpeg(640, 480, (2, 1), true);
-        let Some(super::super::parse::Jpeg::Progressive(jpeg)) = super::super::parse::parse(&input)
-        else {
-            panic!("not progressive")
-        };
-        let coefs: Vec<_> = (jpeg.frame.components.iter())
-            .map(|c| Coefficients::new(&jpeg.frame, c.h, c.v, 4).unwrap())
-            .collect();
-        let jobs = jobs(&jpeg, &coefs).unwrap();
-        assert!(jobs.len() >= 6, "{} scans", jobs.len());
-        // Refinement scans follow the scans before them: the luma AC chain is one after another.
-        assert!(jobs.iter().skip(1).any(|j| !j.deps.is_empty()));
-        let total: f64 = jobs.iter().map(|j| j.cost).sum();
-        for threads in [2, 3] {
-            let lists = schedule(&jobs, threads);
-            let mut all: Vec<usize> = lists.concat();
-            all.sort_unstable();
-            assert_eq!(all, (0..jobs.len()).collect::<Vec<_>>(), "each scan once");
-            assert!(lists.iter().all(|l| l.windows(2).all(|w| w[0] < w[1])));
-            let mut assign = vec![0; jobs.len()];
-            for (t, list) in lists.iter().enumerate() {
-                list.iter().for_each(|&j| assign[j] = t);
-            }
-            let span = makespan(&jobs, &assign, threads);
-            assert!(span < 0.8 * total, "{threads} threads: {span} of {total}");
-        }
-        assert_eq!(
-            schedule(&jobs, 1),
-            vec![(0..jobs.len()).collect::<Vec<_>>()]
-        );
     }
 }

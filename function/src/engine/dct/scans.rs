@@ -71,24 +71,22 @@ impl Bits<'_> {
         let mut k = band.ss;
         while k <= band.se {
             self.refill();
-            let sym = self.symbol(ac)?;
-            let (run, size) = ((sym >> 4) as usize, (sym & 15) as u32);
-            if size != 0 {
-                k += run;
-                if k > band.se || size > 10 {
+            let (run, value) = self.ac_symbol(ac)?;
+            if value != 0 {
+                k += run as usize;
+                if k > band.se {
                     return Err(Invalid);
                 }
-                let value = self.receive_extend(size).wrapping_shl(band.al);
                 nonzero |= 1 << k;
                 if let Some(c) = block.kept.get(band.slot[k] as usize) {
-                    c.store(value as i16, Relaxed);
+                    c.store(value.wrapping_shl(band.al) as i16, Relaxed);
                 }
                 k += 1;
             } else if run == 15 {
                 k += 16;
             } else {
                 // An end of band, for this block and `2^run - 1 + extra` more.
-                *eobrun = (1 << run) - 1 + self.get_bits(run as u32);
+                *eobrun = (1 << run) - 1 + self.get_bits(run);
                 break;
             }
         }
@@ -116,18 +114,17 @@ impl Bits<'_> {
         if *eobrun == 0 {
             while k <= band.se {
                 self.refill();
-                let sym = self.symbol(ac)?;
-                let (run, size) = ((sym >> 4) as u32, sym & 15);
-                let mut value = 0;
-                if size != 0 {
-                    if size != 1 {
-                        return Err(Invalid);
+                let (run, sign) = self.ac_symbol(ac)?;
+                let value = match sign {
+                    1 => plus,
+                    -1 => minus,
+                    0 if run == 15 => 0,
+                    0 => {
+                        *eobrun = (1 << run) + self.get_bits(run);
+                        break;
                     }
-                    value = if self.bit() { plus } else { minus };
-                } else if run != 15 {
-                    *eobrun = (1 << run) + self.get_bits(run);
-                    break;
-                }
+                    _ => return Err(Invalid),
+                };
                 // The new coefficient goes to the (run + 1)-th position from k that is still zero.
                 let mut zeros = !nonzero & span(k, band.se);
                 for _ in 0..run {
@@ -169,23 +166,30 @@ impl Bits<'_> {
             self.skip_bits(mask.count_ones());
             return;
         }
-        // Kept positions come first in zigzag order up to the last one kept; past that, only bits to skip.
+        // Kept positions come first in zigzag order up to the last one kept; past that, only bits to
+        // skip. (Reading all the bits at once and finding each kept one's by its rank among the nonzero
+        // ones was 2.5 ms slower on a 13 MP photo: x86-64 without POPCNT counts bits in software.)
         let last = 63 - kept.leading_zeros() as usize;
         let mut below = mask & span(0, last);
         while below != 0 {
             let k = below.trailing_zeros() as usize;
             below &= below - 1;
-            let set = self.bit();
-            if set && kept & 1 << k != 0 {
-                let c = &block.kept[band.slot[k] as usize];
-                let v = c.load(Relaxed);
-                if v & 1 << band.al == 0 {
-                    let step = if v >= 0 { 1i16 } else { -1 };
-                    c.store(v.wrapping_add(step << band.al), Relaxed);
-                }
+            if self.bit() && kept & 1 << k != 0 {
+                refine(&block.kept[band.slot[k] as usize], band.al);
             }
         }
         self.skip_bits((mask & !span(0, last)).count_ones());
+    }
+}
+
+/// Applies a set correction bit to a nonzero coefficient: one more bit of magnitude `1 << al`, unless
+/// it already has it.
+#[inline(always)]
+fn refine(c: &AtomicI16, al: u32) {
+    let v = c.load(Relaxed);
+    if v & 1 << al == 0 {
+        let step = if v >= 0 { 1i16 } else { -1 };
+        c.store(v.wrapping_add(step << al), Relaxed);
     }
 }
 
