@@ -67,7 +67,12 @@ pub fn decode(jpeg: &Progressive, n: usize, threads: usize) -> Option<Rgb> {
     std::thread::scope(|s| {
         for list in &lists[1..] {
             let (decoder, bands) = (&decoder, &bands);
-            s.spawn(move || decoder.work(list, bands));
+            let thread =
+                std::thread::Builder::new().spawn_scoped(s, move || decoder.work(list, bands));
+            if thread.is_err() {
+                // No thread to run these scans (the process is at its limit): nobody waits for them.
+                decoder.failed.store(true, Ordering::Relaxed);
+            }
         }
         decoder.work(&lists[0], &bands);
     });
