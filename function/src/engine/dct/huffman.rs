@@ -4,7 +4,8 @@
 //! magnitude bits) per lookup when it fits in `FAST_BITS`, which is most of them in photos. Past it,
 //! coefficients are only read through to find the next block, and the `skip` table steps over every whole
 //! coefficient in the next 12 bits at once (single-thread render CPU kleiber/thumb1000 64 -> 56.5 ms,
-//! mosaic 96 -> 86 ms).
+//! mosaic 96 -> 86 ms). The progressive scans (`scans`) use the same reader and tables, one symbol or
+//! bit at a time.
 use super::parse::{Entropy, HuffSpec};
 
 const FAST_BITS: u32 = 11;

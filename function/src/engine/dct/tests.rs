@@ -1,4 +1,5 @@
-//! The parallel decoder against libjpeg-turbo's scaled decode, on JPEGs made here.
+//! The parallel decoders (baseline and progressive) against libjpeg-turbo's scaled decode and against
+//! each other, on JPEGs made here and on the corpus photos.
 use super::*;
 
 /// A photo-like picture: smooth gradients, edges and deterministic grain, so every block has AC data.
