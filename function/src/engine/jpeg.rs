@@ -1,6 +1,8 @@
 //! JPEG decoding with libjpeg-turbo's scaled IDCT (mozjpeg): the picture is shrunk in the DCT domain to
 //! the smallest M/8 scale that still leaves enough pixels for the largest variant, so that most of the
 //! pixels of a 48 MP photo are never produced. Also reads EXIF orientation, ICC and Adobe markers.
+//! YCbCr files at 1/8, 1/4 and 1/2 go first to our own parallel decoder (`dct`); libjpeg-turbo takes
+//! what it declines.
 use super::colour;
 use super::geometry::{self, Header, Request};
 use super::pixels::{Layout, Pixels};

@@ -37,6 +37,14 @@ pub struct Table {
 }
 
 impl Table {
+    /// The table of `spec` where one is defined (`Some(None)` where not), `None` when `spec` is invalid.
+    pub fn optional(spec: Option<&HuffSpec>, is_ac: bool) -> Option<Option<Table>> {
+        match spec {
+            Some(s) => Table::new(s, is_ac).map(Some),
+            None => Some(None),
+        }
+    }
+
     pub fn new(spec: &HuffSpec, is_ac: bool) -> Option<Table> {
         let mut t = Table {
             fast: Box::new([0; FAST_SIZE]),
@@ -222,9 +230,7 @@ impl<'a> Bits<'a> {
         if size == 0 {
             return 0;
         }
-        let v = self.peek(size) as i32;
-        self.consume(size);
-        extend(v, size)
+        extend(self.get_bits(size) as i32, size)
     }
 
     #[inline(always)]

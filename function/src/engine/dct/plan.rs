@@ -195,9 +195,6 @@ impl Plan {
 fn tables(specs: &[Option<HuffSpec>; 4], ac: bool) -> Option<Vec<Option<Table>>> {
     specs
         .iter()
-        .map(|s| match s {
-            Some(s) => Table::new(s, ac).map(Some),
-            None => Some(None),
-        })
+        .map(|s| Table::optional(s.as_ref(), ac))
         .collect()
 }

@@ -14,7 +14,7 @@
 //! Only the coefficients that the scaled IDCT reads are kept, plus a bit per coefficient saying
 //! whether it is nonzero (`scans`): 40 bytes a block at 1/2 and 16 at 1/4, against libjpeg's 128.
 use super::huffman::{Bits, Invalid, Table};
-use super::parse::{Frame, HuffSpec, Progressive, Scan};
+use super::parse::{Frame, Progressive, Scan};
 use super::plan::Plan;
 use super::records::Atomics;
 use super::scans::{Band, Block};
@@ -119,6 +119,11 @@ impl Coefficients {
         })
     }
 
+    /// Block `index`'s DC coefficient.
+    fn dc(&self, index: usize) -> &AtomicI16 {
+        &self.kept[index * self.per_block]
+    }
+
     fn block(&self, index: usize) -> Block<'_> {
         let at = index * self.per_block;
         Block {
@@ -157,17 +162,13 @@ pub(super) fn jobs<'a>(jpeg: &'a Progressive, coefs: &[Coefficients]) -> Option<
             last[c.0][is_ac] = Some(j);
             blocks += coefs[c.0].cols * coefs[c.0].rows;
         }
-        let table = |spec: &Option<HuffSpec>, ac| match spec {
-            Some(s) => Table::new(s, ac).map(Some),
-            None => Some(None),
-        };
         jobs.push(Job {
             scan,
             dc: (scan.components.iter())
-                .map(|c| table(&c.1, false))
+                .map(|c| Table::optional(c.1.as_ref(), false))
                 .collect::<Option<_>>()?,
             ac: (scan.components.iter())
-                .map(|c| table(&c.2, true))
+                .map(|c| Table::optional(c.2.as_ref(), true))
                 .collect::<Option<_>>()?,
             deps,
             cost: scan.entropy.len() as f64 + blocks as f64 / 4.0,
@@ -254,8 +255,7 @@ impl Decoder<'_> {
                         for v in 0..co.v {
                             let first = (my * co.v + v) * co.grid_w + mx * co.h;
                             for index in first..first + co.h {
-                                let dc = &co.kept[index * co.per_block];
-                                self.dc(&mut bits, job, i, &mut preds[i], dc)?;
+                                self.dc(&mut bits, job, i, &mut preds[i], co.dc(index))?;
                             }
                         }
                     }
@@ -280,9 +280,7 @@ impl Decoder<'_> {
             self.wait(job.deps.iter().copied(), by / co.v + 1)?;
             for index in by * co.grid_w..by * co.grid_w + co.cols {
                 match (scan.ss, job.ac[0].as_ref()) {
-                    (0, _) => {
-                        self.dc(&mut bits, job, 0, &mut pred, &co.kept[index * co.per_block])?
-                    }
+                    (0, _) => self.dc(&mut bits, job, 0, &mut pred, co.dc(index))?,
                     (_, Some(ac)) if scan.ah == 0 => {
                         bits.ac_first(ac, &mut eobrun, &band, &co.block(index))?
                     }

@@ -11,8 +11,12 @@ pub(super) fn schedule(jobs: &[Job], threads: usize) -> Vec<Vec<usize>> {
     let assign: Vec<usize> = if threads == 2 && jobs.len() <= 13 {
         // The first scan on thread 0: the other half of the splits are mirror images.
         (0..1usize << (jobs.len() - 1))
-            .map(|bits| (0..jobs.len()).map(|j| (bits << 1 >> j) & 1).collect())
-            .min_by(|a: &Vec<usize>, b| makespan(jobs, a, 2).total_cmp(&makespan(jobs, b, 2)))
+            .map(|bits| {
+                let assign: Vec<usize> = (0..jobs.len()).map(|j| (bits << 1 >> j) & 1).collect();
+                (makespan(jobs, &assign, 2), assign)
+            })
+            .min_by(|a, b| a.0.total_cmp(&b.0))
+            .map(|(_, assign)| assign)
             .unwrap_or_default()
     } else {
         let mut timeline = Timeline::new(threads, jobs.len());
