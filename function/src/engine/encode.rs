@@ -17,7 +17,30 @@ pub fn encode(img: &Pixels, spec: &VariantSpec) -> Result<Vec<u8>, EngineError> 
     }
 }
 
+/// Progressive files come from our encoder (`jpegenc`: libjpeg-turbo's bytes, its scans coded on
+/// every core); baseline ones from mozjpeg. Both want gray or RGB, so alpha is flattened first.
 fn jpeg(img: &Pixels, quality: u8, progressive: bool) -> Result<Vec<u8>, EngineError> {
+    // libjpeg's limit on either side; past it mozjpeg gives the error.
+    let fits = img.width <= 65500 && img.height <= 65500;
+    match img.layout {
+        Layout::Gray | Layout::Rgb if progressive && fits => Ok(super::jpegenc::progressive(
+            &img.data,
+            img.width,
+            img.height,
+            img.layout == Layout::Rgb,
+            quality,
+        )),
+        Layout::Gray | Layout::Rgb => mozjpeg(img, quality, progressive),
+        _ => jpeg(&img.clone().flatten([255, 255, 255]), quality, progressive),
+    }
+}
+
+/// mozjpeg in libjpeg-turbo's mode (also the reference the `jpegenc` tests hold its bytes to).
+pub(super) fn mozjpeg(
+    img: &Pixels,
+    quality: u8,
+    progressive: bool,
+) -> Result<Vec<u8>, EngineError> {
     let (space, data) = match img.layout {
         Layout::Gray => (
             mozjpeg::ColorSpace::JCS_GRAYSCALE,

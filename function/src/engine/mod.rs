@@ -7,6 +7,7 @@ mod decode;
 mod encode;
 mod geometry;
 mod jpeg;
+mod jpegenc;
 mod orient;
 mod pixels;
 mod resize;

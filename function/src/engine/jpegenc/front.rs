@@ -1,0 +1,291 @@
+//! The encoder's front: RGB to YCbCr, 4:2:0 downsampling, edge padding, the forward DCT and
+//! quantisation, each as libjpeg-turbo does it (jccolor.c, jcsample.c, jcprepct.c, jfdctint.c,
+//! jcdctmgr.c), so that the scans coded from these coefficients are libjpeg-turbo's byte for byte.
+//! Bands of 8 or 16 rows are independent, so they are transformed on every core.
+use super::dct::Quantiser;
+use mozjpeg_sys as ffi;
+use rayon::prelude::*;
+use std::os::raw::c_int;
+use std::sync::OnceLock;
+
+/// One component's quantised coefficients: `blocks_x` x `blocks_y` blocks in raster order, each in
+/// zigzag order (the order scans take them in, so that a scan's band is contiguous).
+pub struct Component {
+    /// Sampling factors (2 for luma and 1 for chroma in 4:2:0; 1 for gray).
+    pub h: usize,
+    pub v: usize,
+    pub blocks_x: usize,
+    pub blocks_y: usize,
+    /// Quantisation table and Huffman table slot (0 luma, 1 chroma).
+    pub table: usize,
+    pub blocks: Vec<[i16; 64]>,
+}
+
+/// Annex K's tables (natural order), which libjpeg scales by quality.
+const LUMA: [u16; 64] = [
+    16, 11, 10, 16, 24, 40, 51, 61, 12, 12, 14, 19, 26, 58, 60, 55, 14, 13, 16, 24, 40, 57, 69, 56,
+    14, 17, 22, 29, 51, 87, 80, 62, 18, 22, 37, 56, 68, 109, 103, 77, 24, 35, 55, 64, 81, 104, 113,
+    92, 49, 64, 78, 87, 103, 121, 120, 101, 72, 92, 95, 98, 112, 100, 103, 99,
+];
+const CHROMA: [u16; 64] = [
+    17, 18, 24, 47, 99, 99, 99, 99, 18, 21, 26, 66, 99, 99, 99, 99, 24, 26, 56, 99, 99, 99, 99, 99,
+    47, 66, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99,
+    99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99,
+];
+
+/// libjpeg's `jpeg_set_quality(quality, FALSE)` tables: luma, chroma (natural order).
+pub fn quant_tables(quality: u8) -> [[u16; 64]; 2] {
+    let q = quality.clamp(1, 100) as f32;
+    let scale = (if q < 50.0 {
+        5000.0 / q
+    } else {
+        200.0 - q * 2.0
+    }) as i64;
+    [LUMA, CHROMA].map(|base| base.map(|b| ((b as i64 * scale + 50) / 100).clamp(1, 32767) as u16))
+}
+
+/// The components of a `width` x `height` picture, their coefficients not yet computed.
+pub fn layout(width: usize, height: usize, rgb: bool) -> Vec<Component> {
+    let blocks = |n: usize, f: usize| n.div_ceil(f).div_ceil(8);
+    let component = |f: usize, table: usize| Component {
+        h: if rgb && table == 0 { 2 } else { 1 },
+        v: if rgb && table == 0 { 2 } else { 1 },
+        blocks_x: blocks(width, f),
+        blocks_y: blocks(height, f),
+        table,
+        blocks: vec![[0; 64]; blocks(width, f) * blocks(height, f)],
+    };
+    if rgb {
+        vec![component(1, 0), component(2, 1), component(2, 1)]
+    } else {
+        vec![component(1, 0)]
+    }
+}
+
+/// Fills the components' coefficients from `data` (RGB or gray rows).
+pub fn transform(
+    data: &[u8],
+    width: usize,
+    height: usize,
+    tables: &[[u16; 64]; 2],
+    comps: &mut [Component],
+) {
+    let quantisers = tables.map(|t| Quantiser::new(&t));
+    let band = 8 * comps[0].v; // pixel rows per band: one row of MCUs
+    let per_band: Vec<usize> = comps.iter().map(|c| c.blocks_x * c.v).collect();
+    let blocks_x: Vec<usize> = comps.iter().map(|c| c.blocks_x).collect();
+    let mut chunks: Vec<_> = comps
+        .iter_mut()
+        .zip(&per_band)
+        .map(|(c, &n)| c.blocks.chunks_mut(n).collect::<Vec<_>>())
+        .collect();
+    let mut bands: Vec<(usize, Vec<&mut [[i16; 64]]>)> = Vec::new();
+    for b in 0..height.div_ceil(band) {
+        bands.push((
+            b,
+            chunks
+                .iter_mut()
+                .map(|c| std::mem::take(&mut c[b]))
+                .collect(),
+        ));
+    }
+    let rgb = per_band.len() == 3;
+    bands.into_par_iter().for_each(|(b, mut out)| {
+        let rows = Band::new(data, width, height, rgb, b * band, band);
+        for (ci, blocks) in out.iter_mut().enumerate() {
+            let (across, quantiser) = (blocks_x[ci], &quantisers[usize::from(ci > 0)]);
+            for (i, block) in blocks.iter_mut().enumerate() {
+                quantiser.block(rows.block(ci, i % across, i / across), block);
+            }
+        }
+    });
+}
+
+/// One band's samples of every component, padded as libjpeg pads: the last column and row repeat.
+struct Band {
+    /// Per component: rows of samples, each `stride` long.
+    planes: Vec<Vec<u8>>,
+    strides: Vec<usize>,
+}
+
+impl Band {
+    fn new(data: &[u8], width: usize, height: usize, rgb: bool, top: usize, rows: usize) -> Band {
+        let luma_w = width.div_ceil(8) * 8;
+        if !rgb {
+            let mut plane = vec![0u8; luma_w * rows];
+            for y in 0..rows {
+                let src = &data[(top + y).min(height - 1) * width..][..width];
+                let dst = &mut plane[y * luma_w..(y + 1) * luma_w];
+                dst[..width].copy_from_slice(src);
+                let last = src[width - 1];
+                dst[width..].fill(last);
+            }
+            return Band {
+                planes: vec![plane],
+                strides: vec![luma_w],
+            };
+        }
+        // Chroma blocks span 16 full-resolution columns; luma is padded to its own blocks.
+        let chroma_w = width.div_ceil(2).div_ceil(8) * 8;
+        let full_w = (chroma_w * 2).max(luma_w);
+        // libjpeg-turbo's SIMD conversion stores whole vectors past the width, as into its own rows.
+        let stride = full_w.next_multiple_of(64);
+        let mut ycc: [Vec<u8>; 3] = std::array::from_fn(|_| vec![0u8; stride * rows]);
+        let sources: Vec<&[u8]> = (0..rows)
+            .map(|y| &data[(top + y).min(height - 1) * width * 3..][..width * 3])
+            .collect();
+        to_ycc(&sources, width, &mut ycc, stride);
+        for plane in &mut ycc {
+            for row in plane.chunks_exact_mut(stride) {
+                let last = row[width - 1];
+                row[width..full_w].fill(last);
+            }
+        }
+        // Chroma rows past the picture's last (half-height) row repeat it.
+        let chroma_rows = rows / 2;
+        let last_chroma = height.div_ceil(2) - 1;
+        let mut planes = vec![std::mem::take(&mut ycc[0])];
+        for c in [1, 2] {
+            let mut plane = vec![0u8; chroma_w * chroma_rows];
+            for cy in 0..chroma_rows {
+                let src_cy = (top / 2 + cy).min(last_chroma) - top / 2;
+                let (r0, r1) = (
+                    &ycc[c][2 * src_cy * stride..],
+                    &ycc[c][(2 * src_cy + 1) * stride..],
+                );
+                for cx in 0..chroma_w {
+                    let bias = 1 + (cx & 1) as u16;
+                    let sum = r0[2 * cx] as u16
+                        + r0[2 * cx + 1] as u16
+                        + r1[2 * cx] as u16
+                        + r1[2 * cx + 1] as u16;
+                    plane[cy * chroma_w + cx] = ((sum + bias) >> 2) as u8;
+                }
+            }
+            planes.push(plane);
+        }
+        Band {
+            planes,
+            strides: vec![stride, chroma_w, chroma_w],
+        }
+    }
+
+    /// The 8x8 samples of block (`bx`, `by`) of component `c` in this band.
+    fn block(&self, c: usize, bx: usize, by: usize) -> [[u8; 8]; 8] {
+        let stride = self.strides[c];
+        std::array::from_fn(|y| {
+            let at = (by * 8 + y) * stride + bx * 8;
+            self.planes[c][at..at + 8].try_into().unwrap()
+        })
+    }
+}
+
+// libjpeg-turbo's SIMD colour conversion (jsimd.h), linked through mozjpeg-sys.
+extern "C" {
+    fn jsimd_can_rgb_ycc() -> c_int;
+    fn jsimd_rgb_ycc_convert(
+        cinfo: *mut ffi::jpeg_compress_struct,
+        input: *const *const u8,
+        output: *const *const *mut u8,
+        output_row: u32,
+        rows: c_int,
+    );
+}
+
+/// Converts the RGB rows `sources` (`width` pixels each) into the Y, Cb and Cr planes `ycc` (rows
+/// of `stride`), with libjpeg-turbo's kernel where it has one.
+fn to_ycc(sources: &[&[u8]], width: usize, ycc: &mut [Vec<u8>; 3], stride: usize) {
+    static SIMD: OnceLock<bool> = OnceLock::new();
+    // SAFETY: the probe takes no arguments and only reads CPU features.
+    if *SIMD.get_or_init(|| unsafe { jsimd_can_rgb_ycc() != 0 }) {
+        let inputs: Vec<*const u8> = sources.iter().map(|r| r.as_ptr()).collect();
+        let rows: [Vec<*mut u8>; 3] = std::array::from_fn(|c| {
+            ycc[c]
+                .chunks_exact_mut(stride)
+                .map(|r| r.as_mut_ptr())
+                .collect()
+        });
+        let planes: [*const *mut u8; 3] = std::array::from_fn(|c| rows[c].as_ptr());
+        // SAFETY: the kernel reads only `image_width` and `in_color_space` of the (otherwise zeroed)
+        // compress struct, `width` RGB pixels from each input row, and writes each output row up to
+        // the next 64-byte multiple of `width`, which `stride` (a multiple of 64, at least
+        // `width`) allows.
+        unsafe {
+            let mut cinfo: ffi::jpeg_compress_struct = std::mem::zeroed();
+            cinfo.image_width = width as u32;
+            cinfo.in_color_space = ffi::J_COLOR_SPACE::JCS_RGB;
+            jsimd_rgb_ycc_convert(
+                &mut cinfo,
+                inputs.as_ptr(),
+                planes.as_ptr(),
+                0,
+                sources.len() as c_int,
+            );
+        }
+        return;
+    }
+    to_ycc_in_rust(sources, ycc, stride);
+}
+
+fn to_ycc_in_rust(sources: &[&[u8]], ycc: &mut [Vec<u8>; 3], stride: usize) {
+    for (y, src) in sources.iter().enumerate() {
+        for (x, p) in src.chunks_exact(3).enumerate() {
+            let [l, cb, cr] = rgb_to_ycc(p[0], p[1], p[2]);
+            ycc[0][y * stride + x] = l;
+            ycc[1][y * stride + x] = cb;
+            ycc[2][y * stride + x] = cr;
+        }
+    }
+}
+
+/// jccolor.c's fixed-point conversion (16 fraction bits; Cb and Cr round with 0.5 - epsilon).
+fn rgb_to_ycc(r: u8, g: u8, b: u8) -> [u8; 3] {
+    const fn fix(x: f64) -> i32 {
+        (x * 65536.0 + 0.5) as i32
+    }
+    const HALF: i32 = 1 << 15;
+    const OFFSET: i32 = 128 << 16;
+    let (r, g, b) = (r as i32, g as i32, b as i32);
+    let y = (fix(0.29900) * r + fix(0.58700) * g + fix(0.11400) * b + HALF) >> 16;
+    let cb = (-fix(0.16874) * r - fix(0.33126) * g + fix(0.5) * b + OFFSET + HALF - 1) >> 16;
+    let cr = (fix(0.5) * r - fix(0.41869) * g - fix(0.08131) * b + OFFSET + HALF - 1) >> 16;
+    [y as u8, cb as u8, cr as u8]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn libjpegs_colour_kernel_and_the_rust_conversion_agree() {
+        let mut state = 99u32;
+        for width in [1usize, 7, 31, 32, 33, 100, 257] {
+            let rows: Vec<Vec<u8>> = (0..3)
+                .map(|_| {
+                    (0..width * 3)
+                        .map(|_| {
+                            state = state.wrapping_mul(1_103_515_245).wrapping_add(12345);
+                            (state >> 24) as u8
+                        })
+                        .collect()
+                })
+                .collect();
+            let sources: Vec<&[u8]> = rows.iter().map(|r| &r[..]).collect();
+            let stride = width.next_multiple_of(64);
+            let mut kernel: [Vec<u8>; 3] = std::array::from_fn(|_| vec![0; stride * 3]);
+            let mut rust = kernel.clone();
+            to_ycc(&sources, width, &mut kernel, stride);
+            to_ycc_in_rust(&sources, &mut rust, stride);
+            for c in 0..3 {
+                for y in 0..3 {
+                    let row = y * stride..y * stride + width;
+                    assert_eq!(
+                        kernel[c][row.clone()],
+                        rust[c][row],
+                        "width {width} plane {c}"
+                    );
+                }
+            }
+        }
+    }
+}
