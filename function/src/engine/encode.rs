@@ -36,11 +36,7 @@ fn jpeg(img: &Pixels, quality: u8, progressive: bool) -> Result<Vec<u8>, EngineE
 }
 
 /// mozjpeg in libjpeg-turbo's mode (also the reference the `jpegenc` tests hold its bytes to).
-pub(super) fn mozjpeg(
-    img: &Pixels,
-    quality: u8,
-    progressive: bool,
-) -> Result<Vec<u8>, EngineError> {
+pub fn mozjpeg(img: &Pixels, quality: u8, progressive: bool) -> Result<Vec<u8>, EngineError> {
     let (space, data) = match img.layout {
         Layout::Gray => (
             mozjpeg::ColorSpace::JCS_GRAYSCALE,

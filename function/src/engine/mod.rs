@@ -21,6 +21,14 @@ use std::time::Instant;
 
 pub use sniff::Kind;
 
+/// The two progressive JPEG encoders side by side, for `examples/encode.rs` (not an API).
+#[doc(hidden)]
+pub mod encoders {
+    pub use super::encode::mozjpeg;
+    pub use super::jpegenc::progressive;
+    pub use super::pixels::{Layout, Pixels};
+}
+
 /// What the header says, without decoding the pixels.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ImageInfo {

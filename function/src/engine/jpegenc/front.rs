@@ -73,7 +73,7 @@ pub fn transform(
     let quantisers = tables.map(|t| Quantiser::new(&t));
     let band = 8 * comps[0].v; // pixel rows per band: one row of MCUs
     let per_band: Vec<usize> = comps.iter().map(|c| c.blocks_x * c.v).collect();
-    let blocks_x: Vec<usize> = comps.iter().map(|c| c.blocks_x).collect();
+    let shapes: Vec<(usize, usize)> = comps.iter().map(|c| (c.blocks_x, c.table)).collect();
     let mut chunks: Vec<_> = comps
         .iter_mut()
         .zip(&per_band)
@@ -93,9 +93,9 @@ pub fn transform(
     bands.into_par_iter().for_each(|(b, mut out)| {
         let rows = Band::new(data, width, height, rgb, b * band, band);
         for (ci, blocks) in out.iter_mut().enumerate() {
-            let (across, quantiser) = (blocks_x[ci], &quantisers[usize::from(ci > 0)]);
+            let (across, table) = shapes[ci];
             for (i, block) in blocks.iter_mut().enumerate() {
-                quantiser.block(rows.block(ci, i % across, i / across), block);
+                quantisers[table].block(rows.block(ci, i % across, i / across), block);
             }
         }
     });

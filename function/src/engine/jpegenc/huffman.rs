@@ -7,8 +7,14 @@ pub trait Sink {
     fn symbol(&mut self, table: usize, symbol: u8);
     /// The low `count` bits of `value` (1..=16).
     fn bits(&mut self, value: u32, count: u32);
-    /// Buffered refinement correction bits, one per byte.
-    fn corrections(&mut self, bits: &[u8]);
+    /// Buffered refinement correction bits: the low `count` bits of `bits`, oldest first.
+    fn corrections(&mut self, bits: u64, mut count: u32) {
+        while count > 0 {
+            let take = count.min(16);
+            count -= take;
+            self.bits((bits >> count) as u32, take);
+        }
+    }
 }
 
 /// A scan's symbols counted per table slot and kept in order with their bits, so that the scan is
@@ -52,13 +58,6 @@ impl Sink for Recorder {
     fn bits(&mut self, value: u32, count: u32) {
         self.entries
             .push(RAW | count << 16 | (value & ((1 << count) - 1)));
-    }
-
-    fn corrections(&mut self, bits: &[u8]) {
-        for chunk in bits.chunks(16) {
-            let value = chunk.iter().fold(0, |v, &b| v << 1 | b as u32);
-            self.bits(value, chunk.len() as u32);
-        }
     }
 }
 
@@ -221,12 +220,6 @@ impl Sink for Writer<'_> {
             if byte == 0xFF {
                 self.out.push(0);
             }
-        }
-    }
-
-    fn corrections(&mut self, bits: &[u8]) {
-        for &b in bits {
-            self.bits(b as u32, 1);
         }
     }
 }

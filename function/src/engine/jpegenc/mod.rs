@@ -13,7 +13,6 @@ mod huffman;
 mod scans;
 
 use huffman::{Recorder, Table, Writer};
-use rayon::prelude::*;
 use scans::Scan;
 
 const fn scan(components: &'static [usize], ss: usize, se: usize, ah: u32, al: u32) -> Scan {
@@ -57,26 +56,30 @@ pub fn progressive(data: &[u8], width: u32, height: u32, rgb: bool, quality: u8)
     let mut comps = front::layout(width, height, rgb);
     front::transform(data, width, height, &tables, &mut comps);
     let script: &[Scan] = if rgb { &YCBCR } else { &GRAY };
-    // Largest scans first (luma refinements, then the rest), so that two cores finish together.
-    let mut order: Vec<usize> = (0..script.len()).collect();
-    order.sort_by_key(|&i| std::cmp::Reverse(cost(&script[i], &comps)));
-    let mut coded: Vec<(usize, Vec<u8>)> = order
-        .into_par_iter()
-        .map(|i| (i, code(&script[i], &comps)))
-        .collect();
-    coded.sort_by_key(|(i, _)| *i);
-    let mut out = header(width, height, &comps, &tables);
-    for (_, bytes) in coded {
+    // Largest scans first, taken in that order by whichever core is free (longest processing time
+    // first), so that the cores finish together.
+    let mut coded = vec![Vec::new(); script.len()];
+    let mut slots: Vec<(usize, &mut Vec<u8>)> = coded.iter_mut().enumerate().collect();
+    slots.sort_by_key(|(i, _)| std::cmp::Reverse(cost(&script[*i], &comps)));
+    let comps = &comps;
+    rayon::scope_fifo(|s| {
+        for (i, slot) in slots {
+            s.spawn_fifo(move |_| *slot = code(&script[i], comps));
+        }
+    });
+    let mut out = header(width, height, comps, &tables);
+    for bytes in coded {
         out.extend_from_slice(&bytes);
     }
     out.extend_from_slice(&[0xFF, 0xD9]);
     out
 }
 
-/// A rough cost of coding a scan: its blocks, times more for the bands that hold most of the data.
+/// A rough cost of coding a scan: its blocks times its band, twice for a refinement (measured on
+/// kleiber's thumbnail: the two luma refinements take 1.3 and 1.0 ms of the scans' 4.2).
 fn cost(scan: &Scan, comps: &[front::Component]) -> usize {
     let blocks: usize = scan.components.iter().map(|&c| comps[c].blocks.len()).sum();
-    blocks * (scan.se - scan.ss + 1) * if scan.al == 0 { 2 } else { 1 }
+    blocks * (scan.se - scan.ss + 1) * if scan.ah > 0 { 2 } else { 1 }
 }
 
 /// One scan as it appears in the file: its Huffman tables, SOS, entropy-coded data.

@@ -43,7 +43,8 @@ pub fn code<S: Sink>(scan: &Scan, comps: &[Component], sink: &mut S) {
     let mut state = Runs {
         table: comp.table,
         eobrun: 0,
-        pending: Vec::with_capacity(MAX_PENDING + 64),
+        pending: Vec::with_capacity(MAX_PENDING),
+        pending_bits: 0,
     };
     for block in &comp.blocks {
         if scan.ah == 0 {
@@ -65,8 +66,12 @@ fn for_each_dc(scan: &Scan, comps: &[Component], mut f: impl FnMut(usize, usize,
         }
         return;
     }
-    let mcus_x = mcu_count(comps, |c| (c.blocks_x, c.h));
-    let mcus_y = mcu_count(comps, |c| (c.blocks_y, c.v));
+    // MCUs: the luma component's blocks (it has the largest sampling factors) over its factors.
+    let luma = &comps[0];
+    let (mcus_x, mcus_y) = (
+        luma.blocks_x.div_ceil(luma.h),
+        luma.blocks_y.div_ceil(luma.v),
+    );
     for my in 0..mcus_y {
         for mx in 0..mcus_x {
             for (i, &ci) in scan.components.iter().enumerate() {
@@ -87,12 +92,6 @@ fn for_each_dc(scan: &Scan, comps: &[Component], mut f: impl FnMut(usize, usize,
             }
         }
     }
-}
-
-/// MCUs across (or down): the luma component's blocks over its sampling factor, rounded up.
-fn mcu_count(comps: &[Component], dims: impl Fn(&Component) -> (usize, usize)) -> usize {
-    let (blocks, factor) = dims(&comps[0]);
-    blocks.div_ceil(factor)
 }
 
 /// Bits needed for `v` (0 for 0).
@@ -116,7 +115,9 @@ fn dc_first<S: Sink>(sink: &mut S, table: usize, last: &mut i32, value: i32) {
 struct Runs {
     table: usize,
     eobrun: u32,
-    pending: Vec<u8>,
+    /// Per block of the run: its correction bits (oldest in the high bits) and their count.
+    pending: Vec<(u64, u32)>,
+    pending_bits: usize,
 }
 
 impl Runs {
@@ -131,29 +132,34 @@ impl Runs {
             sink.bits(self.eobrun, nbits);
         }
         self.eobrun = 0;
-        sink.corrections(&self.pending);
+        for &(bits, count) in &self.pending {
+            sink.corrections(bits, count);
+        }
         self.pending.clear();
+        self.pending_bits = 0;
     }
 }
 
-/// The point-transformed magnitudes of a block's band, which are nonzero, which are negative.
+/// The point-transformed magnitudes of a block's band, and masks of which are nonzero, negative,
+/// and exactly 1 (newly nonzero in a refinement).
 #[inline(always)]
-fn magnitudes(block: &[i16; 64], scan: &Scan) -> ([u16; 64], u64, u64) {
+fn magnitudes(block: &[i16; 64], scan: &Scan) -> ([u16; 64], u64, u64, u64) {
     let band = &block[scan.ss..=scan.se];
     let mut abs = [0u16; 64];
     for (a, &c) in abs.iter_mut().zip(band) {
         *a = c.unsigned_abs() >> scan.al;
     }
-    let (mut nonzero, mut negative) = (0u64, 0u64);
+    let (mut nonzero, mut negative, mut ones) = (0u64, 0u64, 0u64);
     for (i, (&a, &c)) in abs.iter().zip(band).enumerate() {
         nonzero |= u64::from(a != 0) << i;
         negative |= u64::from(c < 0) << i;
+        ones |= u64::from(a == 1) << i;
     }
-    (abs, nonzero, negative & nonzero)
+    (abs, nonzero, negative & nonzero, ones)
 }
 
 fn ac_first<S: Sink>(sink: &mut S, runs: &mut Runs, block: &[i16; 64], scan: &Scan) {
-    let (abs, mut nonzero, negative) = magnitudes(block, scan);
+    let (abs, mut nonzero, negative, _) = magnitudes(block, scan);
     let len = scan.se - scan.ss + 1;
     if nonzero != 0 {
         runs.flush(sink);
@@ -187,11 +193,12 @@ fn ac_first<S: Sink>(sink: &mut S, runs: &mut Runs, block: &[i16; 64], scan: &Sc
 }
 
 fn ac_refine<S: Sink>(sink: &mut S, runs: &mut Runs, block: &[i16; 64], scan: &Scan) {
-    let (abs, mut nonzero, negative) = magnitudes(block, scan);
+    let (abs, mut nonzero, negative, ones) = magnitudes(block, scan);
     let len = scan.se - scan.ss + 1;
     // The last newly-nonzero coefficient: zero runs up to it are coded, past it they join the EOB.
-    let eob = (0..len).rev().find(|&i| abs[i] == 1).unwrap_or(0);
-    let (mut corrections, mut count) = ([0u8; 64], 0);
+    let eob = 63 - ones.leading_zeros().min(63) as usize;
+    // This block's correction bits not yet written (oldest in the high bits).
+    let (mut corrections, mut count) = (0u64, 0u32);
     let (mut run, mut next) = (0, 0);
     while nonzero != 0 {
         let i = nonzero.trailing_zeros() as usize;
@@ -202,25 +209,28 @@ fn ac_refine<S: Sink>(sink: &mut S, runs: &mut Runs, block: &[i16; 64], scan: &S
             runs.flush(sink);
             sink.symbol(runs.table, 0xF0);
             run -= 16;
-            sink.corrections(&corrections[..count]);
+            sink.corrections(corrections, count);
             count = 0;
         }
         if abs[i] > 1 {
-            corrections[count] = (abs[i] & 1) as u8;
+            corrections = corrections << 1 | u64::from(abs[i] & 1);
             count += 1;
             continue;
         }
         runs.flush(sink);
         sink.symbol(runs.table, ((run as u32) << 4 | 1) as u8);
         sink.bits(u32::from(negative >> i & 1 == 0), 1);
-        sink.corrections(&corrections[..count]);
+        sink.corrections(corrections, count);
         count = 0;
         run = 0;
     }
     if run > 0 || next < len || count > 0 {
         runs.eobrun += 1;
-        runs.pending.extend_from_slice(&corrections[..count]);
-        if runs.eobrun == 0x7FFF || runs.pending.len() > MAX_PENDING {
+        if count > 0 {
+            runs.pending.push((corrections, count));
+            runs.pending_bits += count as usize;
+        }
+        if runs.eobrun == 0x7FFF || runs.pending_bits > MAX_PENDING {
             runs.flush(sink);
         }
     }
