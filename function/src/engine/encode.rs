@@ -20,8 +20,8 @@ pub fn encode(img: &Pixels, spec: &VariantSpec) -> Result<Vec<u8>, EngineError> 
 /// Progressive files come from our encoder (`jpegenc`: libjpeg-turbo's bytes, its scans coded on
 /// every core); baseline ones from mozjpeg. Both want gray or RGB, so alpha is flattened first.
 fn jpeg(img: &Pixels, quality: u8, progressive: bool) -> Result<Vec<u8>, EngineError> {
-    // libjpeg's limit on either side; past it mozjpeg gives the error.
-    let fits = img.width <= 65500 && img.height <= 65500;
+    // libjpeg's limits on either side; outside them mozjpeg gives the error.
+    let fits = (1..=65500).contains(&img.width) && (1..=65500).contains(&img.height);
     match img.layout {
         Layout::Gray | Layout::Rgb if progressive && fits => Ok(super::jpegenc::progressive(
             &img.data,

@@ -24,7 +24,6 @@ fn simd() -> bool {
 
 /// 32-byte aligned, as libjpeg-turbo's AVX2 kernels load and store their operands.
 #[repr(C, align(32))]
-#[derive(Clone, Copy)]
 struct Aligned<T>(T);
 
 /// A quantisation table prepared for division by multiplication.
@@ -79,16 +78,14 @@ impl Quantiser {
                 *w = s as i16 - 128;
             }
         }
-        let (mut natural, mut table) = (Aligned([0i16; 64]), self.table);
+        let mut natural = Aligned([0i16; 64]);
+        // The quantiser only reads its divisor table (libjpeg declares it mutable).
+        let divisors = self.table.0.as_ptr().cast_mut();
         // SAFETY: the three buffers are 64 (or 256) 16-bit values, 32-byte aligned, as the kernels
         // require; the kernels touch nothing else.
         unsafe {
             jsimd_fdct_islow(work.0.as_mut_ptr());
-            jsimd_quantize(
-                natural.0.as_mut_ptr(),
-                table.0.as_mut_ptr(),
-                work.0.as_mut_ptr(),
-            );
+            jsimd_quantize(natural.0.as_mut_ptr(), divisors, work.0.as_mut_ptr());
         }
         for (o, &k) in out.iter_mut().zip(&NATURAL) {
             *o = natural.0[k];
