@@ -110,15 +110,17 @@ struct Band {
 
 impl Band {
     fn new(data: &[u8], width: usize, height: usize, rgb: bool, top: usize, rows: usize) -> Band {
+        // The picture's rows of this band; rows past its bottom repeat the last one.
+        let source = |y: usize, bytes: usize| {
+            &data[(top + y).min(height - 1) * width * bytes..][..width * bytes]
+        };
         let luma_w = width.div_ceil(8) * 8;
         if !rgb {
             let mut plane = vec![0u8; luma_w * rows];
-            for y in 0..rows {
-                let src = &data[(top + y).min(height - 1) * width..][..width];
-                let dst = &mut plane[y * luma_w..(y + 1) * luma_w];
+            for (y, dst) in plane.chunks_exact_mut(luma_w).enumerate() {
+                let src = source(y, 1);
                 dst[..width].copy_from_slice(src);
-                let last = src[width - 1];
-                dst[width..].fill(last);
+                dst[width..].fill(src[width - 1]);
             }
             return Band {
                 planes: vec![plane],
@@ -131,9 +133,7 @@ impl Band {
         // libjpeg-turbo's SIMD conversion stores whole vectors past the width, as into its own rows.
         let stride = full_w.next_multiple_of(64);
         let mut ycc: [Vec<u8>; 3] = std::array::from_fn(|_| vec![0u8; stride * rows]);
-        let sources: Vec<&[u8]> = (0..rows)
-            .map(|y| &data[(top + y).min(height - 1) * width * 3..][..width * 3])
-            .collect();
+        let sources: Vec<&[u8]> = (0..rows).map(|y| source(y, 3)).collect();
         to_ycc(&sources, width, &mut ycc, stride);
         for plane in &mut ycc {
             for row in plane.chunks_exact_mut(stride) {
@@ -142,30 +142,12 @@ impl Band {
             }
         }
         // Chroma rows past the picture's last (half-height) row repeat it.
-        let chroma_rows = rows / 2;
-        let last_chroma = height.div_ceil(2) - 1;
-        let mut planes = vec![std::mem::take(&mut ycc[0])];
-        for c in [1, 2] {
-            let mut plane = vec![0u8; chroma_w * chroma_rows];
-            for cy in 0..chroma_rows {
-                let src_cy = (top / 2 + cy).min(last_chroma) - top / 2;
-                let (r0, r1) = (
-                    &ycc[c][2 * src_cy * stride..],
-                    &ycc[c][(2 * src_cy + 1) * stride..],
-                );
-                for cx in 0..chroma_w {
-                    let bias = 1 + (cx & 1) as u16;
-                    let sum = r0[2 * cx] as u16
-                        + r0[2 * cx + 1] as u16
-                        + r1[2 * cx] as u16
-                        + r1[2 * cx + 1] as u16;
-                    plane[cy * chroma_w + cx] = ((sum + bias) >> 2) as u8;
-                }
-            }
-            planes.push(plane);
-        }
+        let last = (height.div_ceil(2) - 1).saturating_sub(top / 2);
+        let [luma, cb, cr] = ycc;
+        let chroma = [cb, cr].map(|plane| downsample(&plane, stride, chroma_w, rows / 2, last));
+        let [cb, cr] = chroma;
         Band {
-            planes,
+            planes: vec![luma, cb, cr],
             strides: vec![stride, chroma_w, chroma_w],
         }
     }
@@ -178,6 +160,22 @@ impl Band {
             self.planes[c][at..at + 8].try_into().unwrap()
         })
     }
+}
+
+/// jcsample.c's 2x2 box average (`h2v2_downsample`: rounding bias 1, 2, 1, 2, ... across a row) of
+/// `plane` (rows of `stride`) into `rows` rows of `width`; output rows past `last` repeat it.
+fn downsample(plane: &[u8], stride: usize, width: usize, rows: usize, last: usize) -> Vec<u8> {
+    let mut out = vec![0u8; width * rows];
+    for (y, dst) in out.chunks_exact_mut(width).enumerate() {
+        let y = y.min(last);
+        let (r0, r1) = (&plane[2 * y * stride..], &plane[(2 * y + 1) * stride..]);
+        for (x, d) in dst.iter_mut().enumerate() {
+            let sum =
+                r0[2 * x] as u16 + r0[2 * x + 1] as u16 + r1[2 * x] as u16 + r1[2 * x + 1] as u16;
+            *d = ((sum + 1 + (x & 1) as u16) >> 2) as u8;
+        }
+    }
+    out
 }
 
 // libjpeg-turbo's SIMD colour conversion (jsimd.h), linked through mozjpeg-sys.
