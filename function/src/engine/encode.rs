@@ -18,44 +18,36 @@ pub fn encode(img: &Pixels, spec: &VariantSpec) -> Result<Vec<u8>, EngineError> 
 }
 
 /// Progressive files come from our encoder (`jpegenc`: libjpeg-turbo's bytes, its scans coded on
-/// every core); baseline ones from mozjpeg. Both want gray or RGB, so alpha is flattened first.
+/// every core); baseline ones from mozjpeg.
 fn jpeg(img: &Pixels, quality: u8, progressive: bool) -> Result<Vec<u8>, EngineError> {
     // libjpeg's limits on either side; outside them mozjpeg gives the error.
     let fits = (1..=65500).contains(&img.width) && (1..=65500).contains(&img.height);
+    if !(progressive && fits) {
+        return mozjpeg(img, quality, progressive);
+    }
+    let img = opaque(img);
+    let rgb = img.layout == Layout::Rgb;
+    Ok(super::jpegenc::progressive(
+        &img.data, img.width, img.height, rgb, quality,
+    ))
+}
+
+/// Gray or RGB as it is; with alpha flattened onto white (callers flatten before JPEG already, with
+/// the variant's background: this is the safety net).
+fn opaque(img: &Pixels) -> std::borrow::Cow<'_, Pixels> {
     match img.layout {
-        Layout::Gray | Layout::Rgb if progressive && fits => Ok(super::jpegenc::progressive(
-            &img.data,
-            img.width,
-            img.height,
-            img.layout == Layout::Rgb,
-            quality,
-        )),
-        Layout::Gray | Layout::Rgb => mozjpeg(img, quality, progressive),
-        _ => jpeg(&img.clone().flatten([255, 255, 255]), quality, progressive),
+        Layout::Gray | Layout::Rgb => std::borrow::Cow::Borrowed(img),
+        _ => std::borrow::Cow::Owned(img.clone().flatten([255, 255, 255])),
     }
 }
 
 /// mozjpeg in libjpeg-turbo's mode (also the reference the `jpegenc` tests hold its bytes to).
 pub fn mozjpeg(img: &Pixels, quality: u8, progressive: bool) -> Result<Vec<u8>, EngineError> {
-    let (space, data) = match img.layout {
-        Layout::Gray => (
-            mozjpeg::ColorSpace::JCS_GRAYSCALE,
-            std::borrow::Cow::Borrowed(&img.data[..]),
-        ),
-        Layout::Rgb => (
-            mozjpeg::ColorSpace::JCS_RGB,
-            std::borrow::Cow::Borrowed(&img.data[..]),
-        ),
-        // Callers flatten alpha before JPEG; this is the safety net.
-        _ => {
-            let flat = img.clone().flatten([255, 255, 255]);
-            let space = if flat.layout == Layout::Gray {
-                mozjpeg::ColorSpace::JCS_GRAYSCALE
-            } else {
-                mozjpeg::ColorSpace::JCS_RGB
-            };
-            (space, std::borrow::Cow::Owned(flat.data))
-        }
+    let img = opaque(img);
+    let space = if img.layout == Layout::Gray {
+        mozjpeg::ColorSpace::JCS_GRAYSCALE
+    } else {
+        mozjpeg::ColorSpace::JCS_RGB
     };
     let run = || -> std::io::Result<Vec<u8>> {
         let mut c = mozjpeg::Compress::new(space);
@@ -71,7 +63,7 @@ pub fn mozjpeg(img: &Pixels, quality: u8, progressive: bool) -> Result<Vec<u8>, 
         c.set_optimize_coding(true);
         let cap = img.width as usize * img.height as usize / 4 + 4096;
         let mut started = c.start_compress(Vec::with_capacity(cap))?;
-        started.write_scanlines(&data)?;
+        started.write_scanlines(&img.data)?;
         started.finish()
     };
     match std::panic::catch_unwind(std::panic::AssertUnwindSafe(run)) {

@@ -30,7 +30,6 @@ struct Aligned<T>(T);
 pub struct Quantiser {
     /// libjpeg's divisor table: reciprocals, corrections, scales, shifts (64 each).
     table: Aligned<[i16; 256]>,
-    scalar: [(u32, u32, u32); 64],
 }
 
 impl Quantiser {
@@ -38,7 +37,6 @@ impl Quantiser {
     /// divisor is `8 q` (jcdctmgr.c's `compute_reciprocal`).
     pub fn new(q: &[u16; 64]) -> Quantiser {
         let mut table = [0i16; 256];
-        let mut scalar = [(0, 0, 0); 64];
         for (i, &q) in q.iter().enumerate() {
             let divisor = (q as u32) << 3;
             let b = 31 - divisor.leading_zeros();
@@ -58,11 +56,9 @@ impl Quantiser {
             table[64 + i] = c as u16 as i16;
             table[128 + i] = (1u32 << (32 - r)) as u16 as i16;
             table[192 + i] = (r - 16) as i16;
-            scalar[i] = (fq as u32 & 0xFFFF, c & 0xFFFF, r);
         }
         Quantiser {
             table: Aligned(table),
-            scalar,
         }
     }
 
@@ -98,7 +94,9 @@ impl Quantiser {
         fdct_islow(&mut wide);
         std::array::from_fn(|z| {
             let x = wide[NATURAL[z]];
-            let (reciprocal, correction, shift) = self.scalar[NATURAL[z]];
+            let (k, table) = (NATURAL[z], &self.table.0);
+            let (reciprocal, correction) = (table[k] as u16 as u32, table[64 + k] as u16 as u32);
+            let shift = table[192 + k] as u32 + 16;
             let q = ((x.unsigned_abs() + correction) as u64 * reciprocal as u64) >> shift;
             if x < 0 {
                 -(q as i16)
