@@ -48,20 +48,30 @@ fn full(w: u32, h: u32, orientation: u8) -> Header {
     }
 }
 
+/// PNG: the common 8-bit shapes on two threads (`pngpipe`), everything else and every file that does
+/// not decode cleanly there through the `png` crate.
 fn png(input: &[u8], info: &ImageInfo, limits: &Limits) -> Result<(Header, Pixels), EngineError> {
+    let cap = alloc_cap(info, limits) as usize;
+    let px = match super::pngpipe::decode(input, cap) {
+        Some(px) => px,
+        None => png_crate(input, cap)?,
+    };
+    let chunks = png_chunks(input);
+    let icc = if chunks.srgb { None } else { chunks.icc };
+    Ok((
+        full(px.width, px.height, chunks.orientation),
+        colour::to_srgb(px, icc.as_deref()),
+    ))
+}
+
+fn png_crate(input: &[u8], cap: usize) -> Result<Pixels, EngineError> {
     let corrupt = |e: png::DecodingError| match e {
         png::DecodingError::LimitsExceeded => {
             EngineError::DecompressionBomb("PNG needs more memory than its header allows".into())
         }
         e => EngineError::Corrupt(format!("PNG: {e}")),
     };
-    let chunks = png_chunks(input);
-    let mut dec = png::Decoder::new_with_limits(
-        Cursor::new(input),
-        png::Limits {
-            bytes: alloc_cap(info, limits) as usize,
-        },
-    );
+    let mut dec = png::Decoder::new_with_limits(Cursor::new(input), png::Limits { bytes: cap });
     dec.set_ignore_text_chunk(true);
     dec.set_ignore_iccp_chunk(true);
     dec.set_transformations(png::Transformations::EXPAND | png::Transformations::STRIP_16);
@@ -84,14 +94,7 @@ fn png(input: &[u8], info: &ImageInfo, limits: &Limits) -> Result<(Header, Pixel
     buf.resize(size, 0);
     let frame = reader.next_frame(&mut buf).map_err(corrupt)?;
     buf.truncate(frame.buffer_size());
-    let (w, h) = (frame.width, frame.height);
-    let px = Pixels::new(w, h, layout, buf);
-    let srgb_chunk = chunks.srgb;
-    let icc = if srgb_chunk { None } else { chunks.icc };
-    Ok((
-        full(w, h, chunks.orientation),
-        colour::to_srgb(px, icc.as_deref()),
-    ))
+    Ok(Pixels::new(frame.width, frame.height, layout, buf))
 }
 
 #[derive(Default)]

@@ -10,6 +10,7 @@ mod jpeg;
 mod jpegenc;
 mod orient;
 mod pixels;
+mod pngpipe;
 mod resize;
 mod scratch;
 mod smart;

@@ -1,0 +1,280 @@
+//! PNG decoding on two threads, for the shape photos come in: 8-bit grey, grey+alpha, RGB or RGBA, not
+//! interlaced, without tRNS. The `png` crate inflates and unfilters on one thread, and on the corpus's
+//! 6 MP PNG those two halves (about 30 ms each) were most of a thumbnail's wall time. Here a second
+//! thread inflates the IDAT stream (flate2 over zlib-rs, which keeps its own window, so every band of
+//! rows can be a buffer of its own) while the caller's thread unfilters the bands already inflated. The
+//! inflater is a scoped OS thread, not a rayon task, so a one-thread pool cannot deadlock it on the
+//! bands it waits for. Render A/B on that PNG's thumbnail (`render --repeat 10`, three interleaved
+//! rounds): wall 80-86 -> 61-63 ms, CPU +10 ms (zlib-rs inflates about 15% slower than the `png`
+//! crate's fdeflate, which needs the whole output as its window). Every other shape, and any file that does not decode cleanly here (bad CRC, stream too short or
+//! corrupt, unknown filter), gives `None` and goes to the `png` crate, which words the error.
+use super::pixels::{Layout, Pixels};
+use super::scratch;
+use flate2::{Decompress, FlushDecompress, Status};
+use std::sync::mpsc::{channel, sync_channel, Receiver, Sender, SyncSender};
+
+/// Inflated bytes per band: small, so that unfiltering starts early; large, so that handing bands over
+/// is rare.
+const BAND_BYTES: usize = 256 << 10;
+/// Bands in flight: how far the inflater may run ahead of the unfiltering.
+const BANDS: usize = 4;
+
+/// The image header and its compressed data, when the file has the shape this module decodes.
+struct Shape<'a> {
+    width: usize,
+    height: usize,
+    layout: Layout,
+    idat: Vec<&'a [u8]>,
+}
+
+/// Decodes `input` when it has the supported shape and its decoded pixels fit in `max_bytes`.
+pub fn decode(input: &[u8], max_bytes: usize) -> Option<Pixels> {
+    decode_in_bands(input, max_bytes, BAND_BYTES)
+}
+
+fn decode_in_bands(input: &[u8], max_bytes: usize, band_bytes: usize) -> Option<Pixels> {
+    let shape = shape(input)?;
+    let bpp = shape.layout.channels();
+    let stride = shape.width.checked_mul(bpp)?;
+    let len = stride.checked_mul(shape.height)?;
+    if len > max_bytes {
+        return None;
+    }
+    // A row is its filter byte and its samples; a band is whole rows.
+    let row = stride + 1;
+    let band = (band_bytes / row).max(1) * row;
+    let mut data = scratch::take(len).ok()?;
+    let (full_tx, full_rx) = sync_channel(BANDS);
+    let (free_tx, free_rx) = channel();
+    for _ in 0..BANDS {
+        free_tx.send(vec![0u8; band]).ok()?;
+    }
+    let complete = std::thread::scope(|s| {
+        s.spawn(|| inflate(&shape.idat, row * shape.height, free_rx, full_tx));
+        // Zeroed while the first band inflates; every byte is then overwritten.
+        data.resize(len, 0);
+        unfilter_bands(&mut data, stride, bpp, full_rx, free_tx)
+    });
+    complete.then(|| Pixels::new(shape.width as u32, shape.height as u32, shape.layout, data))
+}
+
+/// The inflater's side: fills free bands with the next inflated bytes and sends each on (with how
+/// many bytes it holds) until `total` bytes are out. Stops early, dropping its sender, when the stream
+/// is short or corrupt or when the unfiltering side has given up.
+fn inflate(
+    idat: &[&[u8]],
+    total: usize,
+    free: Receiver<Vec<u8>>,
+    full: SyncSender<(Vec<u8>, usize)>,
+) {
+    let mut z = Decompress::new(true);
+    let mut chunks = idat.iter();
+    let mut input: &[u8] = &[];
+    let mut left = total;
+    while left > 0 {
+        let Ok(mut buf) = free.recv() else { return };
+        let want = buf.len().min(left);
+        let mut filled = 0;
+        while filled < want {
+            if input.is_empty() {
+                match chunks.next() {
+                    Some(c) => input = c,
+                    None => return,
+                }
+            }
+            let (in_before, out_before) = (z.total_in(), z.total_out());
+            let status = z.decompress(input, &mut buf[filled..want], FlushDecompress::None);
+            let used = (z.total_in() - in_before) as usize;
+            let made = (z.total_out() - out_before) as usize;
+            input = &input[used..];
+            filled += made;
+            match status {
+                Ok(Status::StreamEnd) if filled < want => return,
+                Ok(_) if used == 0 && made == 0 && !input.is_empty() => return,
+                Ok(_) => {}
+                Err(_) => return,
+            }
+        }
+        if full.send((buf, want)).is_err() {
+            return;
+        }
+        left -= want;
+    }
+}
+
+/// The caller's side: unfilters the rows of each band into `data` as it arrives and hands the band
+/// back. False when the inflater stopped short or a row's filter is unknown.
+fn unfilter_bands(
+    data: &mut [u8],
+    stride: usize,
+    bpp: usize,
+    full: Receiver<(Vec<u8>, usize)>,
+    free: Sender<Vec<u8>>,
+) -> bool {
+    let zeros = vec![0u8; stride];
+    let mut rows = data.chunks_exact_mut(stride);
+    let mut prev: &[u8] = &zeros;
+    while rows.len() > 0 {
+        let Ok((band, filled)) = full.recv() else {
+            return false;
+        };
+        for raw in band[..filled].chunks_exact(stride + 1) {
+            let Some(out) = rows.next() else { break };
+            out.copy_from_slice(&raw[1..]);
+            if !unfilter(raw[0], prev, out, bpp) {
+                return false;
+            }
+            prev = out;
+        }
+        // The inflater may already have stopped; the band is then simply dropped.
+        let _ = free.send(band);
+    }
+    true
+}
+
+/// Undoes one row's filter (PNG specification, section 9) in place: `row` holds the row as stored and
+/// `prev` the row above unfiltered (zeros above the first). False for an unknown filter type.
+fn unfilter(filter: u8, prev: &[u8], row: &mut [u8], bpp: usize) -> bool {
+    match bpp {
+        1 => unfilter_px::<1>(filter, prev, row),
+        2 => unfilter_px::<2>(filter, prev, row),
+        3 => unfilter_px::<3>(filter, prev, row),
+        _ => unfilter_px::<4>(filter, prev, row),
+    }
+}
+
+/// `unfilter` for `B` bytes per pixel, a pixel at a time, with the neighbours carried in arrays (the form
+/// of the `png` crate's own filters, and as fast: 35 ms for the corpus PNG's 6 MP of mostly Paeth rows).
+/// Left for the next engineer: LLVM vectorises the 3-byte Paeth loop as two SIMD lanes plus a scalar one
+/// joined through the stack; where it happened to emit plain scalar code instead (inlined into a
+/// benchmark's `main`), the same loop took 21 ms.
+fn unfilter_px<const B: usize>(filter: u8, prev: &[u8], row: &mut [u8]) -> bool {
+    match filter {
+        0 => {}
+        1 => sub::<B>(row),
+        2 => row
+            .iter_mut()
+            .zip(prev)
+            .for_each(|(x, b)| *x = x.wrapping_add(*b)),
+        3 => average::<B>(prev, row),
+        4 => paeth_row::<B>(prev, row),
+        _ => return false,
+    }
+    true
+}
+
+#[inline(never)]
+fn sub<const B: usize>(row: &mut [u8]) {
+    let mut a = [0u8; B];
+    for x in row.chunks_exact_mut(B) {
+        for i in 0..B {
+            x[i] = x[i].wrapping_add(a[i]);
+        }
+        a = std::array::from_fn(|i| x[i]);
+    }
+}
+
+#[inline(never)]
+fn average<const B: usize>(prev: &[u8], row: &mut [u8]) {
+    let mut a = [0u8; B];
+    for (x, b) in row.chunks_exact_mut(B).zip(prev.chunks_exact(B)) {
+        for i in 0..B {
+            x[i] = x[i].wrapping_add(((a[i] as u16 + b[i] as u16) >> 1) as u8);
+        }
+        a = std::array::from_fn(|i| x[i]);
+    }
+}
+
+#[inline(never)]
+fn paeth_row<const B: usize>(prev: &[u8], row: &mut [u8]) {
+    // Left and upper-left as i16, the predictor's arithmetic.
+    let (mut a, mut c) = ([0i16; B], [0i16; B]);
+    for (x, b) in row.chunks_exact_mut(B).zip(prev.chunks_exact(B)) {
+        for i in 0..B {
+            x[i] = x[i].wrapping_add(paeth(a[i], b[i] as i16, c[i]));
+        }
+        a = std::array::from_fn(|i| x[i] as i16);
+        c = std::array::from_fn(|i| b[i] as i16);
+    }
+}
+
+/// The Paeth predictor: whichever of left `a`, above `b` and upper-left `c` is closest to a + b - c,
+/// ties in that order. On x86-64 in stb_image's branch-free form, which the `png` crate measured as the
+/// faster one there; on ARM the `png` crate found the specification's form faster.
+#[inline(always)]
+fn paeth(a: i16, b: i16, c: i16) -> u8 {
+    if cfg!(target_arch = "x86_64") {
+        paeth_stb(a, b, c)
+    } else {
+        paeth_spec(a, b, c)
+    }
+}
+
+#[inline(always)]
+fn paeth_stb(a: i16, b: i16, c: i16) -> u8 {
+    let threshold = c * 3 - (a + b);
+    let (lo, hi) = (a.min(b), a.max(b));
+    let nearer = if hi <= threshold { lo } else { c };
+    (if threshold <= lo { hi } else { nearer }) as u8
+}
+
+#[inline(always)]
+fn paeth_spec(a: i16, b: i16, c: i16) -> u8 {
+    let (pa, pb, pc) = ((b - c).abs(), (a - c).abs(), (a + b - 2 * c).abs());
+    (if pa <= pb && pa <= pc {
+        a
+    } else if pb <= pc {
+        b
+    } else {
+        c
+    }) as u8
+}
+
+/// Reads the chunk list: IHDR must describe the supported shape, every chunk read must pass its CRC,
+/// and a tRNS chunk (which would add alpha) sends the file to the `png` crate.
+fn shape(input: &[u8]) -> Option<Shape<'_>> {
+    let mut rest = input.strip_prefix(b"\x89PNG\r\n\x1a\n")?;
+    let mut next_chunk = || -> Option<(&[u8], &[u8])> {
+        let len = u32::from_be_bytes(rest.get(..4)?.try_into().ok()?) as usize;
+        let body = rest.get(4..8usize.checked_add(len)?)?;
+        let crc = u32::from_be_bytes(rest.get(8 + len..12 + len)?.try_into().ok()?);
+        rest = &rest[12 + len..];
+        (crc32fast::hash(body) == crc).then(|| body.split_at(4))
+    };
+    let (kind, ihdr) = next_chunk()?;
+    if kind != b"IHDR" || ihdr.len() != 13 {
+        return None;
+    }
+    let be = |at: usize| u32::from_be_bytes([ihdr[at], ihdr[at + 1], ihdr[at + 2], ihdr[at + 3]]);
+    let (width, height) = (be(0) as usize, be(4) as usize);
+    let layout = match ihdr[9] {
+        0 => Layout::Gray,
+        2 => Layout::Rgb,
+        4 => Layout::GrayAlpha,
+        6 => Layout::Rgba,
+        _ => return None,
+    };
+    // Bit depth 8; compression, filter method and interlace all 0.
+    if width == 0 || height == 0 || ihdr[8] != 8 || ihdr[10..13] != [0, 0, 0] {
+        return None;
+    }
+    let mut idat = Vec::new();
+    // The image data is one run of consecutive IDAT chunks; the chunks after it are not needed.
+    while let Some((kind, body)) = next_chunk() {
+        match kind {
+            b"IDAT" => idat.push(body),
+            _ if !idat.is_empty() => break,
+            b"tRNS" => return None,
+            _ => {}
+        }
+    }
+    (!idat.is_empty()).then_some(Shape {
+        width,
+        height,
+        layout,
+        idat,
+    })
+}
+
+#[cfg(test)]
+mod tests;
