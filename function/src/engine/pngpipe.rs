@@ -50,7 +50,15 @@ fn decode_in_bands(input: &[u8], max_bytes: usize, band_bytes: usize) -> Option<
         free_tx.send(vec![0u8; band]).ok()?;
     }
     let complete = std::thread::scope(|s| {
-        s.spawn(|| inflate(&shape.idat, row * shape.height, free_rx, full_tx));
+        let inflater = std::thread::Builder::new().name("png-inflate".into());
+        if inflater
+            .spawn_scoped(s, || {
+                inflate(&shape.idat, row * shape.height, free_rx, full_tx)
+            })
+            .is_err()
+        {
+            return false; // no thread to be had: the png crate decodes it on this one
+        }
         // Zeroed while the first band inflates; every byte is then overwritten.
         data.resize(len, 0);
         unfilter_bands(&mut data, stride, bpp, full_rx, free_tx)
