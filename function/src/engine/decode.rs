@@ -110,14 +110,9 @@ fn png_chunks(b: &[u8]) -> PngChunks {
         orientation: 1,
         ..Default::default()
     };
-    let mut i = 8;
-    while i + 8 <= b.len() {
-        let len = u32::from_be_bytes([b[i], b[i + 1], b[i + 2], b[i + 3]]) as usize;
-        let ty = &b[i + 4..i + 8];
-        let Some(data) = b.get(i + 8..(i + 8).saturating_add(len)) else {
-            break;
-        };
-        match ty {
+    for chunk in super::pngpipe::chunks(b) {
+        let data = chunk.data();
+        match chunk.kind() {
             b"IDAT" | b"IEND" => break,
             b"sRGB" => out.srgb = true,
             b"eXIf" => out.orientation = orient::from_exif(data),
@@ -132,7 +127,6 @@ fn png_chunks(b: &[u8]) -> PngChunks {
             }
             _ => {}
         }
-        i = i.saturating_add(12).saturating_add(len);
     }
     out
 }

@@ -238,18 +238,51 @@ fn paeth_spec(a: i16, b: i16, c: i16) -> u8 {
     }) as u8
 }
 
-/// Reads the chunk list: IHDR must describe the supported shape, every chunk read must pass its CRC,
-/// and a tRNS chunk (which would add alpha) sends the file to the `png` crate.
-fn shape(input: &[u8]) -> Option<Shape<'_>> {
-    let mut rest = input.strip_prefix(b"\x89PNG\r\n\x1a\n")?;
-    let mut next_chunk = || -> Option<(&[u8], &[u8])> {
+/// One chunk of a PNG file.
+pub(super) struct Chunk<'a> {
+    /// Type and data, what the CRC covers.
+    body: &'a [u8],
+    crc: &'a [u8],
+}
+
+impl<'a> Chunk<'a> {
+    pub(super) fn kind(&self) -> &'a [u8] {
+        &self.body[..4]
+    }
+
+    pub(super) fn data(&self) -> &'a [u8] {
+        &self.body[4..]
+    }
+
+    fn intact(&self) -> bool {
+        crc32fast::hash(self.body).to_be_bytes() == self.crc
+    }
+}
+
+/// The chunks after the 8-byte signature (not checked here), up to the first that runs past the input.
+pub(super) fn chunks(input: &[u8]) -> impl Iterator<Item = Chunk<'_>> {
+    let mut rest = input.get(8..).unwrap_or_default();
+    std::iter::from_fn(move || {
         let len = u32::from_be_bytes(rest.get(..4)?.try_into().ok()?) as usize;
-        let body = rest.get(4..8usize.checked_add(len)?)?;
-        let crc = u32::from_be_bytes(rest.get(8 + len..12 + len)?.try_into().ok()?);
-        rest = &rest[12 + len..];
-        (crc32fast::hash(body) == crc).then(|| body.split_at(4))
-    };
-    let (kind, ihdr) = next_chunk()?;
+        let end = len.checked_add(12)?;
+        let chunk = Chunk {
+            body: rest.get(4..end - 4)?,
+            crc: rest.get(end - 4..end)?,
+        };
+        rest = &rest[end..];
+        Some(chunk)
+    })
+}
+
+/// Reads the chunk list, up to the first chunk that fails its CRC: IHDR must describe the supported
+/// shape, and a tRNS chunk (which would add alpha) sends the file to the `png` crate.
+fn shape(input: &[u8]) -> Option<Shape<'_>> {
+    if !input.starts_with(b"\x89PNG\r\n\x1a\n") {
+        return None;
+    }
+    let mut chunks = chunks(input).map_while(|c| c.intact().then_some(c));
+    let ihdr = chunks.next()?;
+    let (kind, ihdr) = (ihdr.kind(), ihdr.data());
     if kind != b"IHDR" || ihdr.len() != 13 {
         return None;
     }
@@ -268,9 +301,9 @@ fn shape(input: &[u8]) -> Option<Shape<'_>> {
     }
     let mut idat = Vec::new();
     // The image data is one run of consecutive IDAT chunks; the chunks after it are not needed.
-    while let Some((kind, body)) = next_chunk() {
-        match kind {
-            b"IDAT" => idat.push(body),
+    for chunk in chunks {
+        match chunk.kind() {
+            b"IDAT" => idat.push(chunk.data()),
             _ if !idat.is_empty() => break,
             b"tRNS" => return None,
             _ => {}
