@@ -1,13 +1,14 @@
 //! PNG decoding on two threads, for the shape photos come in: 8-bit grey, grey+alpha, RGB or RGBA, not
 //! interlaced, without tRNS. The `png` crate inflates and unfilters on one thread, and on the corpus's
-//! 6 MP PNG those two halves (about 30 ms each) were most of a thumbnail's wall time. Here a second
-//! thread inflates the IDAT stream (flate2 over zlib-rs, which keeps its own window, so every band of
-//! rows can be a buffer of its own) while the caller's thread unfilters the bands already inflated. The
-//! inflater is a scoped OS thread, not a rayon task, so a one-thread pool cannot deadlock it on the
-//! bands it waits for. Render A/B on that PNG's thumbnail (`render --repeat 10`, three interleaved
-//! rounds): wall 80-86 -> 61-63 ms, CPU +10 ms (zlib-rs inflates about 15% slower than the `png`
-//! crate's fdeflate, which needs the whole output as its window). Every other shape, and any file that does not decode cleanly here (bad CRC, stream too short or
-//! corrupt, unknown filter), gives `None` and goes to the `png` crate, which words the error.
+//! 6 MP PNG those two halves (30-35 ms each) were most of a thumbnail's wall time. Here a second thread
+//! inflates the IDAT stream (flate2 over zlib-rs, which keeps its own window, so every band of rows can
+//! be a buffer of its own) while the caller's thread unfilters the bands already inflated. The inflater
+//! is a scoped OS thread, not a rayon task, so a one-thread pool cannot deadlock it on the bands it
+//! waits for. Render A/B on that PNG's thumbnail (`render --repeat 10`, three interleaved rounds): wall
+//! 80-86 -> 61-63 ms, CPU +10 ms (zlib-rs inflates about 15% slower than the `png` crate's fdeflate,
+//! which needs the whole output as its window). Every other shape, and any file that does not decode
+//! cleanly here (bad CRC, stream too short or corrupt, unknown filter), gives `None` and goes to the
+//! `png` crate, which words the error.
 use super::pixels::{Layout, Pixels};
 use super::scratch;
 use flate2::{Decompress, FlushDecompress, Status};
@@ -171,7 +172,6 @@ fn unfilter_px<const B: usize>(filter: u8, prev: &[u8], row: &mut [u8]) -> bool 
     true
 }
 
-#[inline(never)]
 fn sub<const B: usize>(row: &mut [u8]) {
     let mut a = [0u8; B];
     for x in row.chunks_exact_mut(B) {
@@ -182,7 +182,6 @@ fn sub<const B: usize>(row: &mut [u8]) {
     }
 }
 
-#[inline(never)]
 fn average<const B: usize>(prev: &[u8], row: &mut [u8]) {
     let mut a = [0u8; B];
     for (x, b) in row.chunks_exact_mut(B).zip(prev.chunks_exact(B)) {
@@ -193,7 +192,6 @@ fn average<const B: usize>(prev: &[u8], row: &mut [u8]) {
     }
 }
 
-#[inline(never)]
 fn paeth_row<const B: usize>(prev: &[u8], row: &mut [u8]) {
     // Left and upper-left as i16, the predictor's arithmetic.
     let (mut a, mut c) = ([0i16; B], [0i16; B]);
