@@ -110,7 +110,8 @@ fn convert_row<const H: usize>(y: &[f32], cb: &[f32], cr: &[f32], out: &mut [u8]
 /// the pixels follow the decoders that everything else uses, the Lanczos reference's included. Converting
 /// the exact values instead was no closer to that reference in RMSE (0.757 against 0.753 levels on
 /// dragonfly's thumbnail) but further in DSSIM: 0.0000462 against 0.0000401 before the JPEG encode,
-/// 0.00073030 against 0.00072639 after it, where sharp's is 0.00072846.
+/// 0.00073030 against 0.00072639 after it, where sharp's is 0.00072846. A rounding-level effect: on the
+/// other corpus outputs DSSIM moved both ways, by up to 2%.
 #[inline(always)]
 fn convert(y: f32, cb: f32, cr: f32) -> [u8; 3] {
     let (y, cb, cr) = (sample(y) + 128.0, sample(cb), sample(cr));
@@ -211,8 +212,8 @@ mod tests {
     #[test]
     fn samples_are_whole_8_bit_values_before_colour_conversion() {
         // Exact: red 128.4 + 1.402 * 0.4 = 128.96 -> 129. As a decoder's 8-bit samples: Y 128, Cr 0.
-        let mut out = [0u8; 6];
-        ycbcr_to_rgb(&[0.4, 130.0], &[0.0, 0.0], &[0.4, 0.0], 1, &mut out);
+        let mut out = [0u8; 3];
+        ycbcr_to_rgb(&[0.4], &[0.0], &[0.4], 1, &mut out);
         assert_eq!(out[0], 128);
         // Y past the 8-bit range is limited to 255 first, so chroma still pulls it down.
         ycbcr_to_rgb(&[130.0], &[0.0], &[-20.0], 1, &mut out);
