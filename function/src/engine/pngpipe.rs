@@ -60,9 +60,8 @@ fn decode_in_bands(input: &[u8], max_bytes: usize, band_bytes: usize) -> Option<
         {
             return false; // no thread to be had: the png crate decodes it on this one
         }
-        // Zeroed while the first band inflates; every byte is then overwritten.
-        data.resize(len, 0);
-        unfilter_bands(&mut data, stride, bpp, full_rx, free_tx)
+        // Rows are appended, never zeroed first: `data` has room for all of them.
+        unfilter_bands(&mut data, len, stride, bpp, full_rx, free_tx)
     });
     complete.then(|| Pixels::new(shape.width as u32, shape.height as u32, shape.layout, data))
 }
@@ -111,29 +110,37 @@ fn inflate(
     }
 }
 
-/// The caller's side: unfilters the rows of each band into `data` as it arrives and hands the band
-/// back. False when the inflater stopped short or a row's filter is unknown.
+/// The caller's side: appends the rows of each band to `data` as it arrives, unfilters them there and
+/// hands the band back, until `data` holds `len` bytes. False when the inflater stopped short or a
+/// row's filter is unknown.
 fn unfilter_bands(
-    data: &mut [u8],
+    data: &mut Vec<u8>,
+    len: usize,
     stride: usize,
     bpp: usize,
     full: Receiver<(Vec<u8>, usize)>,
     free: Sender<Vec<u8>>,
 ) -> bool {
     let zeros = vec![0u8; stride];
-    let mut rows = data.chunks_exact_mut(stride);
-    let mut prev: &[u8] = &zeros;
-    while rows.len() > 0 {
+    while data.len() < len {
         let Ok((band, filled)) = full.recv() else {
             return false;
         };
         for raw in band[..filled].chunks_exact(stride + 1) {
-            let Some(out) = rows.next() else { break };
-            out.copy_from_slice(&raw[1..]);
-            if !unfilter(raw[0], prev, out, bpp) {
+            let at = data.len();
+            if at == len {
+                break;
+            }
+            data.extend_from_slice(&raw[1..]);
+            let (done, row) = data.split_at_mut(at);
+            let prev = if at == 0 {
+                &zeros
+            } else {
+                &done[at - stride..]
+            };
+            if !unfilter(raw[0], prev, row, bpp) {
                 return false;
             }
-            prev = out;
         }
         // The inflater may already have stopped; the band is then simply dropped.
         let _ = free.send(band);
