@@ -7,9 +7,9 @@
 //! waits for. Render A/B on that PNG's thumbnail (`render --repeat 10`, three interleaved rounds): wall
 //! 80-86 -> 61-63 ms; CPU 83-92 -> 95-97 ms at first, 89-93 ms once rows were appended to the picture
 //! instead of zeroing it first. The rest of the extra CPU is zlib-rs, which inflates about 15% slower
-//! than the `png` crate's fdeflate (fdeflate needs the whole output as its window). Every other shape, and any file that does not decode
-//! cleanly here (bad CRC, stream too short or corrupt, unknown filter), gives `None` and goes to the
-//! `png` crate, which words the error.
+//! than the `png` crate's fdeflate (fdeflate needs the whole output as its window). Every other shape,
+//! and any file that does not decode cleanly here (bad CRC, stream too short or corrupt, unknown
+//! filter), gives `None` and goes to the `png` crate, which words the error.
 use super::pixels::{Layout, Pixels};
 use super::scratch;
 use flate2::{Decompress, FlushDecompress, Status};
