@@ -62,6 +62,7 @@ fn idct<const N: usize>(kept: &[i16], dc: i16, quant: &[f32; 64], out: &mut [f32
 }
 
 /// The IDCT for a block shrunk to `n` x `n` (1, 2 or 4); `quant` is in kept order.
+#[inline(always)]
 pub fn shrink(n: usize, kept: &[i16], dc: i16, quant: &[f32; 64], out: &mut [f32], stride: usize) {
     match n {
         1 => out[0] = dc as f32 * quant[0] * 0.125,
@@ -74,7 +75,9 @@ pub fn shrink(n: usize, kept: &[i16], dc: i16, quant: &[f32; 64], out: &mut [f32
 /// JFIF YCbCr (level-shifted planes, one row each) to one row of RGB8; each chroma sample covers
 /// `chroma_h` (1 or 2) luma pixels. Eight pixels at a time in arrays that the compiler keeps in vector
 /// registers; rounding is a float add (see `to_u8`), because Rust's saturating float-to-int casts
-/// compile to scalar code (the per-pixel form was a tenth of a render's CPU).
+/// compile to scalar code (the per-pixel form was a tenth of a render's CPU). On x86-64 the 3-byte stores
+/// only vectorise with AVX2's byte shuffles, hence `Plan::put`'s AVX2 compilation.
+#[inline(always)]
 pub fn ycbcr_to_rgb(y: &[f32], cb: &[f32], cr: &[f32], chroma_h: usize, out: &mut [u8]) {
     match chroma_h {
         1 => convert_row::<1>(y, cb, cr, out),
@@ -82,6 +85,7 @@ pub fn ycbcr_to_rgb(y: &[f32], cb: &[f32], cr: &[f32], chroma_h: usize, out: &mu
     }
 }
 
+#[inline(always)]
 fn convert_row<const H: usize>(y: &[f32], cb: &[f32], cr: &[f32], out: &mut [u8]) {
     const LANES: usize = 8;
     let pixels = y

@@ -319,3 +319,34 @@ fn progressive_or_none(input: &[u8], n: usize, threads: usize) -> Option<Vec<u8>
         Jpeg::Baseline(_) => None,
     }
 }
+
+#[test]
+fn every_compilation_of_put_gives_the_same_pixels() {
+    // Coefficients anywhere in i16's range, so that clamping and rounding are exercised, not just
+    // the in-range arithmetic a real file mostly needs.
+    for sampling in [(1, 1), (2, 1), (2, 2)] {
+        let input = jpeg(64, 48, sampling, false);
+        let jpeg = baseline(&input).unwrap();
+        for n in [1, 2, 4] {
+            let plan = plan::Plan::new(&jpeg, n).unwrap();
+            let mut seed = 0x9e37_79b9_u32;
+            let coefs: Vec<i16> = (0..plan.mcus_x * plan.record)
+                .map(|_| {
+                    seed ^= seed << 13;
+                    seed ^= seed >> 17;
+                    seed ^= seed << 5;
+                    (seed % 401) as i16 - 200
+                })
+                .collect();
+            let record = |mx: usize| (&coefs[mx * plan.record..], [3, -2, 1]);
+            let width = plan.mcus_x * plan.mcu_w - 3; // the last MCU is cut
+            let mut rows = [
+                vec![0u8; width * 3 * plan.mcu_h],
+                vec![1u8; width * 3 * plan.mcu_h],
+            ];
+            plan.put(0..plan.mcus_x, record, &mut rows[0], width);
+            plan.put_portable(0..plan.mcus_x, record, &mut rows[1], width);
+            assert!(rows[0] == rows[1], "{sampling:?} at {n}/8");
+        }
+    }
+}
