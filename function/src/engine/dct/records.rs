@@ -1,25 +1,34 @@
-//! Where a speculative decoder keeps its records, and the progressive decoder its coefficients, (10 MB for the 48 MP mosaic): in an anonymous mapping
-//! of its own, not on the heap. From the heap, glibc served the next image's records beside the kept
-//! buffers and held on to the pages (peak RSS 32 -> 61 MB from the second render of the mosaic on);
-//! kept between images, they pinned 11 MB through every resize. A mapping is returned whole when the
-//! image is done, and asking for transparent huge pages makes its first touch cheap: 10 MB costs about
-//! 0.3 ms of page faults in 2 MB pages against 4-5 ms in 4 KB ones (measured on this machine). Where the
-//! kernel has no huge pages the advice is ignored and only that saving is lost.
+//! Where a speculative decoder keeps its records, and the progressive decoder its coefficients, (10 MB
+//! for the 48 MP mosaic): in anonymous mappings of their own, not on the heap. From the heap, glibc
+//! served the next image's records beside the kept buffers and held on to the pages (peak RSS 32 -> 61
+//! MB from the second render of the mosaic on).
+//! - The progressive decoder's coefficients must start at zero, so each image gets a fresh mapping,
+//!   returned whole when the image is done; asking for transparent huge pages makes its first touch
+//!   cheap (10 MB: about 0.3 ms of page faults in 2 MB pages against 4-5 ms in 4 KB ones).
+//! - The speculative records are written before they are read, so their mappings are kept for the next
+//!   image (`SPARE`), in 4 KB pages: only the pages a decoder touched stay resident (about 6 MB for the
+//!   48 MP mosaic; in 2 MB pages, kept, they pinned 11 MB through every resize), and the next image
+//!   touches them without a page fault. Fresh, the kernel zeroed them for every image: on this VM that
+//!   cost 2-7% of a 2-thread render's CPU, varying with the host (perf, kleiber/thumb1000).
 use bytemuck::Pod;
 use memmap2::{Advice, MmapMut, MmapOptions};
 use std::marker::PhantomData;
 use std::ops::Deref;
 use std::sync::atomic::{AtomicI16, AtomicU64};
+use std::sync::Mutex;
 
 /// A run of `T` with room for a fixed most, reserved up front: untouched room costs address space, not
 /// memory, so the most can be what the image could ever need and the run never grows or copies.
 pub(super) struct Mapped<T> {
-    map: MmapMut,
+    /// Always `Some` until dropped, when the mapping goes back to `SPARE`.
+    map: Option<MmapMut>,
+    /// Items asked for (a spare mapping may be larger), and items held.
+    room: usize,
     len: usize,
     item: PhantomData<T>,
 }
 
-/// A fresh anonymous mapping of `bytes` (zeroed by the kernel), advised to use huge pages.
+/// A fresh anonymous mapping of `bytes` (zeroed by the kernel), advised to use huge pages (for `Atomics`).
 fn map(bytes: usize) -> std::io::Result<MmapMut> {
     let map = MmapOptions::new().len(bytes.max(1)).map_anon()?;
     // Only advice: without huge pages the mapping works the same, with more page faults.
@@ -27,18 +36,57 @@ fn map(bytes: usize) -> std::io::Result<MmapMut> {
     Ok(map)
 }
 
+/// Record mappings of finished images, for the next: a few per speculative decoder, of any size up to
+/// `SPARE_LARGEST` (a 100 MP outlier's records are not kept).
+static SPARE: Mutex<Vec<MmapMut>> = Mutex::new(Vec::new());
+const SPARE_MOST: usize = 16;
+const SPARE_LARGEST: usize = 64 << 20;
+
+/// The smallest spare mapping of at least `bytes`, or a fresh one (in 4 KB pages).
+fn spare_or_fresh(bytes: usize) -> std::io::Result<MmapMut> {
+    let mut spare = SPARE.lock().unwrap_or_else(|e| e.into_inner());
+    let fits = (0..spare.len())
+        .filter(|&i| spare[i].len() >= bytes)
+        .min_by_key(|&i| spare[i].len());
+    match fits {
+        Some(i) => Ok(spare.swap_remove(i)),
+        None => MmapOptions::new().len(bytes.max(1)).map_anon(),
+    }
+}
+
+impl<T> Drop for Mapped<T> {
+    fn drop(&mut self) {
+        let Some(map) = self.map.take().filter(|m| m.len() <= SPARE_LARGEST) else {
+            return;
+        };
+        let mut spare = SPARE.lock().unwrap_or_else(|e| e.into_inner());
+        spare.push(map);
+        if spare.len() > SPARE_MOST {
+            // The smallest go first: a larger mapping serves any image a smaller one would.
+            spare.sort_by_key(|m| std::cmp::Reverse(m.len()));
+            spare.truncate(SPARE_MOST);
+        }
+    }
+}
+
 impl<T: Pod> Mapped<T> {
     pub(super) fn with_room(most: usize) -> std::io::Result<Mapped<T>> {
-        let map = map(most * size_of::<T>())?;
+        let map = spare_or_fresh(most * size_of::<T>())?;
         Ok(Mapped {
-            map,
+            map: Some(map),
+            room: most,
             len: 0,
             item: PhantomData,
         })
     }
 
+    fn bytes(&self) -> &[u8] {
+        self.map.as_deref().unwrap_or_default()
+    }
+
     fn room(&mut self) -> &mut [T] {
-        bytemuck::cast_slice_mut(&mut self.map[..])
+        let room = self.room;
+        &mut bytemuck::cast_slice_mut(self.map.as_deref_mut().unwrap_or_default())[..room]
     }
 
     /// Appends `items`; panics past the room asked for, which callers bound.
@@ -61,7 +109,7 @@ impl<T: Pod> Deref for Mapped<T> {
     type Target = [T];
 
     fn deref(&self) -> &[T] {
-        &bytemuck::cast_slice(&self.map[..])[..self.len]
+        &bytemuck::cast_slice(self.bytes())[..self.len]
     }
 }
 
@@ -132,6 +180,24 @@ mod tests {
         assert_eq!((a[5].load(Relaxed), a[6].load(Relaxed)), (u64::MAX, 0));
         assert_eq!(a[(3 << 18) - 1].load(Relaxed), 7);
         assert_eq!(Atomics::<AtomicI16>::zeroed(0).unwrap().len(), 0);
+    }
+
+    #[test]
+    fn a_kept_mapping_serves_the_next_run() {
+        let mut first = Mapped::<u64>::with_room(1 << 16).unwrap();
+        first.extend_from_slice(&vec![7; 1 << 16]);
+        let at = first.bytes().as_ptr();
+        drop(first);
+        // Tests run on several threads: another test's decoder may hold the spare for a while.
+        let reused = (0..200).any(|_| {
+            let next = Mapped::<u64>::with_room(1 << 15).unwrap();
+            let same = next.bytes().as_ptr() == at && next.is_empty();
+            if !same {
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+            same
+        });
+        assert!(reused);
     }
 
     #[test]
