@@ -80,13 +80,15 @@ impl<T: Pod> Mapped<T> {
         })
     }
 
-    fn bytes(&self) -> &[u8] {
-        self.map.as_deref().unwrap_or_default()
+    /// The first `items` items' bytes. A spare mapping may be longer, and need not be a whole number of
+    /// `T`s (it may have held another type), so it is only ever cast up to what was asked for.
+    fn bytes(&self, items: usize) -> &[u8] {
+        &self.map.as_deref().unwrap_or_default()[..items * size_of::<T>()]
     }
 
     fn room(&mut self) -> &mut [T] {
-        let room = self.room;
-        &mut bytemuck::cast_slice_mut(self.map.as_deref_mut().unwrap_or_default())[..room]
+        let bytes = self.room * size_of::<T>();
+        bytemuck::cast_slice_mut(&mut self.map.as_deref_mut().unwrap_or_default()[..bytes])
     }
 
     /// Appends `items`; panics past the room asked for, which callers bound.
@@ -109,7 +111,7 @@ impl<T: Pod> Deref for Mapped<T> {
     type Target = [T];
 
     fn deref(&self) -> &[T] {
-        &bytemuck::cast_slice(self.bytes())[..self.len]
+        bytemuck::cast_slice(self.bytes(self.len))
     }
 }
 
@@ -186,18 +188,28 @@ mod tests {
     fn a_kept_mapping_serves_the_next_run() {
         let mut first = Mapped::<u64>::with_room(1 << 16).unwrap();
         first.extend_from_slice(&vec![7; 1 << 16]);
-        let at = first.bytes().as_ptr();
+        let at = first.bytes(0).as_ptr();
         drop(first);
         // Tests run on several threads: another test's decoder may hold the spare for a while.
         let reused = (0..200).any(|_| {
             let next = Mapped::<u64>::with_room(1 << 15).unwrap();
-            let same = next.bytes().as_ptr() == at && next.is_empty();
+            let same = next.bytes(0).as_ptr() == at && next.is_empty();
             if !same {
                 std::thread::sleep(std::time::Duration::from_millis(10));
             }
             same
         });
         assert!(reused);
+    }
+
+    #[test]
+    fn a_kept_mapping_of_another_type_and_odd_length_serves_too() {
+        // 10 bytes of i16 are not a whole number of u64s; the next run asks for one u64 and is likely
+        // to get them (the smallest spare that fits). Either way it must hold what is pushed.
+        drop(Mapped::<i16>::with_room(5).unwrap());
+        let mut next = Mapped::<u64>::with_room(1).unwrap();
+        next.push(u64::MAX);
+        assert_eq!(&next[..], &[u64::MAX]);
     }
 
     #[test]
