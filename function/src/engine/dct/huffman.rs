@@ -6,8 +6,8 @@
 //! coefficient whose code is in the next 12 bits at once (single-thread render CPU kleiber/thumb1000 64 ->
 //! 56.5 ms, mosaic 96 -> 86 ms), the last one's magnitude bits included even where they run past the 12:
 //! their count is in the code (8% fewer lookups on the mosaic and kleiber; fewer than 1% of lookups fall
-//! back to one coefficient at a time). The progressive scans (`scans`) use the same reader and tables, one symbol or
-//! bit at a time.
+//! back to one coefficient at a time). The progressive scans (`scans`) use the same reader and tables,
+//! one symbol or bit at a time.
 use super::parse::{Entropy, HuffSpec};
 
 const FAST_BITS: u32 = 11;
