@@ -30,7 +30,7 @@ pub(super) struct Mapped<T> {
 
 /// A fresh anonymous mapping of `bytes` (zeroed by the kernel), advised to use huge pages (for `Atomics`).
 fn map(bytes: usize) -> std::io::Result<MmapMut> {
-    let map = MmapOptions::new().len(bytes.max(1)).map_anon()?;
+    let map = fresh(bytes)?;
     // Only advice: without huge pages the mapping works the same, with more page faults.
     let _ = map.advise(Advice::HugePage);
     Ok(map)
@@ -50,8 +50,13 @@ fn spare_or_fresh(bytes: usize) -> std::io::Result<MmapMut> {
         .min_by_key(|&i| spare[i].len());
     match fits {
         Some(i) => Ok(spare.swap_remove(i)),
-        None => MmapOptions::new().len(bytes.max(1)).map_anon(),
+        None => fresh(bytes),
     }
+}
+
+/// A fresh anonymous mapping of `bytes`, in whatever pages the kernel picks.
+fn fresh(bytes: usize) -> std::io::Result<MmapMut> {
+    MmapOptions::new().len(bytes.max(1)).map_anon()
 }
 
 impl<T> Drop for Mapped<T> {
