@@ -150,6 +150,17 @@ fn extend(v: i32, size: u32) -> i32 {
     }
 }
 
+/// Zeroes a block's kept coefficients (1, 4 or 16) with inline stores: `fill` of a length unknown at
+/// compile time is a call to `memset`, once per block (1.1 M calls per 48 MP image; 2.5% of a render).
+#[inline(always)]
+fn zero(out: &mut [i16]) {
+    match out.len() {
+        4 => out.copy_from_slice(&[0; 4]),
+        16 => out.copy_from_slice(&[0; 16]),
+        _ => out.iter_mut().for_each(|c| *c = 0),
+    }
+}
+
 /// Reads bits MSB first, skipping stuffed bytes; past the end of the data it reads zeros (the caller
 /// compares `position` with the data's length).
 pub struct Bits<'a> {
@@ -326,7 +337,7 @@ impl<'a> Bits<'a> {
         slot: &[u8; 64],
         needed: usize,
     ) -> Result<(), Invalid> {
-        out.fill(0);
+        zero(out);
         self.refill();
         let size = self.symbol(dc)? as u32;
         if size > 11 {

@@ -124,12 +124,16 @@ impl Canvas<'_> {
     fn decode_until(&mut self, state: &mut State, to: usize) -> Result<(), Invalid> {
         let plan = self.plan;
         let mut bits = Bits::new(self.bits, state.bit);
+        // One row of MCUs' records. Every block writes all of its own, so the row is only grown (while
+        // the first row fills it), never cleared: zeroing it per MCU was a `memset` call each.
         let mut row: Vec<i16> = Vec::with_capacity(plan.mcus_x * plan.record);
         let mut first = state.mcu;
         while state.bit < to && state.mcu < plan.mcus() {
-            let at = row.len();
-            row.resize(at + plan.record, 0);
-            plan.mcu(&mut bits, &mut state.preds, &mut row[at..])?;
+            let at = (state.mcu - first) * plan.record;
+            if row.len() < at + plan.record {
+                row.resize(at + plan.record, 0);
+            }
+            plan.mcu(&mut bits, &mut state.preds, &mut row[at..at + plan.record])?;
             state.bit = bits.position();
             if state.bit > plan.limit {
                 return Err(Invalid); // the data ends early
@@ -137,11 +141,10 @@ impl Canvas<'_> {
             state.mcu += 1;
             if state.mcu.is_multiple_of(plan.mcus_x) {
                 self.put_decoded(first..state.mcu, &row);
-                row.clear();
                 first = state.mcu;
             }
         }
-        if !row.is_empty() {
+        if state.mcu > first {
             self.put_decoded(first..state.mcu, &row);
         }
         Ok(())
