@@ -173,14 +173,14 @@ fn extend(v: i32, size: u32) -> i32 {
     }
 }
 
-/// Zeroes a block's kept coefficients (1, 4 or 16) with inline stores: `fill` of a length unknown at
-/// compile time is a call to `memset`, once per block (1.1 M calls per 48 MP image; 2.5% of a render).
+/// Copies a block's kept coefficients (1, 4 or 16) with inline moves: `copy_from_slice` of a length
+/// unknown at compile time is a call to `memcpy`, once per block (1.1 M calls per 48 MP image).
 #[inline(always)]
-fn zero(out: &mut [i16]) {
+fn copy_kept(out: &mut [i16], kept: &[i16; 17]) {
     match out.len() {
-        4 => out.copy_from_slice(&[0; 4]),
-        16 => out.copy_from_slice(&[0; 16]),
-        _ => out.iter_mut().for_each(|c| *c = 0),
+        4 => out.copy_from_slice(&kept[..4]),
+        16 => out.copy_from_slice(&kept[..16]),
+        n => out.copy_from_slice(&kept[..n.min(16)]),
     }
 }
 
@@ -360,7 +360,6 @@ impl<'a> Bits<'a> {
         slot: &[u8; 64],
         needed: usize,
     ) -> Result<(), Invalid> {
-        zero(out);
         self.refill();
         // Code and magnitude in one lookup when they fit, as for AC coefficients.
         let e = dc.fast_dc[self.peek(FAST_BITS)];
@@ -375,23 +374,28 @@ impl<'a> Bits<'a> {
             self.receive_extend(size)
         };
         *pred = pred.wrapping_add(difference);
-        if let Some(first) = out.first_mut() {
-            *first = *pred as i16;
-        }
+        // The kept coefficients (at most 16), and past them one cell for those not kept, so that a
+        // coefficient is stored without a branch on where it goes.
+        let mut kept = [0i16; 17];
+        kept[0] = *pred as i16;
         let mut k = 1usize;
+        let mut ended = false;
         while k <= needed {
             self.refill();
             let Some((run, value)) = self.coefficient(ac)? else {
-                return Ok(());
+                ended = true;
+                break;
             };
             k += run;
             if k > 63 {
                 return Err(Invalid);
             }
-            if let Some(c) = out.get_mut(slot[k] as usize) {
-                *c = value;
-            }
+            kept[(slot[k] as usize).min(16)] = value;
             k += 1;
+        }
+        copy_kept(out, &kept);
+        if ended {
+            return Ok(());
         }
         self.skip_rest(ac, k)
     }
