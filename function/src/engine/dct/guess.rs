@@ -53,14 +53,15 @@ pub(super) fn speculate(
         },
     };
     let mut bits = Bits::new(data, from);
-    let mut record = vec![0i16; plan.record];
     let state = &mut g.end;
     while state.bit < to && g.starts.len() < plan.mcus() {
-        match plan.mcu(&mut bits, &mut state.preds, &mut record) {
+        // Decoded in place, and kept only if it is a whole MCU.
+        let record = g.coefs.next_mut(plan.record);
+        match plan.mcu(&mut bits, &mut state.preds, record) {
             Ok(()) if bits.position() > plan.limit => break,
             Ok(()) => {
                 g.starts.push(state.bit);
-                g.coefs.extend_from_slice(&record);
+                g.coefs.commit(plan.record);
                 state.bit = bits.position();
             }
             Err(Invalid) => {

@@ -173,17 +173,6 @@ fn extend(v: i32, size: u32) -> i32 {
     }
 }
 
-/// Copies a block's kept coefficients (1, 4 or 16) with inline moves: `copy_from_slice` of a length
-/// unknown at compile time is a call to `memcpy`, once per block (1.1 M calls per 48 MP image).
-#[inline(always)]
-fn copy_kept(out: &mut [i16], kept: &[i16; 17]) {
-    match out.len() {
-        4 => out.copy_from_slice(&kept[..4]),
-        16 => out.copy_from_slice(&kept[..16]),
-        n => out.copy_from_slice(&kept[..n.min(16)]),
-    }
-}
-
 /// Reads bits MSB first, skipping stuffed bytes; past the end of the data it reads zeros (the caller
 /// compares `position` with the data's length).
 pub struct Bits<'a> {
@@ -351,12 +340,12 @@ impl<'a> Bits<'a> {
     /// (zigzag order, not dequantised) goes to `out[slot[k]]` when that index is inside `out`; none past
     /// zigzag position `needed` is, so from there on the block is only skipped through.
     #[inline(always)]
-    pub fn block(
+    pub fn block<const KEPT: usize>(
         &mut self,
         dc: &Table,
         ac: &Table,
         pred: &mut i32,
-        out: &mut [i16],
+        out: &mut [i16; KEPT],
         slot: &[u8; 64],
         needed: usize,
     ) -> Result<(), Invalid> {
@@ -393,7 +382,8 @@ impl<'a> Bits<'a> {
             kept[(slot[k] as usize).min(16)] = value;
             k += 1;
         }
-        copy_kept(out, &kept);
+        // A constant length: inline moves, not a call to `memcpy` per block.
+        out.copy_from_slice(&kept[..KEPT]);
         if ended {
             return Ok(());
         }

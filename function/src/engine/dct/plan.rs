@@ -140,12 +140,28 @@ impl Plan {
         preds: &mut [i32; 3],
         record: &mut [i16],
     ) -> Result<(), Invalid> {
+        // The kept count as a constant, so that each block's coefficients move without a library call.
+        match self.n {
+            1 => self.mcu_keeping::<1>(bits, preds, record),
+            2 => self.mcu_keeping::<4>(bits, preds, record),
+            _ => self.mcu_keeping::<16>(bits, preds, record),
+        }
+    }
+
+    #[inline(always)]
+    fn mcu_keeping<const KEPT: usize>(
+        &self,
+        bits: &mut Bits,
+        preds: &mut [i32; 3],
+        record: &mut [i16],
+    ) -> Result<(), Invalid> {
         for b in &self.blocks {
             let (dc, ac) = (self.dc[b.dc].as_ref(), self.ac[b.ac].as_ref());
             let (Some(dc), Some(ac)) = (dc, ac) else {
                 return Err(Invalid);
             };
-            let out = &mut record[b.offset..b.offset + self.n * self.n];
+            let out = (&mut record[b.offset..b.offset + KEPT]).try_into();
+            let out: &mut [i16; KEPT] = out.map_err(|_| Invalid)?;
             bits.block(dc, ac, &mut preds[b.component], out, &b.slot, b.needed)?;
         }
         Ok(())

@@ -103,6 +103,18 @@ impl<T: Pod> Mapped<T> {
         self.len = end;
     }
 
+    /// The `items` items of room after those held, to be written and then kept with `commit`.
+    pub(super) fn next_mut(&mut self, items: usize) -> &mut [T] {
+        let at = self.len;
+        &mut self.room()[at..at + items]
+    }
+
+    /// Keeps the `items` items written through `next_mut`.
+    pub(super) fn commit(&mut self, items: usize) {
+        assert!(self.len + items <= self.room, "past the room asked for");
+        self.len += items;
+    }
+
     pub(super) fn push(&mut self, item: T) {
         self.extend_from_slice(&[item]);
     }
