@@ -191,6 +191,23 @@ mod tests {
     }
 
     #[test]
+    fn items_written_in_place_are_held_once_committed() {
+        let mut run = Mapped::<i16>::with_room(8).unwrap();
+        run.push(1);
+        run.next_mut(3).copy_from_slice(&[2, 3, 4]);
+        assert_eq!(&run[..], &[1], "written but not committed");
+        run.commit(3);
+        assert_eq!(&run[..], &[1, 2, 3, 4]);
+        // Rewritten before the commit: only the last writing counts.
+        run.next_mut(2).copy_from_slice(&[9, 9]);
+        run.next_mut(2).copy_from_slice(&[5, 6]);
+        run.commit(2);
+        assert_eq!(&run[..], &[1, 2, 3, 4, 5, 6]);
+        let past = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run.commit(3)));
+        assert!(past.is_err(), "committed past the room");
+    }
+
+    #[test]
     fn atomics_start_at_zero_and_hold_what_is_stored() {
         let a = Atomics::<AtomicU64>::zeroed(3 << 18).unwrap();
         assert!(a.iter().all(|v| v.load(Relaxed) == 0));
