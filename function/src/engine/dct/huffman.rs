@@ -350,19 +350,7 @@ impl<'a> Bits<'a> {
         needed: usize,
     ) -> Result<(), Invalid> {
         self.refill();
-        // Code and magnitude in one lookup when they fit, as for AC coefficients.
-        let e = dc.fast_dc[self.peek(FAST_BITS)];
-        let difference = if e != 0 {
-            self.consume((e & 31) as u32);
-            e >> 16
-        } else {
-            let size = self.symbol(dc)? as u32;
-            if size > 11 {
-                return Err(Invalid);
-            }
-            self.receive_extend(size)
-        };
-        *pred = pred.wrapping_add(difference);
+        *pred = pred.wrapping_add(self.dc_difference(dc)?);
         // The kept coefficients (at most 16), and past them one cell for those not kept, so that a
         // coefficient is stored without a branch on where it goes.
         let mut kept = [0i16; 17];
@@ -388,6 +376,22 @@ impl<'a> Bits<'a> {
             return Ok(());
         }
         self.skip_rest(ac, k)
+    }
+
+    /// Reads one DC difference: code and magnitude in one lookup when they fit, as for AC
+    /// coefficients. Needs a refilled buffer.
+    #[inline(always)]
+    pub(super) fn dc_difference(&mut self, dc: &Table) -> Result<i32, Invalid> {
+        let e = dc.fast_dc[self.peek(FAST_BITS)];
+        if e != 0 {
+            self.consume((e & 31) as u32);
+            return Ok(e >> 16);
+        }
+        let size = self.symbol(dc)? as u32;
+        if size > 11 {
+            return Err(Invalid);
+        }
+        Ok(self.receive_extend(size))
     }
 
     /// Reads one AC coefficient: the zeros before it and its value, or `None` at the end of the block.

@@ -38,11 +38,7 @@ impl Bits<'_> {
     #[inline(always)]
     pub(super) fn dc_first(&mut self, dc: &Table, pred: &mut i32, al: u32) -> Result<i16, Invalid> {
         self.refill();
-        let size = self.symbol(dc)? as u32;
-        if size > 11 {
-            return Err(Invalid);
-        }
-        *pred = pred.wrapping_add(self.receive_extend(size));
+        *pred = pred.wrapping_add(self.dc_difference(dc)?);
         Ok(pred.wrapping_shl(al) as i16)
     }
 
