@@ -143,10 +143,7 @@ fn whole_coefficient(sym: u8, len: u32, slot: usize) -> i32 {
         (15, 0) => 15 << 8 | len as i32, // sixteen zeros: a run of 15 and a zero coefficient
         (_, 0) => 0,
         _ if len + size > FAST_BITS => 0,
-        _ => {
-            let bits = ((slot >> (FAST_BITS - len - size)) & ((1 << size) - 1)) as i32;
-            extend(bits, size) << 16 | run << 8 | (len + size) as i32
-        }
+        _ => magnitude(slot, len, size) << 16 | run << 8 | (len + size) as i32,
     }
 }
 
@@ -157,11 +154,14 @@ fn whole_difference(sym: u8, len: u32, slot: usize) -> i32 {
     match size {
         0 => DC_WHOLE | len as i32,
         _ if size > 11 || len + size > FAST_BITS => 0,
-        _ => {
-            let bits = ((slot >> (FAST_BITS - len - size)) & ((1 << size) - 1)) as i32;
-            extend(bits, size) << 16 | DC_WHOLE | (len + size) as i32
-        }
+        _ => magnitude(slot, len, size) << 16 | DC_WHOLE | (len + size) as i32,
     }
+}
+
+/// The signed value of the `size` magnitude bits that follow a `len`-bit code at table slot `slot`.
+fn magnitude(slot: usize, len: u32, size: u32) -> i32 {
+    let bits = ((slot >> (FAST_BITS - len - size)) & ((1 << size) - 1)) as i32;
+    extend(bits, size)
 }
 
 #[inline(always)]

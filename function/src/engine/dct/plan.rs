@@ -187,10 +187,16 @@ impl Plan {
         })
     }
 
+    /// Samples of `mcus` MCUs in the luma plane and in each chroma plane.
+    fn plane_lens(&self, mcus: usize) -> (usize, usize) {
+        let luma = mcus * self.mcu_w * self.mcu_h;
+        (luma, luma / self.chroma_h / self.chroma_v)
+    }
+
     /// `buffer`, grown to hold the three components of `mcus` MCUs, as `put` fills them.
     pub(super) fn planes<'b>(&self, buffer: &'b mut Vec<f32>, mcus: usize) -> &'b mut [f32] {
-        let luma = mcus * self.mcu_w * self.mcu_h;
-        let len = luma + 2 * (luma / self.chroma_h / self.chroma_v);
+        let (luma, chroma) = self.plane_lens(mcus);
+        let len = luma + 2 * chroma;
         if buffer.len() < len {
             buffer.resize(len, 0.0);
         }
@@ -227,11 +233,8 @@ impl Plan {
     ) {
         let (mcu_w, mcu_h) = (self.mcu_w, self.mcu_h);
         let stride = mxs.len() * mcu_w;
-        let plane_len = stride * mcu_h;
-        let (chroma_stride, chroma_len) = (
-            stride / self.chroma_h,
-            plane_len / self.chroma_h / self.chroma_v,
-        );
+        let chroma_stride = stride / self.chroma_h;
+        let (plane_len, chroma_len) = self.plane_lens(mxs.len());
         let (py, chroma) = planes.split_at_mut(plane_len);
         let (pb, pr) = chroma.split_at_mut(chroma_len);
         for (i, mx) in mxs.clone().enumerate() {
