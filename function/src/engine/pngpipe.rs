@@ -1,18 +1,19 @@
 //! PNG decoding on two threads, for the shape photos come in: 8-bit grey, grey+alpha, RGB or RGBA, not
 //! interlaced, without tRNS. The `png` crate inflates and unfilters on one thread, and on the corpus's
 //! 6 MP PNG those two halves (30-35 ms each) were most of a thumbnail's wall time. Here a second thread
-//! inflates the IDAT stream (flate2 over zlib-rs, which keeps its own window, so every band of rows can
-//! be a buffer of its own) while the caller's thread unfilters the bands already inflated. The inflater
-//! is a scoped OS thread, not a rayon task, so a one-thread pool cannot deadlock it on the bands it
-//! waits for. Render A/B on that PNG's thumbnail (`render --repeat 10`, three interleaved rounds): wall
-//! 80-86 -> 61-63 ms; CPU 83-92 -> 95-97 ms at first, 89-93 ms once rows were appended to the picture
-//! instead of zeroing it first. The rest of the extra CPU is zlib-rs, which inflates about 15% slower
-//! than the `png` crate's fdeflate (fdeflate needs the whole output as its window). Every other shape,
-//! and any file that does not decode cleanly here (bad CRC, stream too short or corrupt, unknown
-//! filter), gives `None` and goes to the `png` crate, which words the error.
+//! inflates the IDAT stream into bands of rows while the caller's thread unfilters the bands already
+//! inflated. The inflater is a scoped OS thread, not a rayon task, so a one-thread pool cannot
+//! deadlock it on the bands it waits for. It is fdeflate (the `png` crate's inflater), with deflate's
+//! 32 KB window carried from band to band by copying it ahead of each band: zlib-rs (through flate2),
+//! which keeps a window of its own, took 53 ms for that PNG's stream against fdeflate's 34 ms (a
+//! standalone loop over the same bands, 15 runs, minimum), and render's wall on its thumbnail fell
+//! from 84 to 70 ms (first quartile of 33; CPU 128 -> 112 ms). Every other shape, and any file that
+//! does not decode cleanly here (bad CRC, stream too short or corrupt, unknown filter), gives `None`
+//! and goes to the `png` crate, which words the error.
 use super::pixels::{Layout, Pixels};
 use super::scratch;
-use flate2::{Decompress, FlushDecompress, Status};
+use fdeflate::Decompressor;
+use std::ops::Range;
 use std::sync::mpsc::{channel, sync_channel, Receiver, Sender, SyncSender};
 
 /// Inflated bytes per band: small, so that unfiltering starts early; large, so that handing bands over
@@ -20,6 +21,9 @@ use std::sync::mpsc::{channel, sync_channel, Receiver, Sender, SyncSender};
 const BAND_BYTES: usize = 256 << 10;
 /// Bands in flight: how far the inflater may run ahead of the unfiltering.
 const BANDS: usize = 4;
+/// Deflate's window: how far back a match may reach, so how much of the previous band each band
+/// repeats for the inflater.
+const WINDOW: usize = 32 << 10;
 
 /// The image header and its compressed data, when the file has the shape this module decodes.
 struct Shape<'a> {
@@ -49,7 +53,7 @@ fn decode_in_bands(input: &[u8], max_bytes: usize, band_bytes: usize) -> Option<
     let (full_tx, full_rx) = sync_channel(BANDS);
     let (free_tx, free_rx) = channel();
     for _ in 0..BANDS {
-        free_tx.send(vec![0u8; band]).ok()?;
+        free_tx.send(vec![0u8; WINDOW + band]).ok()?;
     }
     let complete = std::thread::scope(|s| {
         let inflater = std::thread::Builder::new().name("png-inflate".into());
@@ -67,47 +71,57 @@ fn decode_in_bands(input: &[u8], max_bytes: usize, band_bytes: usize) -> Option<
     complete.then(|| Pixels::new(shape.width as u32, shape.height as u32, shape.layout, data))
 }
 
-/// The inflater's side: fills free bands with the next inflated bytes and sends each on (with how
-/// many bytes it holds) until `total` bytes are out. Stops early, dropping its sender, when the stream
-/// is short or corrupt or when the unfiltering side has given up.
+/// The inflater's side: fills free bands with the next inflated bytes and sends each on (with the range
+/// of it that holds them) until `total` bytes are out. fdeflate reads its back-references out of the
+/// output buffer, so every band starts with a copy of the last 32 KB before it (deflate's window) and
+/// the new bytes follow. Stops early, dropping its sender, when the stream is short or corrupt or when
+/// the unfiltering side has given up. The zlib stream's Adler-32 is not checked (the chunks' CRCs
+/// are), as the `png` crate does not check it by default.
 fn inflate(
     idat: &[&[u8]],
     total: usize,
     free: Receiver<Vec<u8>>,
-    full: SyncSender<(Vec<u8>, usize)>,
+    full: SyncSender<(Vec<u8>, Range<usize>)>,
 ) {
-    let mut z = Decompress::new(true);
-    let mut chunks = idat.iter();
+    let mut z = Decompressor::new();
+    z.ignore_adler32();
+    let mut chunks = idat.iter().enumerate();
     let mut input: &[u8] = &[];
+    let mut last = false;
     let mut left = total;
+    let Ok(mut buf) = free.recv() else { return };
+    let mut start = 0;
     while left > 0 {
-        let Ok(mut buf) = free.recv() else { return };
-        let want = buf.len().min(left);
-        let mut filled = 0;
-        while filled < want {
-            if input.is_empty() {
+        let end = start + (buf.len() - WINDOW).min(left);
+        let mut at = start;
+        while at < end {
+            if input.is_empty() && !last {
                 match chunks.next() {
-                    Some(c) => input = c,
+                    Some((i, c)) => (input, last) = (c, i + 1 == idat.len()),
                     None => return,
                 }
             }
-            let (in_before, out_before) = (z.total_in(), z.total_out());
-            let status = z.decompress(input, &mut buf[filled..want], FlushDecompress::None);
-            let used = (z.total_in() - in_before) as usize;
-            let made = (z.total_out() - out_before) as usize;
+            let Ok((used, made)) = z.read(input, &mut buf[..end], at, last) else {
+                return;
+            };
             input = &input[used..];
-            filled += made;
-            match status {
-                Ok(Status::StreamEnd) if filled < want => return,
-                Ok(_) if used == 0 && made == 0 && !input.is_empty() => return,
-                Ok(_) => {}
-                Err(_) => return,
+            at += made;
+            if used == 0 && made == 0 && (last || z.is_done()) {
+                return; // the stream ended short of the picture
             }
         }
-        if full.send((buf, want)).is_err() {
+        left -= end - start;
+        if left == 0 {
+            let _ = full.send((buf, start..end));
             return;
         }
-        left -= want;
+        let Ok(mut next) = free.recv() else { return };
+        let kept = end.min(WINDOW);
+        next[..kept].copy_from_slice(&buf[end - kept..end]);
+        if full.send((buf, start..end)).is_err() {
+            return;
+        }
+        (buf, start) = (next, kept);
     }
 }
 
@@ -119,15 +133,15 @@ fn unfilter_bands(
     len: usize,
     stride: usize,
     bpp: usize,
-    full: Receiver<(Vec<u8>, usize)>,
+    full: Receiver<(Vec<u8>, Range<usize>)>,
     free: Sender<Vec<u8>>,
 ) -> bool {
     let zeros = vec![0u8; stride];
     while data.len() < len {
-        let Ok((band, filled)) = full.recv() else {
+        let Ok((band, rows)) = full.recv() else {
             return false;
         };
-        for raw in band[..filled].chunks_exact(stride + 1) {
+        for raw in band[rows].chunks_exact(stride + 1) {
             let at = data.len();
             if at == len {
                 break;

@@ -100,6 +100,44 @@ fn image_data_split_over_many_idat_chunks_is_joined() {
     assert!(got.data == reference(&file));
 }
 
+#[test]
+fn matches_reaching_back_across_many_bands_decode() {
+    // Noise rows that repeat every 35 rows (31.5 KB back, near deflate's 32 KB window), so that the
+    // stream is mostly matches far longer ago than a band: the inflater must carry the window over.
+    let (width, height, period) = (300usize, 120usize, 35usize);
+    let row = width * 3 + 1;
+    let mut seed = 7u32;
+    let mut noise = || {
+        seed = seed.wrapping_mul(1_103_515_245).wrapping_add(12345);
+        (seed >> 24) as u8
+    };
+    let unique: Vec<Vec<u8>> = (0..period)
+        .map(|_| {
+            let mut r = vec![0u8]; // filter: none
+            r.extend((0..width * 3).map(|_| noise()));
+            r
+        })
+        .collect();
+    let raw: Vec<u8> = (0..height)
+        .flat_map(|y| unique[y % period].clone())
+        .collect();
+    let z = miniz_oxide::deflate::compress_to_vec_zlib(&raw, 9);
+    assert!(z.len() < raw.len() / 2, "the repeats are coded as matches");
+    let file = assemble(&[
+        (b"IHDR", ihdr(width as u32, height as u32, 8, 2, 0)),
+        (b"IDAT", z),
+        (b"IEND", vec![]),
+    ]);
+    let want: Vec<u8> = raw
+        .chunks_exact(row)
+        .flat_map(|r| r[1..].to_vec())
+        .collect();
+    for band in [1, 5000, BAND_BYTES] {
+        let got = decode_in_bands(&file, usize::MAX, band).unwrap();
+        assert!(got.data == want, "band {band}");
+    }
+}
+
 /// A PNG assembled chunk by chunk, each with its CRC.
 fn assemble(chunks: &[(&[u8; 4], Vec<u8>)]) -> Vec<u8> {
     let mut out = b"\x89PNG\r\n\x1a\n".to_vec();
