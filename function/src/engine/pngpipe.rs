@@ -7,8 +7,9 @@
 //! 32 KB window carried from band to band by copying it ahead of each band: zlib-rs (through flate2),
 //! which keeps a window of its own, took 53 ms for that PNG's stream against fdeflate's 34 ms (a
 //! standalone loop over the same bands, 15 runs, minimum), and render's wall on its thumbnail fell
-//! from 84 to 70 ms (first quartile of 33; CPU 128 -> 112 ms). Every other shape, and any file that
-//! does not decode cleanly here (bad CRC, stream too short or corrupt, unknown filter), gives `None`
+//! from 84 to 70 ms (first quartile of 33; CPU 128 -> 112 ms). Paeth rows of 3- and 4-byte pixels,
+//! most of a photo's, go to SSE4.1 kernels on x86-64 (`paeth_x86`): wall 80 -> 72 ms, CPU 120 -> 105
+//! ms, same measure. Every other shape, and any file that does not decode cleanly here (bad CRC, stream too short or corrupt, unknown filter), gives `None`
 //! and goes to the `png` crate, which words the error.
 use super::pixels::{Layout, Pixels};
 use super::scratch;
@@ -141,19 +142,31 @@ fn unfilter_bands(
         let Ok((band, rows)) = full.recv() else {
             return false;
         };
-        for raw in band[rows].chunks_exact(stride + 1) {
+        let mut rows = band[rows].chunks_exact(stride + 1).peekable();
+        while let Some(raw) = rows.next() {
             let at = data.len();
             if at == len {
                 break;
             }
             data.extend_from_slice(&raw[1..]);
-            let (done, row) = data.split_at_mut(at);
+            // Two Paeth rows running are unfiltered together where there is a kernel for that.
+            let pair = raw[0] == PAETH
+                && vector_paeth(bpp)
+                && at + 2 * stride <= len
+                && rows.peek().is_some_and(|next| next[0] == PAETH);
+            if pair {
+                data.extend_from_slice(&rows.next().unwrap_or_default()[1..]);
+            }
+            let (done, new) = data.split_at_mut(at);
             let prev = if at == 0 {
                 &zeros
             } else {
                 &done[at - stride..]
             };
-            if !unfilter(raw[0], prev, row, bpp) {
+            if pair {
+                let (upper, lower) = new.split_at_mut(stride);
+                paeth_x86::pair(prev, upper, lower, bpp);
+            } else if !unfilter(raw[0], prev, new, bpp) {
                 return false;
             }
         }
@@ -166,6 +179,10 @@ fn unfilter_bands(
 /// Undoes one row's filter (PNG specification, section 9) in place: `row` holds the row as stored and
 /// `prev` the row above unfiltered (zeros above the first). False for an unknown filter type.
 fn unfilter(filter: u8, prev: &[u8], row: &mut [u8], bpp: usize) -> bool {
+    if filter == PAETH && vector_paeth(bpp) {
+        paeth_x86::row(prev, row, bpp);
+        return true;
+    }
     match bpp {
         1 => unfilter_px::<1>(filter, prev, row),
         2 => unfilter_px::<2>(filter, prev, row),
@@ -174,11 +191,35 @@ fn unfilter(filter: u8, prev: &[u8], row: &mut [u8], bpp: usize) -> bool {
     }
 }
 
+/// The Paeth filter's type byte.
+const PAETH: u8 = 4;
+
+/// Whether Paeth rows of `bpp`-byte pixels go to the SSE4.1 kernels (`paeth_x86`).
+fn vector_paeth(bpp: usize) -> bool {
+    (bpp == 3 || bpp == 4) && paeth_x86::available()
+}
+
+#[cfg(target_arch = "x86_64")]
+mod paeth_x86;
+/// Elsewhere (the arm64 Lambda) the portable loop below unfilters every row.
+#[cfg(not(target_arch = "x86_64"))]
+mod paeth_x86 {
+    pub(super) fn available() -> bool {
+        false
+    }
+    pub(super) fn row(_: &[u8], _: &mut [u8], _: usize) {
+        unreachable!("no vector Paeth kernel on this architecture")
+    }
+    pub(super) fn pair(_: &[u8], _: &mut [u8], _: &mut [u8], _: usize) {
+        unreachable!("no vector Paeth kernel on this architecture")
+    }
+}
+
 /// `unfilter` for `B` bytes per pixel, a pixel at a time, with the neighbours carried in arrays (the form
-/// of the `png` crate's own filters, and as fast: 35 ms for the corpus PNG's 6 MP of mostly Paeth rows).
-/// Left for the next engineer: LLVM vectorises the 3-byte Paeth loop as two SIMD lanes plus a scalar one
-/// joined through the stack; where it happened to emit plain scalar code instead (inlined into a
-/// benchmark's `main`), the same loop took 21 ms.
+/// of the `png` crate's own filters, and as fast: 32-35 ms for the corpus PNG's 6 MP of mostly Paeth
+/// rows). LLVM vectorises the 3-byte Paeth loop as two SIMD lanes plus a scalar one joined through the
+/// stack, which is why x86-64 has kernels of its own for it; an arm64 NEON kernel would be the same
+/// work (the Lambda runs this loop today).
 fn unfilter_px<const B: usize>(filter: u8, prev: &[u8], row: &mut [u8]) -> bool {
     match filter {
         0 => {}
@@ -188,7 +229,7 @@ fn unfilter_px<const B: usize>(filter: u8, prev: &[u8], row: &mut [u8]) -> bool 
             .zip(prev)
             .for_each(|(x, b)| *x = x.wrapping_add(*b)),
         3 => average::<B>(prev, row),
-        4 => paeth_row::<B>(prev, row),
+        PAETH => paeth_row::<B>(prev, row),
         _ => return false,
     }
     true
