@@ -3,6 +3,8 @@
 //! decompression bomb (PNG text, oversized ICC) is skipped or inflated with a cap.
 use super::geometry::{Header, Request};
 use super::pixels::{Layout, Pixels};
+use super::resize::Rows;
+use super::streamed::Streamed;
 use super::{colour, jpeg, orient, scratch, EngineError, ImageInfo};
 use crate::spec::Limits;
 use image::{DynamicImage, ImageDecoder};
@@ -14,6 +16,9 @@ const MAX_ICC: usize = 4 << 20;
 pub struct Decoded {
     pub header: Header,
     pub pixels: Pixels,
+    /// Variants already resampled while the picture decoded (by variant index; empty or `None` for
+    /// the rest), see `streamed`.
+    pub early: Vec<Option<Pixels>>,
 }
 
 pub fn decode(
@@ -22,14 +27,16 @@ pub fn decode(
     requests: &[Request],
     limits: &Limits,
 ) -> Result<Decoded, EngineError> {
+    let mut early = Vec::new();
     let (header, pixels) = match info.format {
         "jpeg" => jpeg::decode(input, requests)?,
-        "png" => png(input, info, limits)?,
+        "png" => png(input, info, requests, limits, &mut early)?,
         _ => with_image(input, info, limits)?,
     };
     Ok(Decoded {
         header,
         pixels: pixels.drop_opaque_alpha(),
+        early,
     })
 }
 
@@ -48,16 +55,29 @@ fn full(w: u32, h: u32, orientation: u8) -> Header {
     }
 }
 
-/// PNG: the common 8-bit shapes on two threads (`pngpipe`), everything else and every file that does
-/// not decode cleanly there through the `png` crate.
-fn png(input: &[u8], info: &ImageInfo, limits: &Limits) -> Result<(Header, Pixels), EngineError> {
+/// PNG: the common 8-bit shapes on two threads (`pngpipe`), with the variants resampled as the rows
+/// arrive (into `early`) unless the colours must be converted first; everything else and every file
+/// that does not decode cleanly there through the `png` crate.
+fn png(
+    input: &[u8],
+    info: &ImageInfo,
+    requests: &[Request],
+    limits: &Limits,
+    early: &mut Vec<Option<Pixels>>,
+) -> Result<(Header, Pixels), EngineError> {
     let cap = alloc_cap(info, limits) as usize;
-    let px = match super::pngpipe::decode(input, cap) {
-        Some(px) => px,
-        None => png_crate(input, cap)?,
-    };
     let chunks = png_chunks(input);
     let icc = if chunks.srgb { None } else { chunks.icc };
+    let header = full(info.width, info.height, chunks.orientation);
+    let mut streamed = icc.is_none().then(|| Streamed::new(requests, &header));
+    let mut on_wait = |rows: &Rows| streamed.as_mut().is_some_and(|s| s.step(rows));
+    let px = match super::pngpipe::decode(input, cap, &mut on_wait) {
+        Some(px) => {
+            *early = streamed.map(|s| s.finish(&px)).unwrap_or_default();
+            px
+        }
+        None => png_crate(input, cap)?,
+    };
     Ok((
         full(px.width, px.height, chunks.orientation),
         colour::to_srgb(px, icc.as_deref()),

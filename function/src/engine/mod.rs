@@ -15,6 +15,7 @@ mod resize;
 mod scratch;
 mod smart;
 mod sniff;
+mod streamed;
 
 use crate::spec::{Format, Limits, VariantSpec};
 use rayon::prelude::*;
@@ -138,12 +139,15 @@ fn render_inner(
         });
     }
     let requests = geometry::validate(variants)?;
-    let decoded = decode::decode(input, &info, &requests, limits)?;
-    let work = |i: usize| -> Result<Rendered, EngineError> {
+    let mut decoded = decode::decode(input, &info, &requests, limits)?;
+    let work = |i: usize, early: Option<pixels::Pixels>| -> Result<Rendered, EngineError> {
         let (spec, req) = (&variants[i], &requests[i]);
         let t0 = Instant::now();
         let plan = geometry::plan(req, &decoded.header);
-        let img = resize::resample(&decoded.pixels, &plan, req.gravity)?;
+        let img = match early {
+            Some(img) => img,
+            None => resize::resample(&decoded.pixels, &plan, req.gravity)?,
+        };
         let img = orient::apply(img, decoded.header.orientation);
         let img = resize::finish(img, &plan, req, spec.format);
         let bytes = encode::encode(&img, spec)?;
@@ -159,10 +163,14 @@ fn render_inner(
         })
     };
     // Largest first, so that the longest job starts first on the pool.
-    let mut order: Vec<usize> = (0..variants.len()).collect();
-    order.sort_by_key(|&i| std::cmp::Reverse(requests[i].area_hint()));
-    let mut done: Vec<(usize, Result<Rendered, EngineError>)> =
-        order.par_iter().map(|&i| (i, work(i))).collect();
+    let mut early = std::mem::take(&mut decoded.early);
+    early.resize_with(variants.len(), || None);
+    let mut order: Vec<(usize, Option<pixels::Pixels>)> = early.into_iter().enumerate().collect();
+    order.sort_by_key(|&(i, _)| std::cmp::Reverse(requests[i].area_hint()));
+    let mut done: Vec<(usize, Result<Rendered, EngineError>)> = order
+        .into_par_iter()
+        .map(|(i, early)| (i, work(i, early)))
+        .collect();
     scratch::give_back(decoded.pixels.data);
     done.sort_by_key(|(i, _)| *i);
     done.into_iter().map(|(_, r)| r).collect()

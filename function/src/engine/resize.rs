@@ -26,46 +26,41 @@ pub fn resample(src: &Pixels, plan: &Plan, gravity: Gravity) -> Result<Pixels, E
         win[0] = x;
         win[1] = y;
     }
-    // Keep the window inside the picture despite rounding.
-    let (sw, sh) = (src.width as f64, src.height as f64);
-    win[2] = win[2].clamp(1.0, sw);
-    win[3] = win[3].clamp(1.0, sh);
-    win[0] = win[0].clamp(0.0, sw - win[2]);
-    win[1] = win[1].clamp(0.0, sh - win[3]);
+    let win = inside(win, src.width, src.height);
     let (ow, oh) = plan.resized;
-    if let Some(copy) = exact_crop(src, win, ow, oh) {
-        return Ok(copy);
+    if whole(win, ow, oh) {
+        return Ok(crop(src, win, ow, oh));
     }
-    let internal = |e: &dyn std::fmt::Display| EngineError::Internal(format!("resize: {e}"));
-    let view = ImageRef::new(src.width, src.height, &src.data, pixel_type(src.layout))
-        .map_err(|e| internal(&e))?;
     let len = ow as usize * oh as usize * src.layout.channels();
     let mut buf = scratch::take(len)
         .map_err(|_| EngineError::Internal(format!("no memory for a {ow}x{oh} variant")))?;
     buf.resize(len, 0);
-    let mut dst =
-        Image::from_vec_u8(ow, oh, buf, pixel_type(src.layout)).map_err(|e| internal(&e))?;
-    let opts = ResizeOptions::new()
-        .resize_alg(ResizeAlg::Convolution(FilterType::Lanczos3))
-        .crop(win[0], win[1], win[2], win[3]);
-    // A fresh resizer: kept between images, its row buffers (3-4 MB per thread) were still held while
-    // the next photo decoded, for no measurable CPU gain (render --repeat 12, four interleaved rounds:
-    // mosaic48/cover3 peak RSS 39-45 -> 37-40 MB, kleiber/thumb1000 22.4 -> 19.9 MB, CPU within 1 ms).
-    Resizer::new()
-        .resize(&view, &mut dst, &opts)
-        .map_err(|e| internal(&e))?;
-    Ok(Pixels::new(ow, oh, src.layout, dst.into_vec()))
+    let rows = Rows {
+        data: &src.data,
+        width: src.width,
+        layout: src.layout,
+    };
+    resample_rows(&rows, win, plan.resized, 0..oh, &mut buf)?;
+    Ok(Pixels::new(ow, oh, src.layout, buf))
 }
 
-/// A window that is already the output size on whole pixels is copied, not resampled.
-fn exact_crop(src: &Pixels, win: [f64; 4], ow: u32, oh: u32) -> Option<Pixels> {
+/// The window kept inside a `width` x `height` picture despite rounding.
+pub fn inside(mut win: [f64; 4], width: u32, height: u32) -> [f64; 4] {
+    let (sw, sh) = (width as f64, height as f64);
+    win[2] = win[2].clamp(1.0, sw);
+    win[3] = win[3].clamp(1.0, sh);
+    win[0] = win[0].clamp(0.0, sw - win[2]);
+    win[1] = win[1].clamp(0.0, sh - win[3]);
+    win
+}
+
+/// Whether the window is already the output size on whole pixels: then it is copied, not resampled.
+pub fn whole(win: [f64; 4], ow: u32, oh: u32) -> bool {
     let whole = |v: f64| (v - v.round()).abs() < 1e-6;
-    if !(win.iter().all(|&v| whole(v))
-        && win[2].round() as u32 == ow
-        && win[3].round() as u32 == oh)
-    {
-        return None;
-    }
+    win.iter().all(|&v| whole(v)) && win[2].round() as u32 == ow && win[3].round() as u32 == oh
+}
+
+fn crop(src: &Pixels, win: [f64; 4], ow: u32, oh: u32) -> Pixels {
     let (x, y) = (win[0].round() as usize, win[1].round() as usize);
     let c = src.layout.channels();
     let stride = src.width as usize * c;
@@ -74,7 +69,69 @@ fn exact_crop(src: &Pixels, win: [f64; 4], ow: u32, oh: u32) -> Option<Pixels> {
         let start = row * stride + x * c;
         data.extend_from_slice(&src.data[start..start + ow as usize * c]);
     }
-    Some(Pixels::new(ow, oh, src.layout, data))
+    Pixels::new(ow, oh, src.layout, data)
+}
+
+/// The first rows of a picture (all of it, or as far as a decoder has got): whole rows of `width`
+/// pixels in `layout`.
+pub struct Rows<'a> {
+    pub data: &'a [u8],
+    pub width: u32,
+    pub layout: Layout,
+}
+
+/// Resamples output rows `rows` (of `size`) of the window `win` into `out`, which holds just those
+/// rows. The picture may be cut short below `source_rows(win, size.1, rows.end)`.
+pub fn resample_rows(
+    src: &Rows,
+    win: [f64; 4],
+    size: (u32, u32),
+    rows: std::ops::Range<u32>,
+    out: &mut [u8],
+) -> Result<(), EngineError> {
+    let internal = |e: &dyn std::fmt::Display| EngineError::Internal(format!("resize: {e}"));
+    let stride = src.width as usize * src.layout.channels();
+    let height = (src.data.len() / stride) as u32;
+    let (ow, oh) = size;
+    // A band of the output is the same resample of a band of the window: its rows' centres, and so
+    // their weights, are the whole one's.
+    let (top, tall) = if rows == (0..oh) {
+        (win[1], win[3])
+    } else {
+        let scale = win[3] / oh as f64;
+        (
+            win[1] + rows.start as f64 * scale,
+            rows.len() as f64 * scale,
+        )
+    };
+    let pixel = pixel_type(src.layout);
+    let view = ImageRef::new(
+        src.width,
+        height,
+        &src.data[..height as usize * stride],
+        pixel,
+    )
+    .map_err(|e| internal(&e))?;
+    let mut dst =
+        Image::from_slice_u8(ow, rows.len() as u32, out, pixel).map_err(|e| internal(&e))?;
+    let opts = ResizeOptions::new()
+        .resize_alg(ResizeAlg::Convolution(FilterType::Lanczos3))
+        .crop(win[0], top, win[2], tall);
+    // A fresh resizer: kept between images, its row buffers (3-4 MB per thread) were still held while
+    // the next photo decoded, for no measurable CPU gain (render --repeat 12, four interleaved rounds:
+    // mosaic48/cover3 peak RSS 39-45 -> 37-40 MB, kleiber/thumb1000 22.4 -> 19.9 MB, CPU within 1 ms).
+    Resizer::new()
+        .resize(&view, &mut dst, &opts)
+        .map_err(|e| internal(&e))
+}
+
+/// How many of the picture's rows output rows `..end` (of `oh`) of the window `win` are drawn from:
+/// down to Lanczos3's reach (3 rows, times the scale when shrinking) below the last one's centre, and
+/// one more for rounding.
+pub fn source_rows(win: [f64; 4], oh: u32, end: u32) -> u32 {
+    let scale = win[3] / oh as f64;
+    let centre = win[1] + (end as f64 - 0.5) * scale;
+    (centre + 3.0 * scale.max(1.0)).ceil() as u32 + 1
 }
 
 /// Letterbox (`contain`) and alpha flattening for formats without alpha.

@@ -77,7 +77,7 @@ fn every_filter_and_layout_decodes_as_the_png_crate_does() {
                 let want = reference(&file);
                 // One band per row, a few rows per band, and the default.
                 for band in [1, 400, BAND_BYTES] {
-                    let got = decode_in_bands(&file, usize::MAX, band)
+                    let got = decode_in_bands(&file, usize::MAX, band, &mut |_| false)
                         .unwrap_or_else(|| panic!("{layout:?} {filter:?} {w}x{h} band {band}"));
                     assert_eq!((got.width, got.height), (w as u32, h as u32));
                     assert_eq!(got.layout, layout);
@@ -96,7 +96,7 @@ fn image_data_split_over_many_idat_chunks_is_joined() {
     let file = encode(50, 30, Layout::Rgb, png::Filter::Paeth, 97);
     let chunks = file.windows(4).filter(|w| w == b"IDAT").count();
     assert!(chunks > 10, "{chunks} IDAT chunks");
-    let got = decode_in_bands(&file, usize::MAX, 300).unwrap();
+    let got = decode_in_bands(&file, usize::MAX, 300, &mut |_| false).unwrap();
     assert!(got.data == reference(&file));
 }
 
@@ -133,7 +133,7 @@ fn matches_reaching_back_across_many_bands_decode() {
         .flat_map(|r| r[1..].to_vec())
         .collect();
     for band in [1, 5000, BAND_BYTES] {
-        let got = decode_in_bands(&file, usize::MAX, band).unwrap();
+        let got = decode_in_bands(&file, usize::MAX, band, &mut |_| false).unwrap();
         assert!(got.data == want, "band {band}");
     }
 }
@@ -170,25 +170,37 @@ fn grey_with_filters(filters: [u8; 2]) -> Vec<u8> {
 
 #[test]
 fn hand_assembled_rows_decode_and_an_unknown_filter_is_refused() {
-    let ok = decode_in_bands(&grey_with_filters([0, 1]), usize::MAX, BAND_BYTES).unwrap();
+    let ok = decode_in_bands(
+        &grey_with_filters([0, 1]),
+        usize::MAX,
+        BAND_BYTES,
+        &mut |_| false,
+    )
+    .unwrap();
     // Row 2 is Sub: running sums of 10, 20, 30, 40.
     assert_eq!(ok.data, [10, 20, 30, 40, 10, 30, 60, 100]);
-    assert!(decode_in_bands(&grey_with_filters([0, 5]), usize::MAX, BAND_BYTES).is_none());
+    assert!(decode_in_bands(
+        &grey_with_filters([0, 5]),
+        usize::MAX,
+        BAND_BYTES,
+        &mut |_| false
+    )
+    .is_none());
 }
 
 #[test]
 fn other_shapes_and_damaged_files_go_to_the_png_crate() {
     let good = encode(20, 10, Layout::Rgb, png::Filter::Paeth, 1 << 20);
-    assert!(decode(&good, usize::MAX).is_some());
+    assert!(decode(&good, usize::MAX, &mut |_| false).is_some());
     // Over the byte cap.
-    assert!(decode(&good, 20 * 10 * 3 - 1).is_none());
+    assert!(decode(&good, 20 * 10 * 3 - 1, &mut |_| false).is_none());
     // Truncated inside the image data.
     let idat = good.windows(4).position(|w| w == b"IDAT").unwrap();
-    assert!(decode(&good[..idat + 30], usize::MAX).is_none());
+    assert!(decode(&good[..idat + 30], usize::MAX, &mut |_| false).is_none());
     // A flipped bit in the image data fails its CRC.
     let mut bad_crc = good.clone();
     bad_crc[idat + 10] ^= 1;
-    assert!(decode(&bad_crc, usize::MAX).is_none());
+    assert!(decode(&bad_crc, usize::MAX, &mut |_| false).is_none());
     // 16-bit, palette and interlaced headers, and a tRNS chunk before the data.
     let z = miniz_oxide::deflate::compress_to_vec_zlib(&[0u8; 9], 6);
     for header in [
@@ -197,7 +209,7 @@ fn other_shapes_and_damaged_files_go_to_the_png_crate() {
         ihdr(2, 2, 8, 2, 1),
     ] {
         let file = assemble(&[(b"IHDR", header), (b"IDAT", z.clone()), (b"IEND", vec![])]);
-        assert!(decode(&file, usize::MAX).is_none());
+        assert!(decode(&file, usize::MAX, &mut |_| false).is_none());
     }
     let raw = [[0u8, 1, 2, 3, 4, 5, 6]; 2].concat();
     let z = miniz_oxide::deflate::compress_to_vec_zlib(&raw, 6);
@@ -206,14 +218,14 @@ fn other_shapes_and_damaged_files_go_to_the_png_crate() {
         (b"IDAT", z.clone()),
         (b"IEND", vec![]),
     ];
-    assert!(decode(&assemble(&plain), usize::MAX).is_some());
+    assert!(decode(&assemble(&plain), usize::MAX, &mut |_| false).is_some());
     let trns = [
         (b"IHDR", ihdr(2, 2, 8, 2, 0)),
         (b"tRNS", vec![0, 1, 0, 2, 0, 3]),
         (b"IDAT", z),
         (b"IEND", vec![]),
     ];
-    assert!(decode(&assemble(&trns), usize::MAX).is_none());
+    assert!(decode(&assemble(&trns), usize::MAX, &mut |_| false).is_none());
 }
 
 #[test]
