@@ -9,8 +9,9 @@
 //! standalone loop over the same bands, 15 runs, minimum), and render's wall on its thumbnail fell
 //! from 84 to 70 ms (first quartile of 33; CPU 128 -> 112 ms). Paeth rows of 3- and 4-byte pixels,
 //! most of a photo's, go to SSE4.1 kernels on x86-64 (`paeth_x86`): wall 80 -> 72 ms, CPU 120 -> 105
-//! ms, same measure. Every other shape, and any file that does not decode cleanly here (bad CRC, stream too short or corrupt, unknown filter), gives `None`
-//! and goes to the `png` crate, which words the error.
+//! ms, same measure. Every other shape, and any file that does not decode cleanly here (bad CRC,
+//! stream too short or corrupt, unknown filter), gives `None` and goes to the `png` crate, which words
+//! the error.
 use super::pixels::{Layout, Pixels};
 use super::resize::Rows;
 use super::scratch;
@@ -121,8 +122,9 @@ fn inflate(
             };
             input = &input[used..];
             at += made;
-            if used == 0 && made == 0 && (last || z.is_done()) {
-                return; // the stream ended short of the picture
+            // No progress: the stream ended short of the picture (or, with input left, cannot go on).
+            if used == 0 && made == 0 && (last || z.is_done() || !input.is_empty()) {
+                return;
             }
         }
         left -= end - start;
@@ -154,6 +156,7 @@ fn unfilter_bands(
     free: Sender<Vec<u8>>,
     on_wait: &mut dyn FnMut(&[u8]) -> bool,
 ) -> bool {
+    let zeros = vec![0u8; stride];
     loop {
         let band = loop {
             match full.try_recv() {
@@ -166,7 +169,7 @@ fn unfilter_bands(
                 Err(TryRecvError::Disconnected) => return false,
             }
         };
-        let Some(done) = unfilter_band(data, len, stride, bpp, &band) else {
+        let Some(done) = unfilter_band(data, len, stride, bpp, &zeros, &band) else {
             return false;
         };
         // The inflater may already have stopped; the band is then simply dropped.
@@ -177,16 +180,17 @@ fn unfilter_bands(
     }
 }
 
-/// One band from the inflater: appends its rows to `data`, unfilters them
-/// there, and says whether `data` now holds all `len` bytes (`None` for a row with an unknown filter).
+/// One band from the inflater: appends its rows to `data`, unfilters them there (`zeros` is the row
+/// above the first), and says whether `data` now holds all `len` bytes (`None` for a row with an
+/// unknown filter).
 fn unfilter_band(
     data: &mut Vec<u8>,
     len: usize,
     stride: usize,
     bpp: usize,
+    zeros: &[u8],
     (band, rows): &(Vec<u8>, Range<usize>),
 ) -> Option<bool> {
-    let zeros = vec![0u8; stride];
     let mut rows = band[rows.clone()].chunks_exact(stride + 1).peekable();
     while let Some(raw) = rows.next() {
         let at = data.len();
@@ -203,11 +207,7 @@ fn unfilter_band(
             data.extend_from_slice(&rows.next().unwrap_or_default()[1..]);
         }
         let (done, new) = data.split_at_mut(at);
-        let prev = if at == 0 {
-            &zeros
-        } else {
-            &done[at - stride..]
-        };
+        let prev = if at == 0 { zeros } else { &done[at - stride..] };
         if pair {
             let (upper, lower) = new.split_at_mut(stride);
             paeth_x86::pair(prev, upper, lower, bpp);
