@@ -1,4 +1,6 @@
-//! The command line: global flags and one subcommand per verb. Doc comments here are the `--help` text.
+//! The command line, all of it: global flags and one subcommand per verb, with their arguments. Doc
+//! comments here are the `--help` text.
+use crate::artifact::Arch;
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
 
@@ -57,17 +59,17 @@ pub enum Command {
     /// `--delete-data` is given.
     Teardown(TeardownArgs),
     /// Cross-compile the function for Lambda (Amazon Linux 2023), check it and zip it.
-    Build(crate::commands::build::BuildArgs),
+    Build(BuildArgs),
     /// Build, then update the deployed function's code and configuration where they differ.
     Update(UpdateArgs),
     /// Render the configured variants of local images (no AWS): the engine the function runs.
-    Render(crate::commands::render::RenderArgs),
+    Render(RenderArgs),
     /// Show every resource of the stack and its state, the function, the counts of originals and
     /// variants, the originals missing a variant, and the latest failure reports.
-    Status(crate::commands::status::StatusArgs),
+    Status(StatusArgs),
     /// Send the function the event SNS delivers for these uploads: `--local` runs the handler here
     /// (no deployed function needed), otherwise the deployed function is invoked asynchronously.
-    Invoke(crate::commands::invoke::InvokeArgs),
+    Invoke(InvokeArgs),
 }
 
 #[derive(Args, Debug)]
@@ -101,4 +103,56 @@ pub struct TeardownArgs {
     /// `--yes`.
     #[arg(long)]
     pub delete_data: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct BuildArgs {
+    /// Instruction set to build for. Defaults to `[function] architecture` in the configuration file
+    /// when there is one, else arm64 (Graviton: cheaper per GB-second).
+    #[arg(long, value_enum, value_name = "ARCH")]
+    pub arch: Option<Arch>,
+    /// Build with the `lambda-quick` profile: no whole-program LTO, incremental, so a one-line change
+    /// rebuilds in seconds instead of minutes. The binary is larger and slightly slower.
+    #[arg(long)]
+    pub quick: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct RenderArgs {
+    /// Output directory: `DIR/<variant>.<ext>`, or `DIR/<input stem>/<variant>.<ext>` for several inputs.
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// Process each input N times in one process (a warm Lambda); with `--json` the last stdout line
+    /// lists the wall ("ms") and CPU ("cpu_ms") milliseconds of every iteration.
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    pub repeat: usize,
+    /// Images to render (the format is sniffed from the bytes).
+    #[arg(required = true, value_name = "INPUT")]
+    pub inputs: Vec<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+pub struct StatusArgs {
+    /// How many of the latest failure reports to show.
+    #[arg(long, default_value_t = 10, value_name = "N")]
+    pub failures: usize,
+}
+
+#[derive(Args, Debug)]
+pub struct InvokeArgs {
+    /// Keys of uploads in the originals bucket, relative to the source prefix (`photo.jpg`) or with it
+    /// (`originals/photo.jpg`).
+    #[arg(required = true, value_name = "KEY")]
+    pub keys: Vec<String>,
+    /// Run the function's handler here, in-process, against the configured endpoint, with the settings
+    /// the deployed function gets, and print each upload's outcome. Works on moto (no Docker needed).
+    #[arg(long)]
+    pub local: bool,
+    /// Without `--local`: after the asynchronous invoke, wait until every variant of every key is in the
+    /// processed bucket.
+    #[arg(long, conflicts_with = "local")]
+    pub wait: bool,
+    /// How long `--wait` waits, in seconds.
+    #[arg(long, default_value_t = 300, value_name = "SECONDS")]
+    pub timeout: u64,
 }

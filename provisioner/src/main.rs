@@ -6,7 +6,7 @@ mod cli;
 mod commands;
 mod config;
 mod names;
-mod plan;
+mod output;
 mod policy;
 mod progress;
 mod resources;

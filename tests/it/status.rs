@@ -235,6 +235,18 @@ fn status_shows_resources_counts_gaps_failures_and_drift() {
             "status lacks {expected:?}:\n{text}"
         );
     }
+    // The whole page, pinned: ids, times, sizes and the stack's name filtered, runs of spaces folded
+    // (the name's length moves the columns).
+    insta::with_settings!({filters => vec![
+        (n.as_str(), "[STACK]"),
+        (r"https://[^/ ]+/  \([A-Z0-9]+,", "https://[DOMAIN]/  ([ID],"),
+        (r"code [0-9.]+ [KMG]iB", "code [SIZE]"),
+        (r"updated \S+", "updated [TIME]"),
+        (r"(?m)^  \d{4}-\d\d-\d\dT\S+", "  [TIME]"),
+        (r" {2,}", "  "),
+    ]}, {
+        insta::assert_snapshot!("status_after_up", text);
+    });
 
     // Drift: a log group deleted by hand is missing, a memory change shows on the function.
     let py = format!(
@@ -252,7 +264,7 @@ fn status_shows_resources_counts_gaps_failures_and_drift() {
     assert_eq!(func["state"], "drifted");
     assert_eq!(
         func["changes"],
-        serde_json::json!(["memory 2048 -> 1024"]),
+        serde_json::json!(["memory 2048 -> 1024 MB"]),
         "{func:#}"
     );
     let text = String::from_utf8_lossy(&human(&s, moto, &["status"]).stdout).into_owned();

@@ -14,6 +14,8 @@ mod real_binaries;
 pub use elf::{check_elf, ElfReport};
 pub use package::MAX_UNZIPPED_BYTES;
 
+use crate::config::Config;
+use crate::output::size;
 use crate::progress::Progress;
 use anyhow::Context;
 use serde::{Deserialize, Serialize};
@@ -125,7 +127,69 @@ pub struct Artifact {
     pub elf: ElfReport,
 }
 
+/// An artifact as `build` reports it (and `update` with `--json`).
+#[derive(Debug, Clone, Serialize)]
+pub struct Summary {
+    pub zip: PathBuf,
+    pub size: u64,
+    pub unzipped_size: u64,
+    /// Hex SHA-256 of the zip.
+    pub sha256: String,
+    /// Base64 SHA-256 of the zip, as Lambda reports `CodeSha256`.
+    pub code_sha256: String,
+    pub architecture: Arch,
+    pub elf: ElfReport,
+    /// The zip's path for people: relative to the current directory when it is below it.
+    #[serde(skip)]
+    pub shown: PathBuf,
+}
+
+impl fmt::Display for Summary {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let elf = &self.elf;
+        let glibc = elf
+            .max_glibc
+            .as_deref()
+            .map_or("not needed".to_string(), |v| format!("{v} at most"));
+        let links = if elf.needed.is_empty() {
+            "nothing".to_string()
+        } else {
+            elf.needed.join(", ")
+        };
+        writeln!(f, "zip      {}", self.shown.display())?;
+        writeln!(
+            f,
+            "size     {} ({} unzipped)",
+            size(self.size),
+            size(self.unzipped_size)
+        )?;
+        writeln!(f, "sha256   {}", self.sha256)?;
+        writeln!(
+            f,
+            "checked  {} {}, glibc {glibc} (Amazon Linux 2023 has 2.34), links {links}",
+            elf.machine, elf.kind
+        )
+    }
+}
+
 impl Artifact {
+    pub fn summary(&self) -> Summary {
+        let shown = std::env::current_dir()
+            .ok()
+            .and_then(|cwd| self.zip_path.strip_prefix(cwd).ok().map(Path::to_path_buf))
+            .unwrap_or_else(|| self.zip_path.clone());
+        Summary {
+            zip: self.zip_path.clone(),
+            size: self.zip_bytes.len() as u64,
+            unzipped_size: self.unzipped_size,
+            sha256: self.sha256_hex.clone(),
+            code_sha256: self.code_sha256.clone(),
+            architecture: self.arch,
+            elf: self.elf.clone(),
+            shown,
+        }
+    }
+
     /// Checks the bootstrap and wraps an already built zip. `zip_bytes` must hold `bootstrap` (`binary`).
     fn new(
         zip_path: PathBuf,
@@ -163,7 +227,7 @@ pub enum ArtifactError {
     NotExecutable { kind: &'static str },
     #[error("the bootstrap's ELF headers cannot be read ({0}): the file is truncated or corrupt; rebuild it")]
     Malformed(String),
-    #[error("{what} is {}, over Lambda's limit of {} for {limit_name}: shrink the binary (the `lambda` profile strips it) or drop dependencies", human_size(*size), human_size(*limit))]
+    #[error("{what} is {}, over Lambda's limit of {} for {limit_name}: shrink the binary (the `lambda` profile strips it) or drop dependencies", crate::output::size(*size), crate::output::size(*limit))]
     TooLarge {
         what: &'static str,
         size: u64,
@@ -198,10 +262,7 @@ pub fn build(
         .and_then(|zip_bytes| Ok(Artifact::new(zip_path.clone(), zip_bytes, &binary, arch)?));
     match result {
         Ok(artifact) => {
-            task.finish(&format!(
-                "{} zipped",
-                human_size(artifact.zip_bytes.len() as u64)
-            ));
+            task.finish(&format!("{} zipped", size(artifact.zip_bytes.len() as u64)));
             Ok(artifact)
         }
         Err(e) => {
@@ -221,6 +282,24 @@ pub fn load(zip: &Path, arch: Arch) -> anyhow::Result<Artifact> {
         .with_context(|| format!("checking the artifact {}", zip.display()))
 }
 
+/// The function's zip for `up` and `update`: the one given with `--artifact` (checked as a build is),
+/// or a build now with `profile`.
+pub fn obtain(
+    given: Option<&Path>,
+    profile: BuildProfile,
+    config: &Config,
+    progress: &Progress,
+) -> anyhow::Result<Artifact> {
+    let arch = config.function.architecture;
+    match given {
+        Some(zip) => load(zip, arch),
+        None => {
+            let root = find_workspace_root(&std::env::current_dir()?)?;
+            build(&root, arch, profile, progress)
+        }
+    }
+}
+
 /// The directory holding the workspace's `Cargo.toml` with the `function` crate, searched upwards from `from`.
 pub fn find_workspace_root(from: &Path) -> anyhow::Result<PathBuf> {
     for dir in from.ancestors() {
@@ -235,15 +314,6 @@ pub fn find_workspace_root(from: &Path) -> anyhow::Result<PathBuf> {
         "no imgdeploy workspace (a Cargo.toml with [workspace] next to function/) in {} or above: run this inside the imgdeploy source tree, or pass --artifact ZIP built earlier",
         from.display()
     )
-}
-
-/// `9.1 MB`, `812 KB`: sizes for people (decimal units, like Lambda's console).
-pub fn human_size(bytes: u64) -> String {
-    match bytes {
-        b if b >= 1_000_000 => format!("{:.1} MB", b as f64 / 1e6),
-        b if b >= 1_000 => format!("{:.0} KB", b as f64 / 1e3),
-        b => format!("{b} B"),
-    }
 }
 
 #[cfg(test)]

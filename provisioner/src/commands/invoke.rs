@@ -3,13 +3,13 @@
 //! process uploads on moto, and a debugger for one failing image on a real account); otherwise the
 //! deployed function is invoked asynchronously, and `--wait` polls until every variant is written.
 use crate::aws::{Aws, Explain};
-use crate::cli::GlobalArgs;
+use crate::cli::{GlobalArgs, InvokeArgs};
 use crate::commands::{connect, print_json};
 use crate::config::Config;
+use crate::output::size;
 use crate::resources::function;
 use crate::resources::Stack;
 use anyhow::{bail, Context, Result};
-use clap::Args;
 use imgdeploy_function::handler::record::variant_key;
 use imgdeploy_function::handler::{
     sns_s3_event, Handler, HandlerError, InvocationSummary, Outcome, RecordOutcome,
@@ -18,25 +18,6 @@ use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::json;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-
-#[derive(Args, Debug)]
-pub struct InvokeArgs {
-    /// Keys of uploads in the originals bucket, relative to the source prefix (`photo.jpg`) or with it
-    /// (`originals/photo.jpg`).
-    #[arg(required = true, value_name = "KEY")]
-    pub keys: Vec<String>,
-    /// Run the function's handler here, in-process, against the configured endpoint, with the settings
-    /// the deployed function gets, and print each upload's outcome. Works on moto (no Docker needed).
-    #[arg(long)]
-    pub local: bool,
-    /// Without `--local`: after the asynchronous invoke, wait until every variant of every key is in the
-    /// processed bucket.
-    #[arg(long, conflicts_with = "local")]
-    pub wait: bool,
-    /// How long `--wait` waits, in seconds.
-    #[arg(long, default_value_t = 300, value_name = "SECONDS")]
-    pub timeout: u64,
-}
 
 pub async fn run(g: &GlobalArgs, args: &InvokeArgs) -> Result<()> {
     let config = Config::load(&g.config)?;
@@ -176,8 +157,8 @@ pub fn describe_record(record: &RecordOutcome) -> String {
             let mut lines = vec![format!(
                 "✓ {key}  processed: {} variant(s), {} in, {} out, {:.0} ms{}",
                 variants.len(),
-                human_bytes(*bytes_in),
-                human_bytes(*bytes_out),
+                size(*bytes_in),
+                size(*bytes_out),
                 millis,
                 backup_bucket
                     .as_deref()
@@ -190,7 +171,7 @@ pub fn describe_record(record: &RecordOutcome) -> String {
                     v.name,
                     v.width,
                     v.height,
-                    human_bytes(v.bytes),
+                    size(v.bytes),
                     v.key
                 ));
             }
@@ -211,14 +192,6 @@ pub fn describe_record(record: &RecordOutcome) -> String {
             }
         ),
         Outcome::Ignored { reason } => format!("- {key}  ignored: {reason}"),
-    }
-}
-
-pub fn human_bytes(bytes: u64) -> String {
-    match bytes {
-        b if b < 1024 => format!("{b} B"),
-        b if b < 1024 * 1024 => format!("{:.1} KiB", b as f64 / 1024.0),
-        b => format!("{:.1} MiB", b as f64 / (1024.0 * 1024.0)),
     }
 }
 
@@ -372,12 +345,5 @@ mod tests {
             "originals/x/y.png"
         );
         assert_eq!(full_key("originals/", "/z.jpg"), "originals/z.jpg");
-    }
-
-    #[test]
-    fn sizes_read_like_a_person_wrote_them() {
-        assert_eq!(human_bytes(999), "999 B");
-        assert_eq!(human_bytes(2048), "2.0 KiB");
-        assert_eq!(human_bytes(3 * 1024 * 1024), "3.0 MiB");
     }
 }

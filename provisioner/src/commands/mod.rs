@@ -1,13 +1,15 @@
 //! One module per subcommand, plus what they share: loading the configuration and connecting to AWS.
+//! Each command reads top to bottom as its steps and returns a typed result; [`run`] prints it
+//! (`output::emit`). No command imports another.
 use crate::aws::{Aws, AwsOptions};
 use crate::cli::{Cli, Command, GlobalArgs};
 use crate::config::Config;
+use crate::output::emit;
 use anyhow::Result;
 
 pub mod build;
 pub mod invoke;
 pub mod render;
-pub mod stack_objects;
 pub mod status;
 pub mod teardown;
 pub mod up;
@@ -16,17 +18,18 @@ pub mod update;
 pub async fn run(cli: Cli) -> Result<()> {
     let g = &cli.global;
     match &cli.command {
-        Command::Up(args) => up::run(g, args).await,
-        Command::Teardown(args) => teardown::run(g, args).await,
-        Command::Build(args) => build::run(g, args),
-        Command::Update(args) => update::run(g, args).await,
-        Command::Status(args) => status::run(g, args).await,
-        Command::Invoke(args) => invoke::run(g, args).await,
+        Command::Up(args) => emit(g.json, &up::run(g, args).await?),
+        Command::Teardown(args) => emit(g.json, &teardown::run(g, args).await?),
+        Command::Build(args) => emit(g.json, &build::run(g, args)?),
+        Command::Update(args) => emit(g.json, &update::run(g, args).await?),
+        Command::Status(args) => emit(g.json, &status::run(g, args).await?),
+        Command::Invoke(args) => invoke::run(g, args).await?,
         Command::Render(args) => {
             let config = Config::load(&g.config)?;
-            render::run_json(&config.variants, &config.function.limits(), args, g.json)
+            render::run_json(&config.variants, &config.function.limits(), args, g.json)?
         }
     }
+    Ok(())
 }
 
 /// Connects with the global flags; `--region` beats `[stack] region`, which beats the environment.

@@ -1,23 +1,9 @@
 //! `imgdeploy render`: the function's engine on local files, without AWS. Writes every variant of every
 //! input, and with `--repeat N --json` measures a warm loop (the contract of `shared/bench/compare.py`).
+use crate::cli::RenderArgs;
 use anyhow::Result;
 use imgdeploy_function::spec::{Limits, VariantSpec};
 use imgdeploy_function::{engine, local};
-use std::path::PathBuf;
-
-#[derive(clap::Args, Debug)]
-pub struct RenderArgs {
-    /// Output directory: `DIR/<variant>.<ext>`, or `DIR/<input stem>/<variant>.<ext>` for several inputs.
-    #[arg(long, value_name = "DIR")]
-    pub out: PathBuf,
-    /// Process each input N times in one process (a warm Lambda); with `--json` the last stdout line
-    /// lists the wall ("ms") and CPU ("cpu_ms") milliseconds of every iteration.
-    #[arg(long, value_name = "N", default_value_t = 1)]
-    pub repeat: usize,
-    /// Images to render (the format is sniffed from the bytes).
-    #[arg(required = true, value_name = "INPUT")]
-    pub inputs: Vec<PathBuf>,
-}
 
 /// Renders every input; `json` is the global `--json` flag (compare.py's contract: the last stdout
 /// line is one JSON object with per-iteration "ms" and "cpu_ms").

@@ -1,196 +1,121 @@
-//! `imgdeploy teardown`: removes the stack in the reverse order of `up`. Every step treats "already gone"
-//! as success, so an interrupted teardown is finished by running it again. Buckets holding the user's data
-//! (originals, backup) are kept unless `--delete-data`.
+//! `imgdeploy teardown`: removes the stack in the reverse order of `up` (the order and its reasons
+//! are stated once, in `resources/table.rs`). Every step treats "already gone" as success, so an
+//! interrupted teardown is finished by running it again. Buckets holding the user's data (originals,
+//! backup) are kept unless they are empty or `--delete-data` is given.
 use crate::cli::{GlobalArgs, TeardownArgs};
-use crate::commands::{connect, print_json};
+use crate::commands::connect;
 use crate::config::Config;
-use crate::plan::{Action, Plan};
 use crate::progress::Progress;
-use crate::resources::{
-    bucket, cdn, function, log_group, notification, role, subscription, topic, Stack,
-};
+use crate::resources::plan::{Action, Plan, Step};
+use crate::resources::resource::Teardown;
+use crate::resources::{state, Stack};
 use anyhow::{bail, Result};
-use serde_json::json;
+use serde::Serialize;
+use std::fmt;
 use std::io::{BufRead, IsTerminal, Write};
 
-pub async fn run(g: &GlobalArgs, args: &TeardownArgs) -> Result<()> {
+pub async fn run(g: &GlobalArgs, args: &TeardownArgs) -> Result<TeardownResult> {
     let config = Config::load(&g.config)?;
     let stack_name = config.stack()?.name.clone();
     let progress = Progress::new(g.json);
     let aws = connect(g, &config).await?;
     let stack = Stack::new(&aws, &config, &stack_name);
-    let n = &stack.names;
+    let how = Teardown {
+        delete_data: args.delete_data,
+    };
 
     if g.dry_run {
-        let plan = survey(&stack, args.delete_data).await?;
-        if g.json {
-            print_json(&json!({ "stack": stack_name, "dry_run": true, "plan": plan }));
-        } else {
-            eprintln!("Teardown plan for stack {stack_name}:\n{plan}");
-        }
-        return Ok(());
+        return Ok(TeardownResult::Planned(
+            state::teardown_plan(&stack, how).await?,
+        ));
     }
     if args.delete_data {
         confirm_data_deletion(&stack, g.yes).await?;
     }
-
-    let mut done = Plan::new(&stack_name);
-    // 1. Stop new work first: no more upload events reach the topic.
-    let d = notification::desired(&stack);
-    record(
-        &mut done,
-        &progress,
-        "notification",
-        &n.originals_bucket,
-        notification::destroy(&stack, &d),
-    )
-    .await?;
-    // 2. Then the topic stops invoking the function (subscription), and the function stops accepting SNS.
-    let d = subscription::desired(&stack);
-    let task = progress.start("subscription", &n.upload_topic);
-    let (permission, sub) = subscription::destroy(&stack, &d).await?;
-    task.finish(&outcome(&sub));
-    done.push("subscription", &n.upload_topic, sub);
-    done.push("permission", &n.permission_sid, permission);
-    // 3. The distribution goes before the buckets it reads from; the OAC only once no distribution uses it.
-    let (oac, dist) = cdn::destroy(&stack, &progress).await?;
-    done.push("cdn-distribution", &n.distribution_comment, dist);
-    done.push("cdn-oac", &n.oac, oac);
-    // 4. The function, now that nothing invokes it; its log group after it, or a last invocation recreates it.
-    record(
-        &mut done,
-        &progress,
-        "function",
-        &n.function,
-        function::destroy(&stack),
-    )
-    .await?;
-    let d = log_group::desired(&stack);
-    record(
-        &mut done,
-        &progress,
-        "log-group",
-        &n.log_group,
-        log_group::destroy(&stack, &d),
-    )
-    .await?;
-    // 5. The role once no function uses it (inline policy first: IAM refuses to delete a role with policies).
-    let d = role::desired(&stack);
-    record(
-        &mut done,
-        &progress,
-        "role",
-        &n.role,
-        role::destroy(&stack, &d),
-    )
-    .await?;
-    // 6. The topics once the notification, the subscription and the function's dead-letter config are gone.
-    let d = topic::desired_upload(&stack);
-    record(
-        &mut done,
-        &progress,
-        "topic",
-        &n.upload_topic,
-        topic::destroy(&stack, &d),
-    )
-    .await?;
-    let d = topic::desired_failure(&stack);
-    record(
-        &mut done,
-        &progress,
-        "topic",
-        &n.failure_topic,
-        topic::destroy(&stack, &d),
-    )
-    .await?;
-    // 7. Buckets last: processed holds only derived data; originals and backup hold the user's.
-    record(
-        &mut done,
-        &progress,
-        "bucket",
-        &n.processed_bucket,
-        bucket::empty_and_delete(&stack, &n.processed_bucket),
-    )
-    .await?;
-    for data in [&n.originals_bucket, &n.backup_bucket] {
-        record(
-            &mut done,
-            &progress,
-            "bucket",
-            data,
-            data_bucket(&stack, data, args.delete_data),
-        )
-        .await?;
-    }
-
-    let kept: Vec<&str> = done
-        .steps
-        .iter()
-        .filter(|s| matches!(s.action, Action::Keep { .. }))
-        .map(|s| s.name.as_str())
-        .collect();
-    let gone_already = done
-        .steps
-        .iter()
-        .all(|s| matches!(s.action, Action::Absent));
-    if g.json {
-        print_json(
-            &json!({ "stack": stack_name, "steps": done.steps, "kept": kept, "already_gone": gone_already }),
-        );
-    } else if gone_already {
-        eprintln!("\nstack {stack_name} is already gone: nothing to delete");
-    } else {
-        eprintln!("\nstack {stack_name} removed");
-        for k in &kept {
-            eprintln!("kept bucket {k}: it holds your data; `imgdeploy teardown --delete-data` removes it");
-        }
-    }
-    Ok(())
+    let done = state::teardown(&stack, how, &progress).await?;
+    Ok(TeardownResult::Done(Done::of(done)))
 }
 
-fn outcome(a: &Action) -> String {
-    match a {
-        Action::Delete => "deleted".into(),
-        Action::Absent => "already gone".into(),
-        Action::Keep { reason } => format!("kept: {reason}"),
-        _ => "done".into(),
-    }
+/// What `teardown` did, or with `--dry-run` would do.
+#[derive(Debug, Serialize)]
+#[serde(untagged)]
+pub enum TeardownResult {
+    Planned(#[serde(serialize_with = "planned")] Plan),
+    Done(Done),
 }
 
-async fn record(
-    done: &mut Plan,
-    progress: &Progress,
-    kind: &'static str,
-    name: &str,
-    work: impl std::future::Future<Output = Result<Action>>,
-) -> Result<()> {
-    let task = progress.start(kind, name);
-    match work.await {
-        Ok(action) => {
-            task.finish(&outcome(&action));
-            done.push(kind, name, action);
-            Ok(())
-        }
-        Err(e) => {
-            task.fail("failed");
-            Err(e.context(format!(
-                "teardown stopped at {kind} {name}; run `imgdeploy teardown` again to continue"
-            )))
+fn planned<S: serde::Serializer>(plan: &Plan, s: S) -> Result<S::Ok, S::Error> {
+    #[derive(Serialize)]
+    struct Planned<'a> {
+        stack: &'a str,
+        dry_run: bool,
+        plan: &'a Plan,
+    }
+    Planned {
+        stack: &plan.stack,
+        dry_run: true,
+        plan,
+    }
+    .serialize(s)
+}
+
+#[derive(Debug, Serialize)]
+pub struct Done {
+    pub stack: String,
+    /// Each resource and what became of it, in teardown order.
+    pub steps: Vec<Step>,
+    /// The buckets kept because they hold the user's data.
+    pub kept: Vec<String>,
+    /// Nothing was there to delete.
+    pub already_gone: bool,
+}
+
+impl Done {
+    fn of(done: Plan) -> Done {
+        let kept = done
+            .steps
+            .iter()
+            .filter(|s| matches!(s.action, Action::Keep { .. }))
+            .map(|s| s.name.clone())
+            .collect();
+        let already_gone = done
+            .steps
+            .iter()
+            .all(|s| matches!(s.action, Action::Absent));
+        Done {
+            stack: done.stack,
+            steps: done.steps,
+            kept,
+            already_gone,
         }
     }
 }
 
-/// Originals and backup: deleted when empty or with `--delete-data`, kept otherwise.
-async fn data_bucket(stack: &Stack<'_>, name: &str, delete_data: bool) -> Result<Action> {
-    if bucket::describe_exists(stack, name).await? {
-        if delete_data || bucket::is_empty(stack, name).await? {
-            return bucket::empty_and_delete(stack, name).await;
+impl fmt::Display for TeardownResult {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TeardownResult::Planned(plan) => {
+                write!(
+                    f,
+                    "Teardown plan for stack {} (dry run):\n{plan}",
+                    plan.stack
+                )
+            }
+            TeardownResult::Done(done) if done.already_gone => {
+                writeln!(f, "stack {} is already gone: nothing to delete", done.stack)
+            }
+            TeardownResult::Done(done) => {
+                writeln!(f, "stack {} removed", done.stack)?;
+                for k in &done.kept {
+                    writeln!(
+                        f,
+                        "kept bucket {k}: it holds your data; `imgdeploy teardown --delete-data` removes it"
+                    )?;
+                }
+                Ok(())
+            }
         }
-        return Ok(Action::Keep {
-            reason: "holds objects (your data)".into(),
-        });
     }
-    Ok(Action::Absent)
 }
 
 async fn confirm_data_deletion(stack: &Stack<'_>, yes: bool) -> Result<()> {
@@ -214,88 +139,53 @@ async fn confirm_data_deletion(stack: &Stack<'_>, yes: bool) -> Result<()> {
     Ok(())
 }
 
-/// `--dry-run`: what teardown would do, from existence checks only.
-async fn survey(stack: &Stack<'_>, delete_data: bool) -> Result<Plan> {
-    let n = &stack.names;
-    let mut plan = Plan::new(&n.stack);
-    let present = |exists: bool| {
-        if exists {
-            Action::Delete
-        } else {
-            Action::Absent
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::resources::kind::Kind;
+
+    fn done(steps: &[(Kind, &str, Action)]) -> TeardownResult {
+        let mut plan = Plan::new("acme");
+        for (kind, name, action) in steps {
+            plan.push(*kind, *name, action.clone());
         }
-    };
-    let notif = notification::describe(stack, &notification::desired(stack)).await?;
-    plan.push(
-        "notification",
-        &n.originals_bucket,
-        present(
-            notification::diff(notif.as_ref(), &notification::desired(stack)) != Action::Create,
-        ),
-    );
-    let sub = subscription::describe(stack, &subscription::desired(stack)).await?;
-    plan.push(
-        "subscription",
-        &n.upload_topic,
-        present(sub.subscription_arn.is_some()),
-    );
-    plan.push(
-        "permission",
-        &n.permission_sid,
-        present(sub.permission.is_some()),
-    );
-    let cdn_now = cdn::describe(stack).await?;
-    plan.push(
-        "cdn-distribution",
-        &n.distribution_comment,
-        present(cdn_now.distribution_arn().is_some()),
-    );
-    plan.push(
-        "function",
-        &n.function,
-        present(function::exists(stack).await?),
-    );
-    plan.push(
-        "log-group",
-        &n.log_group,
-        present(
-            log_group::describe(stack, &log_group::desired(stack))
-                .await?
-                .is_some(),
-        ),
-    );
-    plan.push(
-        "role",
-        &n.role,
-        present(
-            role::describe(stack, &role::desired(stack))
-                .await?
-                .is_some(),
-        ),
-    );
-    for d in [topic::desired_upload(stack), topic::desired_failure(stack)] {
-        plan.push(
-            "topic",
-            &d.name,
-            present(topic::describe(stack, &d).await?.is_some()),
+        TeardownResult::Done(Done::of(plan))
+    }
+
+    #[test]
+    fn teardown_names_what_it_kept_and_why() {
+        let kept = Action::Keep {
+            reason: "holds objects (your data)".into(),
+        };
+        let result = done(&[
+            (Kind::Notification, "acme-originals", Action::Delete),
+            (Kind::Function, "acme-variants", Action::Delete),
+            (Kind::Bucket, "acme-backup", Action::Absent),
+            (Kind::Bucket, "acme-originals", kept),
+        ]);
+        insta::assert_snapshot!(result.to_string());
+        insta::assert_json_snapshot!(result);
+    }
+
+    #[test]
+    fn a_second_teardown_finds_it_already_gone() {
+        let result = done(&[
+            (Kind::Notification, "acme-originals", Action::Absent),
+            (Kind::Bucket, "acme-originals", Action::Absent),
+        ]);
+        assert_eq!(
+            result.to_string(),
+            "stack acme is already gone: nothing to delete\n"
         );
     }
-    plan.push(
-        "bucket",
-        &n.processed_bucket,
-        present(bucket::describe_exists(stack, &n.processed_bucket).await?),
-    );
-    for data in [&n.originals_bucket, &n.backup_bucket] {
-        let action = if !bucket::describe_exists(stack, data).await? {
-            Action::Absent
-        } else if delete_data || bucket::is_empty(stack, data).await? {
-            Action::Delete
-        } else {
-            Action::Keep {
-                reason: "holds objects (your data)".into(),
-            }
-        };
-        plan.push("bucket", data, action);
+
+    #[test]
+    fn the_dry_run_prints_the_plan() {
+        let mut plan = Plan::new("acme");
+        plan.push(Kind::Notification, "acme-originals", Action::Delete);
+        plan.push(Kind::Topic, "acme-uploads", Action::Absent);
+        let result = TeardownResult::Planned(plan);
+        insta::assert_snapshot!(result.to_string());
+        insta::assert_json_snapshot!(result);
     }
-    Ok(plan)
 }

@@ -1,25 +1,25 @@
-//! `imgdeploy up`: build (or take) the function, read what exists, print the plan, apply it in dependency
-//! order, and print where everything is.
-use crate::artifact::{self, Artifact, BuildProfile};
-use crate::cli::{ArtifactSource, GlobalArgs, UpArgs};
-use crate::commands::{connect, print_json};
+//! `imgdeploy up`: build (or take) the function, read what exists, print the plan, apply it in the
+//! table's order, and say where everything is.
+use crate::artifact::{self, BuildProfile};
+use crate::cli::{GlobalArgs, UpArgs};
+use crate::commands::connect;
 use crate::config::Config;
-use crate::plan::{Action, Plan};
 use crate::progress::Progress;
-use crate::resources::state::{action, bucket_policy, StackState};
-use crate::resources::{
-    bucket, cdn, function, log_group, notification, role, subscription, topic, Stack,
-};
+use crate::resources::plan::Plan;
+use crate::resources::state::StackState;
+use crate::resources::Stack;
 use anyhow::Result;
 use serde::Serialize;
-use serde_json::json;
+use std::fmt;
 
-pub async fn run(g: &GlobalArgs, args: &UpArgs) -> Result<()> {
+pub async fn run(g: &GlobalArgs, args: &UpArgs) -> Result<UpResult> {
     let config = Config::load(&g.config)?;
     let stack_name = config.stack()?.name.clone();
     let progress = Progress::new(g.json);
 
-    let artifact = obtain_artifact(&args.source, &config, &progress)?;
+    let profile = BuildProfile::from_quick(args.source.quick);
+    let given = args.source.artifact.as_deref();
+    let artifact = artifact::obtain(given, profile, &config, &progress)?;
     let aws = connect(g, &config).await?;
     let stack = Stack::new(&aws, &config, &stack_name);
 
@@ -27,48 +27,54 @@ pub async fn run(g: &GlobalArgs, args: &UpArgs) -> Result<()> {
         "read",
         &format!("stack {stack_name} in {} ({})", aws.region, aws.account),
     );
-    let state = StackState::describe(&stack, &artifact).await?;
+    let mut state = StackState::describe(&stack, Some(&artifact)).await?;
     task.finish("done");
     let plan = state.plan(&stack);
+    if g.dry_run {
+        return Ok(UpResult::planned(plan));
+    }
     if !g.json {
         eprintln!("\nPlan for stack {stack_name}:\n{plan}");
     }
-    if g.dry_run {
-        if g.json {
-            print_json(&json!({ "stack": stack_name, "dry_run": true, "plan": plan }));
-        }
-        return Ok(());
-    }
 
-    let outputs = apply(&stack, &state, &plan, &progress).await?;
+    state.apply(&stack, &progress).await?;
     let mutating = aws.calls.mutating();
-    if g.json {
-        print_json(
-            &json!({ "stack": stack_name, "plan": plan, "changed": !mutating.is_empty(),
-                            "mutating_calls": mutating, "outputs": outputs }),
-        );
-    } else {
-        if mutating.is_empty() {
-            eprintln!("\nno changes: stack {stack_name} is up to date");
-        }
-        print_outputs(&outputs);
-    }
-    Ok(())
+    let outputs = Outputs::of(&stack, &state);
+    Ok(UpResult {
+        stack: stack_name,
+        dry_run: false,
+        plan,
+        changed: Some(!mutating.is_empty()),
+        mutating_calls: Some(mutating),
+        outputs: Some(outputs),
+    })
 }
 
-/// The function's zip: built now, or the one given with `--artifact` (checked the same way).
-pub fn obtain_artifact(
-    source: &ArtifactSource,
-    config: &Config,
-    progress: &Progress,
-) -> Result<Artifact> {
-    let arch = config.function.architecture;
-    match &source.artifact {
-        Some(zip) => artifact::load(zip, arch),
-        None => {
-            let root = artifact::find_workspace_root(&std::env::current_dir()?)?;
-            let profile = BuildProfile::from_quick(source.quick);
-            artifact::build(&root, arch, profile, progress)
+/// What `up` did: its plan and, unless `--dry-run`, what it changed and where everything is.
+#[derive(Debug, Serialize)]
+pub struct UpResult {
+    pub stack: String,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub dry_run: bool,
+    pub plan: Plan,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub changed: Option<bool>,
+    /// Every mutating AWS call sent, in order (`Service:Operation`): empty on a run with no changes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mutating_calls: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub outputs: Option<Outputs>,
+}
+
+impl UpResult {
+    fn planned(plan: Plan) -> UpResult {
+        UpResult {
+            stack: plan.stack.clone(),
+            dry_run: true,
+            plan,
+            changed: None,
+            mutating_calls: None,
+            outputs: None,
         }
     }
 }
@@ -86,204 +92,144 @@ pub struct Outputs {
     pub upload_command: String,
 }
 
-/// Applies the plan in dependency order; unchanged resources get a line and no call.
-async fn apply(
-    stack: &Stack<'_>,
-    state: &StackState,
-    plan: &Plan,
-    progress: &Progress,
-) -> Result<Outputs> {
-    for (d, c) in &state.buckets {
-        step(
-            progress,
-            "bucket",
-            &d.name,
-            action(plan, "bucket", &d.name),
-            bucket::apply(stack, d, c.as_ref()),
-        )
-        .await?;
-    }
-    let (d, c) = &state.failure_topic;
-    step(
-        progress,
-        "topic",
-        &d.name,
-        action(plan, "topic", &d.name),
-        topic::apply(stack, d, c.as_ref()),
-    )
-    .await?;
-    // The upload topic's policy must exist before S3 is told to publish to it (S3 checks on Put).
-    let (d, c) = &state.upload_topic;
-    step(
-        progress,
-        "topic",
-        &d.name,
-        action(plan, "topic", &d.name),
-        topic::apply(stack, d, c.as_ref()),
-    )
-    .await?;
-    // The log group comes before the function, or Lambda creates it without retention or tags.
-    let (d, c) = &state.log_group;
-    step(
-        progress,
-        "log-group",
-        &d.name,
-        action(plan, "log-group", &d.name),
-        log_group::apply(stack, d, c.as_ref()),
-    )
-    .await?;
-    let (d, c) = &state.role;
-    step(
-        progress,
-        "role",
-        &d.name,
-        action(plan, "role", &d.name),
-        role::apply(stack, d, c.as_ref()),
-    )
-    .await?;
-    // The function needs the role (and retries while IAM propagates) and the failure topic (its DLQ).
-    let (d, c) = &state.function;
-    step(
-        progress,
-        "function",
-        &stack.names.function,
-        action(plan, "function", &stack.names.function),
-        function::apply(stack, d, c.as_ref(), progress),
-    )
-    .await?;
-    // Permission before subscription: SNS delivers as soon as the subscription exists.
-    let (d, c) = &state.subscription;
-    let act = combined(
-        plan,
-        &[
-            ("permission", &stack.names.permission_sid),
-            ("subscription", &stack.names.upload_topic),
-        ],
-    );
-    step(
-        progress,
-        "subscription",
-        &stack.names.upload_topic,
-        &act,
-        subscription::apply(stack, d, c),
-    )
-    .await?;
-    let (d, c) = &state.notification;
-    step(
-        progress,
-        "notification",
-        &stack.names.originals_bucket,
-        action(plan, "notification", &stack.names.originals_bucket),
-        notification::apply(stack, d, c.as_ref()),
-    )
-    .await?;
-
-    let deployed = match &state.cdn {
-        Some((_, current)) => cdn::apply(stack, current, progress).await?,
-        None => None,
-    };
-    // Bucket policies name the distribution, so they come last.
-    let distribution_arn = deployed.as_ref().map(|d| d.arn.clone());
-    for (d, c) in &state.buckets {
-        let policy = bucket_policy(stack, &d.name, distribution_arn.as_deref());
-        let act = bucket::diff_policy(c.as_ref(), &policy);
-        step(
-            progress,
-            "bucket-policy",
-            &d.name,
-            &act,
-            bucket::put_policy(stack, &d.name, &policy),
-        )
-        .await?;
-    }
-
-    let n = &stack.names;
-    let prefix = &stack.config.source.prefix;
-    let endpoint = stack
-        .aws
-        .endpoint
-        .as_deref()
-        .map(|e| format!(" --endpoint-url {e}"))
-        .unwrap_or_default();
-    Ok(Outputs {
-        originals_bucket: n.originals_bucket.clone(),
-        processed_bucket: n.processed_bucket.clone(),
-        backup_bucket: stack.config.backup.enabled.then(|| n.backup_bucket.clone()),
-        upload_prefix: prefix.clone(),
-        function: n.function.clone(),
-        failure_topic: stack.arns.failure_topic.clone(),
-        cdn_domain: deployed.map(|d| d.domain),
-        upload_command: format!(
-            "aws s3 cp photo.jpg s3://{}/{prefix}photo.jpg{endpoint}",
-            n.originals_bucket
-        ),
-    })
-}
-
-/// The combined action of several plan steps applied by one call.
-fn combined(plan: &Plan, steps: &[(&str, &str)]) -> Action {
-    let changes: Vec<String> = steps
-        .iter()
-        .filter(|(k, n)| action(plan, k, n).mutates())
-        .map(|(k, _)| k.to_string())
-        .collect();
-    Action::from_changes(changes)
-}
-
-/// Runs one resource's work under a progress line; skips the work when the plan says it is unchanged.
-async fn step(
-    progress: &Progress,
-    kind: &str,
-    name: &str,
-    act: &Action,
-    work: impl std::future::Future<Output = Result<()>>,
-) -> Result<()> {
-    let task = progress.start(kind, name);
-    if !act.mutates() {
-        task.finish("unchanged");
-        return Ok(());
-    }
-    match work.await {
-        Ok(()) => {
-            task.finish(if *act == Action::Create {
-                "created"
-            } else {
-                "updated"
-            });
-            Ok(())
-        }
-        Err(e) => {
-            task.fail("failed");
-            Err(e.context(format!(
-                "{kind} {name} {}; everything before it in the plan is in place: fix this and re-run `imgdeploy up`",
-                describe_action(act)
-            )))
+impl Outputs {
+    fn of(stack: &Stack<'_>, state: &StackState) -> Outputs {
+        let n = &stack.names;
+        let prefix = &stack.config.source.prefix;
+        let endpoint = stack
+            .aws
+            .endpoint
+            .as_deref()
+            .map(|e| format!(" --endpoint-url {e}"))
+            .unwrap_or_default();
+        Outputs {
+            originals_bucket: n.originals_bucket.clone(),
+            processed_bucket: n.processed_bucket.clone(),
+            backup_bucket: stack.config.backup.enabled.then(|| n.backup_bucket.clone()),
+            upload_prefix: prefix.clone(),
+            function: n.function.clone(),
+            failure_topic: stack.arns.failure_topic.clone(),
+            cdn_domain: stack
+                .config
+                .cdn
+                .enabled
+                .then(|| state.known.distribution.as_ref().map(|d| d.domain.clone()))
+                .flatten(),
+            upload_command: format!(
+                "aws s3 cp photo.jpg s3://{}/{prefix}photo.jpg{endpoint}",
+                n.originals_bucket
+            ),
         }
     }
 }
 
-fn describe_action(a: &Action) -> &'static str {
-    match a {
-        Action::Create => "could not be created",
-        _ => "could not be updated",
+impl fmt::Display for UpResult {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.dry_run {
+            return write!(
+                f,
+                "Plan for stack {} (dry run, nothing sent):\n{}",
+                self.stack, self.plan
+            );
+        }
+        if self.changed == Some(false) {
+            writeln!(f, "no changes: stack {} is up to date", self.stack)?;
+        }
+        match &self.outputs {
+            Some(o) => write!(f, "{o}"),
+            None => Ok(()),
+        }
     }
 }
 
-fn print_outputs(o: &Outputs) {
-    eprintln!();
-    println!(
-        "originals bucket : {}  (uploads under {})",
-        o.originals_bucket, o.upload_prefix
-    );
-    println!("processed bucket : {}", o.processed_bucket);
-    if let Some(b) = &o.backup_bucket {
-        println!("backup bucket    : {b}");
+impl fmt::Display for Outputs {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(
+            f,
+            "originals bucket : {}  (uploads under {})",
+            self.originals_bucket, self.upload_prefix
+        )?;
+        writeln!(f, "processed bucket : {}", self.processed_bucket)?;
+        if let Some(b) = &self.backup_bucket {
+            writeln!(f, "backup bucket    : {b}")?;
+        }
+        writeln!(f, "function         : {}", self.function)?;
+        writeln!(f, "failure reports  : {}", self.failure_topic)?;
+        match &self.cdn_domain {
+            Some(d) => writeln!(f, "CDN              : https://{d}/<variant>/<key>")?,
+            None => writeln!(f, "CDN              : off")?,
+        }
+        writeln!(f, "\nUpload a photo:\n  {}", self.upload_command)
     }
-    println!("function         : {}", o.function);
-    println!("failure reports  : {}", o.failure_topic);
-    match &o.cdn_domain {
-        Some(d) => println!("CDN              : https://{d}/<variant>/<key>"),
-        None => println!("CDN              : off"),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::resources::kind::Kind;
+    use crate::resources::plan::Action;
+
+    fn outputs(cdn: bool) -> Outputs {
+        Outputs {
+            originals_bucket: "acme-originals".into(),
+            processed_bucket: "acme-processed".into(),
+            backup_bucket: Some("acme-backup".into()),
+            upload_prefix: "originals/".into(),
+            function: "acme-variants".into(),
+            failure_topic: "arn:aws:sns:eu-west-1:123456789012:acme-failures".into(),
+            cdn_domain: cdn.then(|| "d111111abcdef8.cloudfront.net".into()),
+            upload_command: "aws s3 cp photo.jpg s3://acme-originals/originals/photo.jpg".into(),
+        }
     }
-    println!("\nUpload a photo:\n  {}", o.upload_command);
+
+    #[test]
+    fn up_ends_with_where_everything_is() {
+        let mut plan = Plan::new("acme");
+        plan.push(Kind::Bucket, "acme-originals", Action::Create);
+        let result = UpResult {
+            stack: "acme".into(),
+            dry_run: false,
+            plan,
+            changed: Some(true),
+            mutating_calls: Some(vec!["S3:CreateBucket".into()]),
+            outputs: Some(outputs(true)),
+        };
+        insta::assert_snapshot!(result.to_string());
+    }
+
+    #[test]
+    fn an_unchanged_stack_says_so_first() {
+        let mut plan = Plan::new("acme");
+        plan.push(Kind::Bucket, "acme-originals", Action::Unchanged);
+        let result = UpResult {
+            stack: "acme".into(),
+            dry_run: false,
+            plan,
+            changed: Some(false),
+            mutating_calls: Some(vec![]),
+            outputs: Some(outputs(false)),
+        };
+        let text = result.to_string();
+        assert!(
+            text.starts_with("no changes: stack acme is up to date\n"),
+            "{text}"
+        );
+        assert!(text.contains("CDN              : off"), "{text}");
+    }
+
+    #[test]
+    fn the_dry_run_is_the_plan_and_json_has_no_outputs() {
+        let mut plan = Plan::new("acme");
+        plan.push(Kind::Bucket, "acme-originals", Action::Create);
+        plan.push(
+            Kind::Function,
+            "acme-variants",
+            Action::Update {
+                changes: vec!["memory 1024 -> 2048 MB".into()],
+            },
+        );
+        let result = UpResult::planned(plan);
+        insta::assert_snapshot!(result.to_string());
+        insta::assert_json_snapshot!(result);
+    }
 }

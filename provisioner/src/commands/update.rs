@@ -1,29 +1,31 @@
 //! `imgdeploy update`: build (or take `--artifact`), check, then update only the function's code and
 //! configuration that differ, waiting for Lambda to finish; an unchanged function gets "no changes" and
 //! no upload.
-use crate::artifact::human_size;
+use crate::artifact::{self, BuildProfile, Summary};
 use crate::cli::{GlobalArgs, UpdateArgs};
-use crate::commands::build::artifact_json;
-use crate::commands::up::obtain_artifact;
-use crate::commands::{connect, print_json};
+use crate::commands::connect;
 use crate::config::Config;
+use crate::output::size;
 use crate::progress::Progress;
 use crate::resources::{function, Stack};
 use anyhow::{bail, Result};
-use serde_json::json;
+use serde::Serialize;
+use std::fmt;
 use std::time::Instant;
 
-pub async fn run(g: &GlobalArgs, args: &UpdateArgs) -> Result<()> {
+pub async fn run(g: &GlobalArgs, args: &UpdateArgs) -> Result<UpdateResult> {
     let started = Instant::now();
     let config = Config::load(&g.config)?;
     let stack_name = config.stack()?.name.clone();
     let progress = Progress::new(g.json);
 
-    let artifact = obtain_artifact(&args.source, &config, &progress)?;
+    let profile = BuildProfile::from_quick(args.source.quick);
+    let given = args.source.artifact.as_deref();
+    let artifact = artifact::obtain(given, profile, &config, &progress)?;
     let built_s = started.elapsed().as_secs_f64();
     let aws = connect(g, &config).await?;
     let stack = Stack::new(&aws, &config, &stack_name);
-    let desired = function::desired(&stack, &artifact);
+    let desired = function::desired(&stack, Some(&artifact));
 
     let task = progress.start("read", &format!("function {}", desired.name));
     let Some(current) = function::describe(&stack, &desired).await? else {
@@ -42,77 +44,85 @@ pub async fn run(g: &GlobalArgs, args: &UpdateArgs) -> Result<()> {
         "differs"
     });
 
-    let mut applied_s = None;
+    let mut update_s = None;
     if !changes.is_empty() && !g.dry_run {
         let task = progress.start("function", &desired.name);
         let applying = Instant::now();
-        if let Err(e) = function::apply(&stack, &desired, Some(&current), &progress).await {
+        if let Err(e) = function::apply(&stack, &desired, Some(&current), &task).await {
             task.fail("failed");
             return Err(e);
         }
-        applied_s = Some(applying.elapsed().as_secs_f64());
+        update_s = Some(applying.elapsed().as_secs_f64());
         task.finish(&format!("updated {}", changes.join(", ")));
     }
-    let total_s = started.elapsed().as_secs_f64();
-
-    if g.json {
-        print_json(&json!({
-            "stack": stack_name,
-            "function": desired.name,
-            "dry_run": g.dry_run,
-            "changed": applied_s.is_some(),
-            "changes": changes,
-            "mutating_calls": aws.calls.mutating(),
-            "artifact": artifact_json(&artifact),
-            "timings": { "build_s": built_s, "update_s": applied_s, "total_s": total_s },
-        }));
-        return Ok(());
-    }
-    println!(
-        "{}",
-        summary(
-            &desired.name,
-            &changes,
-            g.dry_run,
-            &artifact,
-            applied_s,
-            total_s
-        )
-    );
-    Ok(())
+    Ok(UpdateResult {
+        stack: stack_name,
+        function: desired.name,
+        dry_run: g.dry_run,
+        changed: update_s.is_some(),
+        changes,
+        mutating_calls: aws.calls.mutating(),
+        artifact: artifact.summary(),
+        timings: Timings {
+            build_s: built_s,
+            update_s,
+            total_s: started.elapsed().as_secs_f64(),
+        },
+    })
 }
 
-/// The closing lines: what changed (or would, with `--dry-run`), with timings.
-fn summary(
-    function: &str,
-    changes: &[String],
-    dry_run: bool,
-    artifact: &crate::artifact::Artifact,
-    applied_s: Option<f64>,
-    total_s: f64,
-) -> String {
-    if changes.is_empty() {
-        return format!("no changes: function {function} already runs this code and configuration [{total_s:.1}s]");
-    }
-    let mut lines = vec![if dry_run {
-        format!("function {function} would change (dry run, nothing sent):")
-    } else {
-        format!(
-            "updated function {function} in {:.1}s ({total_s:.1}s in all):",
-            applied_s.unwrap_or_default()
-        )
-    }];
-    for change in changes {
-        if change == "code" {
-            lines.push(format!(
-                "  code          {} ({}, sha256 {})",
-                artifact.zip_path.display(),
-                human_size(artifact.zip_bytes.len() as u64),
-                artifact.sha256_hex
-            ));
-        } else {
-            lines.push(format!("  {change}"));
+/// What `update` changed (or, with `--dry-run`, would change), with the artifact and timings.
+#[derive(Debug, Serialize)]
+pub struct UpdateResult {
+    pub stack: String,
+    pub function: String,
+    pub dry_run: bool,
+    pub changed: bool,
+    pub changes: Vec<String>,
+    pub mutating_calls: Vec<String>,
+    pub artifact: Summary,
+    pub timings: Timings,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Timings {
+    pub build_s: f64,
+    pub update_s: Option<f64>,
+    pub total_s: f64,
+}
+
+impl fmt::Display for UpdateResult {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (name, total_s) = (&self.function, self.timings.total_s);
+        if self.changes.is_empty() {
+            return writeln!(
+                f,
+                "no changes: function {name} already runs this code and configuration [{total_s:.1}s]"
+            );
         }
+        if self.dry_run {
+            writeln!(f, "function {name} would change (dry run, nothing sent):")?;
+        } else {
+            writeln!(
+                f,
+                "updated function {name} in {:.1}s ({total_s:.1}s in all):",
+                self.timings.update_s.unwrap_or_default()
+            )?;
+        }
+        for change in &self.changes {
+            if change == "code" {
+                let a = &self.artifact;
+                writeln!(
+                    f,
+                    "  code          {} ({}, sha256 {})",
+                    a.zip.display(),
+                    size(a.size),
+                    a.sha256
+                )?;
+            } else {
+                writeln!(f, "  {change}")?;
+            }
+        }
+        Ok(())
     }
-    lines.join("\n")
 }

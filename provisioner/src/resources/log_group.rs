@@ -1,7 +1,10 @@
 //! The function's log group, created ahead of the function so that it carries a retention period and the
 //! stack tag instead of Lambda's never-expiring default.
 use crate::aws::{error_code, Explain};
-use crate::plan::Action;
+use crate::progress::Task;
+use crate::resources::kind::Kind;
+use crate::resources::plan::Action;
+use crate::resources::resource::{Known, Resource, Teardown};
 use crate::resources::{tag_changes, Stack};
 use anyhow::Result;
 use std::collections::BTreeMap;
@@ -48,98 +51,122 @@ pub fn diff(current: Option<&Current>, desired: &Desired) -> Action {
     Action::from_changes(changes)
 }
 
-pub async fn describe(stack: &Stack<'_>, desired: &Desired) -> Result<Option<Current>> {
-    let logs = &stack.aws.logs;
-    let out = logs
-        .describe_log_groups()
-        .log_group_name_prefix(&desired.name)
-        .send()
-        .await
-        .explain(
-            stack.aws,
-            &format!("logs:DescribeLogGroups {}", desired.name),
-        )?;
-    let Some(group) = out
-        .log_groups()
-        .iter()
-        .find(|g| g.log_group_name() == Some(desired.name.as_str()))
-    else {
-        return Ok(None);
-    };
-    let tags = logs
-        .list_tags_for_resource()
-        .resource_arn(&desired.arn)
-        .send()
-        .await
-        .explain(
-            stack.aws,
-            &format!("logs:ListTagsForResource {}", desired.name),
-        )?;
-    Ok(Some(Current {
-        retention_days: group.retention_in_days(),
-        tags: tags
-            .tags()
-            .cloned()
-            .unwrap_or_default()
-            .into_iter()
-            .collect(),
-    }))
-}
+impl Resource for Desired {
+    type Current = Current;
+    const KIND: Kind = Kind::LogGroup;
 
-pub async fn apply(stack: &Stack<'_>, desired: &Desired, current: Option<&Current>) -> Result<()> {
-    let logs = &stack.aws.logs;
-    let name = desired.name.as_str();
-    let c = match current {
-        Some(c) => c.clone(),
-        None => {
-            match logs
-                .create_log_group()
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    async fn describe(&self, stack: &Stack<'_>, _: &mut Known) -> Result<Option<Current>> {
+        let desired = self;
+        let logs = &stack.aws.logs;
+        let out = logs
+            .describe_log_groups()
+            .log_group_name_prefix(&desired.name)
+            .send()
+            .await
+            .explain(
+                stack.aws,
+                &format!("logs:DescribeLogGroups {}", desired.name),
+            )?;
+        let Some(group) = out
+            .log_groups()
+            .iter()
+            .find(|g| g.log_group_name() == Some(desired.name.as_str()))
+        else {
+            return Ok(None);
+        };
+        let tags = logs
+            .list_tags_for_resource()
+            .resource_arn(&desired.arn)
+            .send()
+            .await
+            .explain(
+                stack.aws,
+                &format!("logs:ListTagsForResource {}", desired.name),
+            )?;
+        Ok(Some(Current {
+            retention_days: group.retention_in_days(),
+            tags: tags
+                .tags()
+                .cloned()
+                .unwrap_or_default()
+                .into_iter()
+                .collect(),
+        }))
+    }
+
+    fn diff(&self, current: Option<&Current>, _: &Known) -> Action {
+        diff(current, self)
+    }
+
+    async fn apply(
+        &self,
+        stack: &Stack<'_>,
+        current: Option<&Current>,
+        _: &mut Known,
+        _: &Task,
+    ) -> Result<()> {
+        let desired = self;
+        let logs = &stack.aws.logs;
+        let name = desired.name.as_str();
+        let c = match current {
+            Some(c) => c.clone(),
+            None => {
+                match logs
+                    .create_log_group()
+                    .log_group_name(name)
+                    .set_tags(Some(desired.tags.clone().into_iter().collect()))
+                    .send()
+                    .await
+                {
+                    Ok(_) => {}
+                    Err(e) if error_code(&e) == Some("ResourceAlreadyExistsException") => {}
+                    Err(e) => {
+                        return Err(e).explain(stack.aws, &format!("logs:CreateLogGroup {name}"))
+                    }
+                }
+                Current {
+                    retention_days: None,
+                    tags: desired.tags.clone(),
+                }
+            }
+        };
+        if c.retention_days != Some(desired.retention_days) {
+            logs.put_retention_policy()
                 .log_group_name(name)
+                .retention_in_days(desired.retention_days)
+                .send()
+                .await
+                .explain(stack.aws, &format!("logs:PutRetentionPolicy {name}"))?;
+        }
+        if !tag_changes(&c.tags, &desired.tags).is_empty() {
+            logs.tag_resource()
+                .resource_arn(&desired.arn)
                 .set_tags(Some(desired.tags.clone().into_iter().collect()))
                 .send()
                 .await
-            {
-                Ok(_) => {}
-                Err(e) if error_code(&e) == Some("ResourceAlreadyExistsException") => {}
-                Err(e) => return Err(e).explain(stack.aws, &format!("logs:CreateLogGroup {name}")),
-            }
-            Current {
-                retention_days: None,
-                tags: desired.tags.clone(),
-            }
+                .explain(stack.aws, &format!("logs:TagResource {name}"))?;
         }
-    };
-    if c.retention_days != Some(desired.retention_days) {
-        logs.put_retention_policy()
-            .log_group_name(name)
-            .retention_in_days(desired.retention_days)
-            .send()
-            .await
-            .explain(stack.aws, &format!("logs:PutRetentionPolicy {name}"))?;
+        Ok(())
     }
-    if !tag_changes(&c.tags, &desired.tags).is_empty() {
-        logs.tag_resource()
-            .resource_arn(&desired.arn)
-            .set_tags(Some(desired.tags.clone().into_iter().collect()))
-            .send()
-            .await
-            .explain(stack.aws, &format!("logs:TagResource {name}"))?;
-    }
-    Ok(())
-}
 
-pub async fn destroy(stack: &Stack<'_>, desired: &Desired) -> Result<Action> {
-    match stack
-        .aws
-        .logs
-        .delete_log_group()
-        .log_group_name(&desired.name)
-        .send()
-        .await
-    {
-        Ok(_) => Ok(Action::Delete),
-        Err(e) if error_code(&e) == Some("ResourceNotFoundException") => Ok(Action::Absent),
-        Err(e) => Err(e).explain(stack.aws, &format!("logs:DeleteLogGroup {}", desired.name)),
+    async fn destroy(&self, stack: &Stack<'_>, _: Teardown, _: &Task) -> Result<Action> {
+        let desired = self;
+        match stack
+            .aws
+            .logs
+            .delete_log_group()
+            .log_group_name(&desired.name)
+            .send()
+            .await
+        {
+            Ok(_) => Ok(Action::Delete),
+            Err(e) if error_code(&e) == Some("ResourceNotFoundException") => Ok(Action::Absent),
+            Err(e) => Err(e).explain(stack.aws, &format!("logs:DeleteLogGroup {}", desired.name)),
+        }
     }
 }
 

@@ -1,11 +1,7 @@
-//! One module per AWS resource kind, each with the same shape:
-//!
-//! - `describe(stack) -> Option<Current>`: what exists (read-only calls);
-//! - `diff(current, desired) -> Action`: a pure function, unit-tested, listing what differs;
-//! - `apply(stack, current) -> Result<...>`: create or update only what differs;
-//! - `destroy(stack) -> Result<Action>`: delete; "already gone" is success (`Action::Absent`).
-//!
-//! "Already exists" on create is success too: a concurrent or interrupted run converges on re-run.
+//! One module per AWS resource kind, each implementing [`resource::Resource`]: describe (read-only
+//! calls) → a pure, unit-tested diff → apply (only what differs; "already exists" is success) →
+//! destroy ("already gone" is success). The stack's resources are listed once, in order, in
+//! [`table`]; [`state`] walks that table for `up`, `status` and `teardown`.
 use crate::aws::Aws;
 use crate::config::Config;
 use crate::names::{Arns, Names, STACK_TAG};
@@ -15,11 +11,16 @@ use std::collections::BTreeMap;
 pub mod bucket;
 pub mod cdn;
 pub mod function;
+pub mod kind;
 pub mod log_group;
 pub mod notification;
+pub mod permission;
+pub mod plan;
+pub mod resource;
 pub mod role;
 pub mod state;
 pub mod subscription;
+pub mod table;
 pub mod topic;
 
 /// Everything a resource module needs to know about the stack being deployed.

@@ -2,7 +2,10 @@
 //! the upload topic. Notification configurations are one document per bucket: ours is found by its Id, and
 //! any other configuration on the bucket is kept.
 use crate::aws::{error_code, Explain};
-use crate::plan::Action;
+use crate::progress::Task;
+use crate::resources::kind::Kind;
+use crate::resources::plan::Action;
+use crate::resources::resource::{Known, Resource, Teardown};
 use crate::resources::Stack;
 use anyhow::Result;
 use aws_sdk_s3::types::{
@@ -71,39 +74,6 @@ pub fn diff(current: Option<&Current>, desired: &Desired) -> Action {
     Action::from_changes(changes)
 }
 
-pub async fn describe(stack: &Stack<'_>, desired: &Desired) -> Result<Option<Current>> {
-    match stack
-        .aws
-        .s3
-        .get_bucket_notification_configuration()
-        .bucket(&desired.bucket)
-        .send()
-        .await
-    {
-        Ok(out) => {
-            let config = NotificationConfiguration::builder()
-                .set_topic_configurations(out.topic_configurations)
-                .set_queue_configurations(out.queue_configurations)
-                .set_lambda_function_configurations(out.lambda_function_configurations)
-                .set_event_bridge_configuration(out.event_bridge_configuration)
-                .build();
-            Ok(Some(Current { config }))
-        }
-        Err(e) if error_code(&e) == Some("NoSuchBucket") => Ok(None),
-        // moto 5.2 answers an empty configuration with an empty `<GetBucketNotificationResponse/>` root that
-        // the SDK cannot parse (AWS sends an empty `NotificationConfiguration`): a 200 is "no notifications".
-        Err(e) if e.raw_response().is_some_and(|r| r.status().as_u16() == 200) => {
-            Ok(Some(Current {
-                config: NotificationConfiguration::builder().build(),
-            }))
-        }
-        Err(e) => Err(e).explain(
-            stack.aws,
-            &format!("s3:GetBucketNotificationConfiguration {}", desired.bucket),
-        ),
-    }
-}
-
 /// Writes the bucket's notification document with ours replaced (or removed when `ours` is None).
 async fn put(
     stack: &Stack<'_>,
@@ -142,32 +112,87 @@ async fn put(
     Ok(())
 }
 
-/// Must run after the upload topic's policy exists: S3 checks that it may publish, and refuses otherwise.
-pub async fn apply(stack: &Stack<'_>, desired: &Desired, current: Option<&Current>) -> Result<()> {
-    let rule = FilterRule::builder()
-        .name(FilterRuleName::Prefix)
-        .value(&desired.prefix)
-        .build();
-    let ours = TopicConfiguration::builder()
-        .id(NOTIFICATION_ID)
-        .topic_arn(&desired.topic_arn)
-        .events(Event::from("s3:ObjectCreated:*"))
-        .filter(
-            NotificationConfigurationFilter::builder()
-                .key(S3KeyFilter::builder().filter_rules(rule).build())
-                .build(),
-        )
-        .build()?;
-    put(stack, desired, current, Some(ours)).await
-}
+impl Resource for Desired {
+    type Current = Current;
+    const KIND: Kind = Kind::Notification;
 
-pub async fn destroy(stack: &Stack<'_>, desired: &Desired) -> Result<Action> {
-    let current = describe(stack, desired).await?;
-    if current.as_ref().and_then(Current::ours).is_none() {
-        return Ok(Action::Absent);
+    fn name(&self) -> &str {
+        &self.bucket
     }
-    put(stack, desired, current.as_ref(), None).await?;
-    Ok(Action::Delete)
+
+    async fn describe(&self, stack: &Stack<'_>, _: &mut Known) -> Result<Option<Current>> {
+        let desired = self;
+        match stack
+            .aws
+            .s3
+            .get_bucket_notification_configuration()
+            .bucket(&desired.bucket)
+            .send()
+            .await
+        {
+            Ok(out) => {
+                let config = NotificationConfiguration::builder()
+                    .set_topic_configurations(out.topic_configurations)
+                    .set_queue_configurations(out.queue_configurations)
+                    .set_lambda_function_configurations(out.lambda_function_configurations)
+                    .set_event_bridge_configuration(out.event_bridge_configuration)
+                    .build();
+                Ok(Some(Current { config }))
+            }
+            Err(e) if error_code(&e) == Some("NoSuchBucket") => Ok(None),
+            // moto 5.2 answers an empty configuration with an empty `<GetBucketNotificationResponse/>` root that
+            // the SDK cannot parse (AWS sends an empty `NotificationConfiguration`): a 200 is "no notifications".
+            Err(e) if e.raw_response().is_some_and(|r| r.status().as_u16() == 200) => {
+                Ok(Some(Current {
+                    config: NotificationConfiguration::builder().build(),
+                }))
+            }
+            Err(e) => Err(e).explain(
+                stack.aws,
+                &format!("s3:GetBucketNotificationConfiguration {}", desired.bucket),
+            ),
+        }
+    }
+
+    fn diff(&self, current: Option<&Current>, _: &Known) -> Action {
+        diff(current, self)
+    }
+
+    /// Must run after the upload topic's policy exists: S3 checks that it may publish, and refuses otherwise.
+    async fn apply(
+        &self,
+        stack: &Stack<'_>,
+        current: Option<&Current>,
+        _: &mut Known,
+        _: &Task,
+    ) -> Result<()> {
+        let desired = self;
+        let rule = FilterRule::builder()
+            .name(FilterRuleName::Prefix)
+            .value(&desired.prefix)
+            .build();
+        let ours = TopicConfiguration::builder()
+            .id(NOTIFICATION_ID)
+            .topic_arn(&desired.topic_arn)
+            .events(Event::from("s3:ObjectCreated:*"))
+            .filter(
+                NotificationConfigurationFilter::builder()
+                    .key(S3KeyFilter::builder().filter_rules(rule).build())
+                    .build(),
+            )
+            .build()?;
+        put(stack, desired, current, Some(ours)).await
+    }
+
+    async fn destroy(&self, stack: &Stack<'_>, _: Teardown, _: &Task) -> Result<Action> {
+        let desired = self;
+        let current = desired.describe(stack, &mut Known::default()).await?;
+        if current.as_ref().and_then(Current::ours).is_none() {
+            return Ok(Action::Absent);
+        }
+        put(stack, desired, current.as_ref(), None).await?;
+        Ok(Action::Delete)
+    }
 }
 
 #[cfg(test)]

@@ -1,8 +1,11 @@
 //! The function's IAM role: trusted by Lambda only, with one inline policy that grants exactly what the
 //! function does (see `policies/`).
 use crate::aws::{error_code, Explain};
-use crate::plan::Action;
 use crate::policy::same_policy;
+use crate::progress::Task;
+use crate::resources::kind::Kind;
+use crate::resources::plan::Action;
+use crate::resources::resource::{Known, Resource, Teardown};
 use crate::resources::{tag_changes, Stack};
 use anyhow::{bail, Result};
 use aws_sdk_iam::types::Tag;
@@ -54,150 +57,172 @@ pub fn diff(current: Option<&Current>, desired: &Desired) -> Action {
     Action::from_changes(changes)
 }
 
-pub async fn describe(stack: &Stack<'_>, desired: &Desired) -> Result<Option<Current>> {
-    let iam = &stack.aws.iam;
-    let role = match iam.get_role().role_name(&desired.name).send().await {
-        Ok(out) => out.role,
-        Err(e) if error_code(&e) == Some("NoSuchEntity") => return Ok(None),
-        Err(e) => return Err(e).explain(stack.aws, &format!("iam:GetRole {}", desired.name)),
-    };
-    let trust = role
-        .and_then(|r| r.assume_role_policy_document)
-        .unwrap_or_default();
-    let access = match iam
-        .get_role_policy()
-        .role_name(&desired.name)
-        .policy_name(&desired.policy_name)
-        .send()
-        .await
-    {
-        Ok(out) => Some(out.policy_document),
-        Err(e) if error_code(&e) == Some("NoSuchEntity") => None,
-        Err(e) => {
-            return Err(e).explain(
-                stack.aws,
-                &format!("iam:GetRolePolicy {}", desired.policy_name),
-            )
-        }
-    };
-    let tags = iam
-        .list_role_tags()
-        .role_name(&desired.name)
-        .send()
-        .await
-        .explain(stack.aws, &format!("iam:ListRoleTags {}", desired.name))?;
-    let tags = tags
-        .tags()
-        .iter()
-        .map(|t| (t.key().to_string(), t.value().to_string()))
-        .collect();
-    Ok(Some(Current {
-        trust,
-        access,
-        tags,
-    }))
-}
+impl Resource for Desired {
+    type Current = Current;
+    const KIND: Kind = Kind::Role;
 
-pub async fn apply(stack: &Stack<'_>, desired: &Desired, current: Option<&Current>) -> Result<()> {
-    let iam = &stack.aws.iam;
-    let name = desired.name.as_str();
-    let tags = || {
-        desired
-            .tags
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    async fn describe(&self, stack: &Stack<'_>, _: &mut Known) -> Result<Option<Current>> {
+        let desired = self;
+        let iam = &stack.aws.iam;
+        let role = match iam.get_role().role_name(&desired.name).send().await {
+            Ok(out) => out.role,
+            Err(e) if error_code(&e) == Some("NoSuchEntity") => return Ok(None),
+            Err(e) => return Err(e).explain(stack.aws, &format!("iam:GetRole {}", desired.name)),
+        };
+        let trust = role
+            .and_then(|r| r.assume_role_policy_document)
+            .unwrap_or_default();
+        let access = match iam
+            .get_role_policy()
+            .role_name(&desired.name)
+            .policy_name(&desired.policy_name)
+            .send()
+            .await
+        {
+            Ok(out) => Some(out.policy_document),
+            Err(e) if error_code(&e) == Some("NoSuchEntity") => None,
+            Err(e) => {
+                return Err(e).explain(
+                    stack.aws,
+                    &format!("iam:GetRolePolicy {}", desired.policy_name),
+                )
+            }
+        };
+        let tags = iam
+            .list_role_tags()
+            .role_name(&desired.name)
+            .send()
+            .await
+            .explain(stack.aws, &format!("iam:ListRoleTags {}", desired.name))?;
+        let tags = tags
+            .tags()
             .iter()
-            .map(|(k, v)| Tag::builder().key(k).value(v).build())
-            .collect::<Result<Vec<_>, _>>()
-    };
-    let fresh = Current::default();
-    let c = match current {
-        Some(c) => c,
-        None => {
-            let created = iam
-                .create_role()
+            .map(|t| (t.key().to_string(), t.value().to_string()))
+            .collect();
+        Ok(Some(Current {
+            trust,
+            access,
+            tags,
+        }))
+    }
+
+    fn diff(&self, current: Option<&Current>, _: &Known) -> Action {
+        diff(current, self)
+    }
+
+    async fn apply(
+        &self,
+        stack: &Stack<'_>,
+        current: Option<&Current>,
+        _: &mut Known,
+        _: &Task,
+    ) -> Result<()> {
+        let desired = self;
+        let iam = &stack.aws.iam;
+        let name = desired.name.as_str();
+        let tags = || {
+            desired
+                .tags
+                .iter()
+                .map(|(k, v)| Tag::builder().key(k).value(v).build())
+                .collect::<Result<Vec<_>, _>>()
+        };
+        let fresh = Current::default();
+        let c = match current {
+            Some(c) => c,
+            None => {
+                let created = iam
+                    .create_role()
+                    .role_name(name)
+                    .description(format!(
+                        "imgdeploy stack {}: the variant function's execution role",
+                        stack.names.stack
+                    ))
+                    .assume_role_policy_document(desired.trust.to_string())
+                    .set_tags(Some(tags()?))
+                    .send()
+                    .await;
+                match created {
+                    Ok(_) => {}
+                    Err(e) if error_code(&e) == Some("EntityAlreadyExists") => {}
+                    Err(e) => return Err(e).explain(stack.aws, &format!("iam:CreateRole {name}")),
+                }
+                &Current {
+                    trust: desired.trust.to_string(),
+                    tags: desired.tags.clone(),
+                    ..fresh
+                }
+            }
+        };
+        if !same_policy(&c.trust, &desired.trust) {
+            iam.update_assume_role_policy()
                 .role_name(name)
-                .description(format!(
-                    "imgdeploy stack {}: the variant function's execution role",
-                    stack.names.stack
-                ))
-                .assume_role_policy_document(desired.trust.to_string())
+                .policy_document(desired.trust.to_string())
+                .send()
+                .await
+                .explain(stack.aws, &format!("iam:UpdateAssumeRolePolicy {name}"))?;
+        }
+        if !c
+            .access
+            .as_deref()
+            .is_some_and(|a| same_policy(a, &desired.access))
+        {
+            iam.put_role_policy()
+                .role_name(name)
+                .policy_name(&desired.policy_name)
+                .policy_document(desired.access.to_string())
+                .send()
+                .await
+                .explain(
+                    stack.aws,
+                    &format!("iam:PutRolePolicy {}", desired.policy_name),
+                )?;
+        }
+        if !tag_changes(&c.tags, &desired.tags).is_empty() {
+            iam.tag_role()
+                .role_name(name)
                 .set_tags(Some(tags()?))
                 .send()
-                .await;
-            match created {
-                Ok(_) => {}
-                Err(e) if error_code(&e) == Some("EntityAlreadyExists") => {}
-                Err(e) => return Err(e).explain(stack.aws, &format!("iam:CreateRole {name}")),
-            }
-            &Current {
-                trust: desired.trust.to_string(),
-                tags: desired.tags.clone(),
-                ..fresh
-            }
+                .await
+                .explain(stack.aws, &format!("iam:TagRole {name}"))?;
         }
-    };
-    if !same_policy(&c.trust, &desired.trust) {
-        iam.update_assume_role_policy()
-            .role_name(name)
-            .policy_document(desired.trust.to_string())
-            .send()
-            .await
-            .explain(stack.aws, &format!("iam:UpdateAssumeRolePolicy {name}"))?;
+        Ok(())
     }
-    if !c
-        .access
-        .as_deref()
-        .is_some_and(|a| same_policy(a, &desired.access))
-    {
-        iam.put_role_policy()
+
+    /// Deletes the inline policy, then the role (IAM refuses to delete a role that still has policies).
+    async fn destroy(&self, stack: &Stack<'_>, _: Teardown, _: &Task) -> Result<Action> {
+        let desired = self;
+        let iam = &stack.aws.iam;
+        let name = desired.name.as_str();
+        match iam
+            .delete_role_policy()
             .role_name(name)
             .policy_name(&desired.policy_name)
-            .policy_document(desired.access.to_string())
             .send()
             .await
-            .explain(
-                stack.aws,
-                &format!("iam:PutRolePolicy {}", desired.policy_name),
-            )?;
-    }
-    if !tag_changes(&c.tags, &desired.tags).is_empty() {
-        iam.tag_role()
-            .role_name(name)
-            .set_tags(Some(tags()?))
-            .send()
-            .await
-            .explain(stack.aws, &format!("iam:TagRole {name}"))?;
-    }
-    Ok(())
-}
-
-/// Deletes the inline policy, then the role (IAM refuses to delete a role that still has policies).
-pub async fn destroy(stack: &Stack<'_>, desired: &Desired) -> Result<Action> {
-    let iam = &stack.aws.iam;
-    let name = desired.name.as_str();
-    match iam
-        .delete_role_policy()
-        .role_name(name)
-        .policy_name(&desired.policy_name)
-        .send()
-        .await
-    {
-        Ok(_) => {}
-        Err(e) if error_code(&e) == Some("NoSuchEntity") => {}
-        Err(e) => {
-            return Err(e).explain(
-                stack.aws,
-                &format!("iam:DeleteRolePolicy {}", desired.policy_name),
-            )
+        {
+            Ok(_) => {}
+            Err(e) if error_code(&e) == Some("NoSuchEntity") => {}
+            Err(e) => {
+                return Err(e).explain(
+                    stack.aws,
+                    &format!("iam:DeleteRolePolicy {}", desired.policy_name),
+                )
+            }
         }
-    }
-    match iam.delete_role().role_name(name).send().await {
-        Ok(_) => Ok(Action::Delete),
-        Err(e) if error_code(&e) == Some("NoSuchEntity") => Ok(Action::Absent),
-        Err(e) if error_code(&e) == Some("DeleteConflict") => bail!(
-            "iam:DeleteRole {name}: the role still has policies that imgdeploy did not attach\n  \
-             fix: detach them (`aws iam list-attached-role-policies --role-name {name}`) and run teardown again"
-        ),
-        Err(e) => Err(e).explain(stack.aws, &format!("iam:DeleteRole {name}")),
+        match iam.delete_role().role_name(name).send().await {
+            Ok(_) => Ok(Action::Delete),
+            Err(e) if error_code(&e) == Some("NoSuchEntity") => Ok(Action::Absent),
+            Err(e) if error_code(&e) == Some("DeleteConflict") => bail!(
+                "iam:DeleteRole {name}: the role still has policies that imgdeploy did not attach\n  \
+                 fix: detach them (`aws iam list-attached-role-policies --role-name {name}`) and run teardown again"
+            ),
+            Err(e) => Err(e).explain(stack.aws, &format!("iam:DeleteRole {name}")),
+        }
     }
 }
 

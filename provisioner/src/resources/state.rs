@@ -1,157 +1,130 @@
-//! The whole stack at once: what should exist, what does, and the plan between the two. `up` prints the
-//! plan and then applies it resource by resource; a second `up` finds nothing to do.
+//! The whole stack at once, walked through the one table (`table.rs`): what exists, the plan between
+//! that and the configuration, applying it in order, and tearing it down in the reverse order. `up`,
+//! `status` and `teardown` call these; none of them lists resources of its own.
 use crate::artifact::Artifact;
-use crate::plan::{Action, Plan};
-use crate::resources::{
-    bucket, cdn, function, log_group, notification, role, subscription, topic, Stack,
-};
+use crate::progress::Progress;
+use crate::resources::plan::{Action, Plan};
+use crate::resources::resource::{Known, Slot, Teardown};
+use crate::resources::table::table;
+use crate::resources::Stack;
 use anyhow::Result;
 
+/// Every wanted resource of the stack, described.
 pub struct StackState {
-    pub buckets: Vec<(bucket::Desired, Option<bucket::Current>)>,
-    pub failure_topic: (topic::Desired, Option<topic::Current>),
-    pub upload_topic: (topic::Desired, Option<topic::Current>),
-    pub log_group: (log_group::Desired, Option<log_group::Current>),
-    pub role: (role::Desired, Option<role::Current>),
-    pub function: (function::Desired, Option<function::Current>),
-    pub subscription: (subscription::Desired, subscription::Current),
-    pub notification: (notification::Desired, Option<notification::Current>),
-    pub cdn: Option<(cdn::Desired, cdn::Current)>,
+    slots: Vec<Box<dyn Slot>>,
+    pub known: Known,
 }
 
 impl StackState {
-    /// Reads every resource of the stack (read-only calls only).
-    pub async fn describe(stack: &Stack<'_>, artifact: &Artifact) -> Result<StackState> {
-        let mut buckets = Vec::new();
-        for d in bucket::desired_all(stack) {
-            let current = bucket::describe(stack, &d.name).await?;
-            buckets.push((d, current));
+    /// Reads every resource the configuration wants (read-only calls only).
+    pub async fn describe(stack: &Stack<'_>, artifact: Option<&Artifact>) -> Result<StackState> {
+        let mut slots: Vec<Box<dyn Slot>> = table(stack, artifact)
+            .into_iter()
+            .filter(|s| s.wanted())
+            .collect();
+        let mut known = Known::default();
+        for slot in &mut slots {
+            slot.describe(stack, &mut known).await?;
         }
-        let failure = topic::desired_failure(stack);
-        let failure_current = topic::describe(stack, &failure).await?;
-        let upload = topic::desired_upload(stack);
-        let upload_current = topic::describe(stack, &upload).await?;
-        let logs = log_group::desired(stack);
-        let logs_current = log_group::describe(stack, &logs).await?;
-        let role = role::desired(stack);
-        let role_current = role::describe(stack, &role).await?;
-        let func = function::desired(stack, artifact);
-        let func_current = function::describe(stack, &func).await?;
-        let sub = subscription::desired(stack);
-        let sub_current = subscription::describe(stack, &sub).await?;
-        let notif = notification::desired(stack);
-        let notif_current = notification::describe(stack, &notif).await?;
-        let cdn = if stack.config.cdn.enabled {
-            Some((cdn::desired(stack), cdn::describe(stack).await?))
-        } else {
-            None
-        };
-        Ok(StackState {
-            buckets,
-            failure_topic: (failure, failure_current),
-            upload_topic: (upload, upload_current),
-            log_group: (logs, logs_current),
-            role: (role, role_current),
-            function: (func, func_current),
-            subscription: (sub, sub_current),
-            notification: (notif, notif_current),
-            cdn,
-        })
+        Ok(StackState { slots, known })
     }
 
-    /// The plan, in the order `up` applies it. Pure: every decision is a module's `diff`.
+    /// The plan, in the order `up` applies it. Pure: every decision is a resource's `diff`.
     pub fn plan(&self, stack: &Stack<'_>) -> Plan {
         let mut plan = Plan::new(&stack.names.stack);
-        for (d, c) in &self.buckets {
-            plan.push("bucket", &d.name, bucket::diff(c.as_ref(), d));
-        }
-        plan.push(
-            "topic",
-            &self.failure_topic.0.name,
-            topic::diff(self.failure_topic.1.as_ref(), &self.failure_topic.0),
-        );
-        plan.push(
-            "topic",
-            &self.upload_topic.0.name,
-            topic::diff(self.upload_topic.1.as_ref(), &self.upload_topic.0),
-        );
-        plan.push(
-            "log-group",
-            &self.log_group.0.name,
-            log_group::diff(self.log_group.1.as_ref(), &self.log_group.0),
-        );
-        plan.push(
-            "role",
-            &self.role.0.name,
-            role::diff(self.role.1.as_ref(), &self.role.0),
-        );
-        plan.push(
-            "function",
-            &stack.names.function,
-            function::diff(self.function.1.as_ref(), &self.function.0),
-        );
-        let (permission, sub) = subscription::diff(&self.subscription.1, &self.subscription.0);
-        plan.push("permission", &stack.names.permission_sid, permission);
-        plan.push("subscription", &stack.names.upload_topic, sub);
-        plan.push(
-            "notification",
-            &stack.names.originals_bucket,
-            notification::diff(self.notification.1.as_ref(), &self.notification.0),
-        );
-        let distribution_arn = match &self.cdn {
-            Some((desired, current)) => {
-                let (oac, dist) = cdn::diff(current, desired);
-                plan.push("cdn-oac", &stack.names.oac, oac);
-                plan.push("cdn-distribution", &stack.names.distribution_comment, dist);
-                current.distribution_arn()
-            }
-            None => None,
-        };
-        for (d, c) in &self.buckets {
-            let policy = bucket_policy(stack, &d.name, distribution_arn.as_deref());
-            plan.push(
-                "bucket-policy",
-                &d.name,
-                bucket::diff_policy(c.as_ref(), &policy),
-            );
+        for slot in &self.slots {
+            plan.push(slot.kind(), slot.name(), slot.diff(&self.known));
         }
         plan
     }
-}
 
-/// A bucket's desired policy, given the distribution (if any) that serves it.
-pub fn bucket_policy(
-    stack: &Stack<'_>,
-    bucket: &str,
-    distribution_arn: Option<&str>,
-) -> serde_json::Value {
-    let n = &stack.names;
-    let cdn = &stack.config.cdn;
-    let served: Option<Vec<String>> = if bucket == n.processed_bucket && cdn.enabled {
-        Some(
-            stack
-                .config
-                .variants
-                .iter()
-                .map(|v| format!("{}/", v.name))
-                .collect(),
-        )
-    } else if bucket == n.originals_bucket && cdn.enabled && cdn.serve_originals {
-        Some(vec![stack.config.source.prefix.clone()])
-    } else {
-        None
-    };
-    match (served, distribution_arn) {
-        (Some(prefixes), Some(arn)) => stack.policies.bucket(bucket, Some((arn, &prefixes))),
-        // Before the distribution exists (or without a CDN): TLS-only.
-        _ => stack.policies.bucket(bucket, None),
+    /// Applies the plan in table order under one progress line per resource. Each action is decided
+    /// again just before it runs, with what the resources before it made known (the bucket policies
+    /// name a distribution created moments earlier); unchanged resources get a line and no call.
+    pub async fn apply(&mut self, stack: &Stack<'_>, progress: &Progress) -> Result<()> {
+        for slot in &self.slots {
+            let action = slot.diff(&self.known);
+            let task = progress.start(slot.kind().as_str(), slot.name());
+            if !action.mutates() {
+                task.finish("unchanged");
+                continue;
+            }
+            match slot.apply(stack, &mut self.known, &task).await {
+                Ok(()) => task.finish(if action == Action::Create {
+                    "created"
+                } else {
+                    "updated"
+                }),
+                Err(e) => {
+                    task.fail("failed");
+                    let what = if action == Action::Create {
+                        "could not be created"
+                    } else {
+                        "could not be updated"
+                    };
+                    return Err(e.context(format!(
+                        "{} {} {what}; everything before it in the plan is in place: fix this and re-run `imgdeploy up`",
+                        slot.kind(),
+                        slot.name()
+                    )));
+                }
+            }
+        }
+        Ok(())
     }
 }
 
-pub fn action<'p>(plan: &'p Plan, kind: &str, name: &str) -> &'p Action {
-    plan.steps
-        .iter()
-        .find(|s| s.kind == kind && s.name == name)
-        .map(|s| &s.action)
-        .unwrap_or(&Action::Unchanged)
+/// The resources teardown deletes, in its order: the reverse of the table.
+fn teardown_order(stack: &Stack<'_>) -> Vec<Box<dyn Slot>> {
+    let mut slots = table(stack, None);
+    slots.retain(|s| s.torn_down_alone());
+    slots.reverse();
+    slots
+}
+
+/// What `teardown` would do (its dry run), from read-only calls.
+pub async fn teardown_plan(stack: &Stack<'_>, how: Teardown) -> Result<Plan> {
+    let mut slots = table(stack, None);
+    let mut known = Known::default();
+    // Described in table order: a resource may read what an earlier one made known.
+    for slot in &mut slots {
+        slot.describe(stack, &mut known).await?;
+    }
+    let mut plan = Plan::new(&stack.names.stack);
+    for slot in slots.iter().rev().filter(|s| s.torn_down_alone()) {
+        plan.push(
+            slot.kind(),
+            slot.name(),
+            slot.teardown_action(stack, how).await?,
+        );
+    }
+    Ok(plan)
+}
+
+/// Deletes every resource of the stack in teardown order; what was deleted, kept or already gone.
+pub async fn teardown(stack: &Stack<'_>, how: Teardown, progress: &Progress) -> Result<Plan> {
+    let mut done = Plan::new(&stack.names.stack);
+    for slot in teardown_order(stack) {
+        let task = progress.start(slot.kind().as_str(), slot.name());
+        match slot.destroy(stack, how, &task).await {
+            Ok(action) => {
+                task.finish(&match &action {
+                    Action::Delete => "deleted".to_string(),
+                    Action::Absent => "already gone".to_string(),
+                    Action::Keep { reason } => format!("kept: {reason}"),
+                    _ => "done".to_string(),
+                });
+                done.push(slot.kind(), slot.name(), action);
+            }
+            Err(e) => {
+                task.fail("failed");
+                return Err(e.context(format!(
+                    "teardown stopped at {} {}; run `imgdeploy teardown` again to continue",
+                    slot.kind(),
+                    slot.name()
+                )));
+            }
+        }
+    }
+    Ok(done)
 }

@@ -1,7 +1,10 @@
 //! The two SNS topics: uploads (S3 publishes each upload, the function subscribes) and failures (failure
 //! reports and the function's dead-letter target). Only the upload topic carries a resource policy.
 use crate::aws::{error_code, Explain};
-use crate::plan::Action;
+use crate::progress::Task;
+use crate::resources::kind::Kind;
+use crate::resources::plan::Action;
+use crate::resources::resource::{Known, Resource, Teardown};
 use crate::resources::{tag_changes, Stack};
 use anyhow::Result;
 use aws_sdk_sns::types::Tag;
@@ -23,7 +26,7 @@ pub struct Current {
     pub tags: BTreeMap<String, String>,
 }
 
-pub fn desired_upload(stack: &Stack<'_>) -> Desired {
+pub fn upload(stack: &Stack<'_>) -> Desired {
     Desired {
         name: stack.names.upload_topic.clone(),
         arn: stack.arns.upload_topic.clone(),
@@ -32,7 +35,7 @@ pub fn desired_upload(stack: &Stack<'_>) -> Desired {
     }
 }
 
-pub fn desired_failure(stack: &Stack<'_>) -> Desired {
+pub fn failure(stack: &Stack<'_>) -> Desired {
     Desired {
         name: stack.names.failure_topic.clone(),
         arn: stack.arns.failure_topic.clone(),
@@ -59,106 +62,132 @@ pub fn diff(current: Option<&Current>, desired: &Desired) -> Action {
     Action::from_changes(changes)
 }
 
-pub async fn describe(stack: &Stack<'_>, desired: &Desired) -> Result<Option<Current>> {
-    let sns = &stack.aws.sns;
-    let attrs = match sns
-        .get_topic_attributes()
-        .topic_arn(&desired.arn)
-        .send()
-        .await
-    {
-        Ok(out) => out.attributes().cloned().unwrap_or_default(),
-        Err(e) if error_code(&e) == Some("NotFound") => return Ok(None),
-        Err(e) => {
-            return Err(e).explain(
-                stack.aws,
-                &format!("sns:GetTopicAttributes {}", desired.name),
-            )
-        }
-    };
-    let tags = sns
-        .list_tags_for_resource()
-        .resource_arn(&desired.arn)
-        .send()
-        .await
-        .explain(
-            stack.aws,
-            &format!("sns:ListTagsForResource {}", desired.name),
-        )?;
-    Ok(Some(Current {
-        policy: attrs.get("Policy").cloned(),
-        tags: tags
-            .tags()
-            .iter()
-            .map(|t| (t.key().to_string(), t.value().to_string()))
-            .collect(),
-    }))
-}
+impl Resource for Desired {
+    type Current = Current;
+    const KIND: Kind = Kind::Topic;
 
-pub async fn apply(stack: &Stack<'_>, desired: &Desired, current: Option<&Current>) -> Result<()> {
-    let sns = &stack.aws.sns;
-    let what = |op: &str| format!("sns:{op} {}", desired.name);
-    let tags = || {
-        desired
-            .tags
-            .iter()
-            .map(|(k, v)| Tag::builder().key(k).value(v).build())
-            .collect::<Result<Vec<_>, _>>()
-    };
-    match current {
-        None => {
-            // CreateTopic is idempotent for the same name and attributes.
-            let mut req = sns
-                .create_topic()
-                .name(&desired.name)
-                .set_tags(Some(tags()?));
-            if let Some(p) = &desired.policy {
-                req = req.attributes("Policy", p.to_string());
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    async fn describe(&self, stack: &Stack<'_>, _: &mut Known) -> Result<Option<Current>> {
+        let desired = self;
+        let sns = &stack.aws.sns;
+        let attrs = match sns
+            .get_topic_attributes()
+            .topic_arn(&desired.arn)
+            .send()
+            .await
+        {
+            Ok(out) => out.attributes().cloned().unwrap_or_default(),
+            Err(e) if error_code(&e) == Some("NotFound") => return Ok(None),
+            Err(e) => {
+                return Err(e).explain(
+                    stack.aws,
+                    &format!("sns:GetTopicAttributes {}", desired.name),
+                )
             }
-            req.send().await.explain(stack.aws, &what("CreateTopic"))?;
-        }
-        Some(c) => {
-            if let Some(p) = &desired.policy {
-                if !c
-                    .policy
-                    .as_deref()
-                    .is_some_and(|cp| crate::policy::same_policy(cp, p))
-                {
-                    sns.set_topic_attributes()
-                        .topic_arn(&desired.arn)
-                        .attribute_name("Policy")
-                        .attribute_value(p.to_string())
+        };
+        let tags = sns
+            .list_tags_for_resource()
+            .resource_arn(&desired.arn)
+            .send()
+            .await
+            .explain(
+                stack.aws,
+                &format!("sns:ListTagsForResource {}", desired.name),
+            )?;
+        Ok(Some(Current {
+            policy: attrs.get("Policy").cloned(),
+            tags: tags
+                .tags()
+                .iter()
+                .map(|t| (t.key().to_string(), t.value().to_string()))
+                .collect(),
+        }))
+    }
+
+    fn diff(&self, current: Option<&Current>, _: &Known) -> Action {
+        diff(current, self)
+    }
+
+    async fn apply(
+        &self,
+        stack: &Stack<'_>,
+        current: Option<&Current>,
+        _: &mut Known,
+        _: &Task,
+    ) -> Result<()> {
+        let desired = self;
+        let sns = &stack.aws.sns;
+        let what = |op: &str| format!("sns:{op} {}", desired.name);
+        let tags = || {
+            desired
+                .tags
+                .iter()
+                .map(|(k, v)| Tag::builder().key(k).value(v).build())
+                .collect::<Result<Vec<_>, _>>()
+        };
+        match current {
+            None => {
+                // CreateTopic is idempotent for the same name and attributes.
+                let mut req = sns
+                    .create_topic()
+                    .name(&desired.name)
+                    .set_tags(Some(tags()?));
+                if let Some(p) = &desired.policy {
+                    req = req.attributes("Policy", p.to_string());
+                }
+                req.send().await.explain(stack.aws, &what("CreateTopic"))?;
+            }
+            Some(c) => {
+                if let Some(p) = &desired.policy {
+                    if !c
+                        .policy
+                        .as_deref()
+                        .is_some_and(|cp| crate::policy::same_policy(cp, p))
+                    {
+                        sns.set_topic_attributes()
+                            .topic_arn(&desired.arn)
+                            .attribute_name("Policy")
+                            .attribute_value(p.to_string())
+                            .send()
+                            .await
+                            .explain(stack.aws, &what("SetTopicAttributes"))?;
+                    }
+                }
+                if !tag_changes(&c.tags, &desired.tags).is_empty() {
+                    sns.tag_resource()
+                        .resource_arn(&desired.arn)
+                        .set_tags(Some(tags()?))
                         .send()
                         .await
-                        .explain(stack.aws, &what("SetTopicAttributes"))?;
+                        .explain(stack.aws, &what("TagResource"))?;
                 }
             }
-            if !tag_changes(&c.tags, &desired.tags).is_empty() {
-                sns.tag_resource()
-                    .resource_arn(&desired.arn)
-                    .set_tags(Some(tags()?))
-                    .send()
-                    .await
-                    .explain(stack.aws, &what("TagResource"))?;
-            }
         }
+        Ok(())
     }
-    Ok(())
-}
 
-pub async fn destroy(stack: &Stack<'_>, desired: &Desired) -> Result<Action> {
-    if describe(stack, desired).await?.is_none() {
-        return Ok(Action::Absent);
+    async fn destroy(&self, stack: &Stack<'_>, _: Teardown, _: &Task) -> Result<Action> {
+        let desired = self;
+        if desired
+            .describe(stack, &mut Known::default())
+            .await?
+            .is_none()
+        {
+            return Ok(Action::Absent);
+        }
+        stack
+            .aws
+            .sns
+            .delete_topic()
+            .topic_arn(&desired.arn)
+            .send()
+            .await
+            .explain(stack.aws, &format!("sns:DeleteTopic {}", desired.name))?;
+        Ok(Action::Delete)
     }
-    stack
-        .aws
-        .sns
-        .delete_topic()
-        .topic_arn(&desired.arn)
-        .send()
-        .await
-        .explain(stack.aws, &format!("sns:DeleteTopic {}", desired.name))?;
-    Ok(Action::Delete)
 }
 
 #[cfg(test)]

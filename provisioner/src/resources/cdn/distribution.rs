@@ -2,9 +2,9 @@
 //! the configuration just read. Its teardown is in `teardown.rs`.
 use super::sdk::origin_access_controls;
 use super::spec::DistributionSpec;
-use super::{Deployed, Desired, DISTRIBUTION_KIND};
+use super::{Deployed, Desired};
 use crate::aws::{Aws, Explain};
-use crate::progress::Progress;
+use crate::progress::Task;
 use crate::resources::{tag_changes, Stack};
 use anyhow::{bail, Context, Result};
 use aws_sdk_cloudfront::error::ProvideErrorMetadata;
@@ -25,12 +25,13 @@ pub struct DistributionState {
 }
 
 impl DistributionState {
-    fn deployed(&self) -> Deployed {
+    pub fn deployed(&self) -> Deployed {
         Deployed {
             id: self.id.clone(),
             arn: self.arn.clone(),
             domain: self.domain.clone(),
             status: self.status.clone(),
+            enabled: self.enabled,
         }
     }
 }
@@ -165,16 +166,15 @@ pub async fn apply(
     current: Option<&DistributionState>,
     desired: &Desired,
     oac_id: &str,
-    progress: &Progress,
+    task: &Task,
 ) -> Result<Deployed> {
     let aws = stack.aws;
-    let task = progress.start(DISTRIBUTION_KIND, &desired.distribution.comment);
     let found;
     let current = match current {
         Some(c) => c,
         None => match create(stack, desired, oac_id).await? {
             Ok(deployed) => {
-                task.finish(&format!("created {} (deploying)", deployed.domain));
+                task.set_message(&format!("created {}, deploying", deployed.domain));
                 return Ok(deployed);
             }
             Err(existing) => {
@@ -209,6 +209,8 @@ pub async fn apply(
                 arn: d.arn,
                 domain: d.domain_name,
                 status: d.status,
+                // `desired` always enables it.
+                enabled: true,
             };
         }
     }
@@ -221,12 +223,6 @@ pub async fn apply(
             .await
             .explain(aws, &format!("cloudfront:TagResource {}", current.id))?;
     }
-    let all: Vec<String> = config_changes.into_iter().chain(tag_changes).collect();
-    task.finish(&if all.is_empty() {
-        "unchanged".to_string()
-    } else {
-        format!("updated: {}", all.join(", "))
-    });
     Ok(deployed)
 }
 
@@ -260,6 +256,7 @@ async fn create(
                 arn: d.arn,
                 domain: d.domain_name,
                 status: d.status,
+                enabled: true,
             }))
         }
         Err(e)

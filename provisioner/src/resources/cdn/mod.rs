@@ -4,8 +4,8 @@
 //! bucket is never an origin.
 //!
 //! CloudFront has no names: the OAC is found by its name (`names.oac`), the distribution by its comment
-//! (`names.distribution_comment`), and it carries the stack tag. Plan step kinds: [`OAC_KIND`] (named
-//! `names.oac`) and [`DISTRIBUTION_KIND`] (named `names.distribution_comment`).
+//! (`names.distribution_comment`), and it carries the stack tag. They are two resources of the stack's
+//! table, [`Oac`] and [`Distribution`]; both are unwanted (left alone by `up`) without `[cdn] enabled`.
 //!
 //! Teardown order: the distribution first (disable, wait until deployed, delete with the latest ETag),
 //! then the OAC, which CloudFront refuses to delete while a distribution uses it.
@@ -19,10 +19,14 @@
 //!   `DistributionNotDisabled`, `OriginAccessControlInUse` or `OriginAccessControlAlreadyExists` (so it
 //!   may hold several OACs of one name: teardown deletes every OAC with the stack's OAC name);
 //! - its distributions are `Deployed` as soon as they are read, so the waiter returns at once.
-use crate::plan::Action;
-use crate::progress::Progress;
+use crate::progress::Task;
+use crate::resources::kind::Kind;
+use crate::resources::plan::Action;
+use crate::resources::resource::{Known, Resource, Teardown};
 use crate::resources::Stack;
 use anyhow::Result;
+use distribution::DistributionState;
+use oac::OacState;
 use spec::{
     BehaviorSpec, DistributionSpec, OacSpec, OriginSpec, ORIGINALS_ORIGIN, PROCESSED_ORIGIN,
 };
@@ -36,21 +40,12 @@ pub mod teardown;
 #[cfg(test)]
 mod tests;
 
-pub const OAC_KIND: &str = "cdn-oac";
-pub const DISTRIBUTION_KIND: &str = "cdn-distribution";
-
-/// What exists now.
+/// Both parts as they exist, for the tests that drive the two resources together.
+#[cfg(test)]
 #[derive(Debug, Clone, Default)]
 pub struct Current {
-    pub oac: Option<oac::OacState>,
-    pub distribution: Option<distribution::DistributionState>,
-}
-
-impl Current {
-    /// The ARN of the existing distribution: the bucket policies name it.
-    pub fn distribution_arn(&self) -> Option<String> {
-        self.distribution.as_ref().map(|d| d.arn.clone())
-    }
+    pub oac: Option<OacState>,
+    pub distribution: Option<DistributionState>,
 }
 
 /// What the stack wants, built purely from the configuration, the names and the region.
@@ -71,7 +66,9 @@ pub struct Deployed {
     pub id: String,
     pub arn: String,
     pub domain: String,
+    /// CloudFront's `Status`: `Deployed` or `InProgress`.
     pub status: String,
+    pub enabled: bool,
 }
 
 pub fn desired(stack: &Stack<'_>) -> Desired {
@@ -111,86 +108,127 @@ pub fn desired(stack: &Stack<'_>) -> Desired {
     }
 }
 
-/// Reads the OAC and the distribution (read-only calls).
-pub async fn describe(stack: &Stack<'_>) -> Result<Current> {
-    Ok(Current {
-        oac: oac::describe(stack).await?,
-        distribution: distribution::describe(stack).await?,
-    })
-}
-
-/// (OAC action, distribution action). Pure.
-pub fn diff(current: &Current, desired: &Desired) -> (Action, Action) {
-    if !desired.enabled {
-        let leave = |exists: bool| match exists {
-            true => Action::Keep {
-                reason: "[cdn] enabled = false; `imgdeploy teardown` removes it".into(),
-            },
-            false => Action::Unchanged,
-        };
-        return (
-            leave(current.oac.is_some()),
-            leave(current.distribution.is_some()),
-        );
-    }
-    let oac = match &current.oac {
+/// The OAC's plan step. Pure.
+pub fn diff_oac(current: Option<&OacState>, desired: &Desired) -> Action {
+    match current {
         None => Action::Create,
         Some(o) => Action::from_changes(o.spec.changes(&desired.oac)),
-    };
-    let dist = match &current.distribution {
+    }
+}
+
+/// The distribution's plan step, its origins reading through the OAC `oac_id` (`None`: the OAC is
+/// still to be created). Pure.
+pub fn diff_distribution(
+    current: Option<&DistributionState>,
+    desired: &Desired,
+    oac_id: Option<&str>,
+) -> Action {
+    match current {
         None => Action::Create,
         Some(d) => {
-            let (mut changes, tags) =
-                distribution::changes(d, desired, current.oac.as_ref().map(|o| o.id.as_str()));
+            let (mut changes, tags) = distribution::changes(d, desired, oac_id);
             changes.extend(tags);
             Action::from_changes(changes)
         }
-    };
-    (oac, dist)
-}
-
-/// Creates or updates what differs; no mutating call when `diff` says unchanged. `None` when
-/// `[cdn] enabled = false` (an existing CDN is then left alone and reported; teardown removes it).
-pub async fn apply(
-    stack: &Stack<'_>,
-    current: &Current,
-    progress: &Progress,
-) -> Result<Option<Deployed>> {
-    let desired = desired(stack);
-    if !desired.enabled {
-        let (oac_action, dist_action) = diff(current, &desired);
-        for (kind, name, action) in [
-            (OAC_KIND, &stack.names.oac, oac_action),
-            (
-                DISTRIBUTION_KIND,
-                &stack.names.distribution_comment,
-                dist_action,
-            ),
-        ] {
-            let outcome = match action {
-                Action::Keep { .. } => "left in place: [cdn] enabled = false",
-                _ => "skipped: [cdn] enabled = false",
-            };
-            progress.start(kind, name).finish(outcome);
-        }
-        return Ok(None);
     }
-    let oac_id = oac::apply(stack, current.oac.as_ref(), &desired.oac, progress).await?;
-    let deployed = distribution::apply(
-        stack,
-        current.distribution.as_ref(),
-        &desired,
-        &oac_id,
-        progress,
-    )
-    .await?;
-    Ok(Some(deployed))
 }
 
-/// Deletes the distribution (disable, wait, delete), then the OAC. (OAC action, distribution action);
-/// `Absent` for what was already gone.
-pub async fn destroy(stack: &Stack<'_>, progress: &Progress) -> Result<(Action, Action)> {
-    let dist = teardown::destroy(stack, progress).await?;
-    let oac = oac::destroy(stack, progress).await?;
-    Ok((oac, dist))
+/// The origin access control: CloudFront signs its S3 reads with it.
+pub struct Oac(pub Desired);
+
+/// The distribution in front of the buckets.
+pub struct Distribution(pub Desired);
+
+pub fn oac(stack: &Stack<'_>) -> Oac {
+    Oac(desired(stack))
+}
+
+pub fn distribution(stack: &Stack<'_>) -> Distribution {
+    Distribution(desired(stack))
+}
+
+impl Resource for Oac {
+    type Current = OacState;
+    const KIND: Kind = Kind::CdnOac;
+
+    fn name(&self) -> &str {
+        &self.0.oac.name
+    }
+
+    fn wanted(&self) -> bool {
+        self.0.enabled
+    }
+
+    async fn describe(&self, stack: &Stack<'_>, known: &mut Known) -> Result<Option<OacState>> {
+        let found = oac::describe(stack).await?;
+        known.oac_id = found.as_ref().map(|o| o.id.clone());
+        Ok(found)
+    }
+
+    fn diff(&self, current: Option<&OacState>, _: &Known) -> Action {
+        diff_oac(current, &self.0)
+    }
+
+    async fn apply(
+        &self,
+        stack: &Stack<'_>,
+        current: Option<&OacState>,
+        known: &mut Known,
+        task: &Task,
+    ) -> Result<()> {
+        known.oac_id = Some(oac::apply(stack, current, &self.0.oac, task).await?);
+        Ok(())
+    }
+
+    /// Every OAC with the stack's OAC name; after the distribution, which CloudFront requires.
+    async fn destroy(&self, stack: &Stack<'_>, _: Teardown, _: &Task) -> Result<Action> {
+        oac::destroy(stack).await
+    }
+}
+
+impl Resource for Distribution {
+    type Current = DistributionState;
+    const KIND: Kind = Kind::CdnDistribution;
+
+    fn name(&self) -> &str {
+        &self.0.distribution.comment
+    }
+
+    fn wanted(&self) -> bool {
+        self.0.enabled
+    }
+
+    async fn describe(
+        &self,
+        stack: &Stack<'_>,
+        known: &mut Known,
+    ) -> Result<Option<DistributionState>> {
+        let found = distribution::describe(stack).await?;
+        known.distribution = found.as_ref().map(DistributionState::deployed);
+        Ok(found)
+    }
+
+    fn diff(&self, current: Option<&DistributionState>, known: &Known) -> Action {
+        diff_distribution(current, &self.0, known.oac_id.as_deref())
+    }
+
+    async fn apply(
+        &self,
+        stack: &Stack<'_>,
+        current: Option<&DistributionState>,
+        known: &mut Known,
+        task: &Task,
+    ) -> Result<()> {
+        let oac_id = known.oac_id.clone().ok_or_else(|| {
+            anyhow::anyhow!("no origin access control to read the buckets through")
+        })?;
+        let deployed = distribution::apply(stack, current, &self.0, &oac_id, task).await?;
+        known.distribution = Some(deployed);
+        Ok(())
+    }
+
+    /// Disables, waits for and deletes every distribution with the stack's comment.
+    async fn destroy(&self, stack: &Stack<'_>, _: Teardown, task: &Task) -> Result<Action> {
+        teardown::destroy(stack, task).await
+    }
 }

@@ -1,10 +1,9 @@
 //! The Origin Access Control, found by its name (`names.oac`): create, update with If-Match, delete with
 //! If-Match. "Already exists" on create means an earlier run made it: it is found and reused.
 use super::spec::OacSpec;
-use super::OAC_KIND;
 use crate::aws::{Aws, Explain};
-use crate::plan::Action;
-use crate::progress::Progress;
+use crate::progress::Task;
+use crate::resources::plan::Action;
 use crate::resources::Stack;
 use anyhow::{bail, Context, Result};
 
@@ -82,10 +81,9 @@ pub async fn apply(
     stack: &Stack<'_>,
     current: Option<&OacState>,
     desired: &OacSpec,
-    progress: &Progress,
+    task: &Task,
 ) -> Result<String> {
     let aws = stack.aws;
-    let task = progress.start(OAC_KIND, &desired.name);
     let Some(current) = current else {
         let created = aws
             .cloudfront
@@ -106,7 +104,7 @@ pub async fn apply(
                         desired.name
                     )
                 })?;
-                task.finish("exists (reused)");
+                task.set_message("exists: reused");
                 return Ok(id);
             }
             other => other.explain(
@@ -117,12 +115,10 @@ pub async fn apply(
         .origin_access_control
         .map(|o| o.id)
         .context("CloudFront returned no origin access control id")?;
-        task.finish("created");
         return Ok(id);
     };
     let changes = current.spec.changes(desired);
     if changes.is_empty() {
-        task.finish("unchanged");
         return Ok(current.id.clone());
     }
     aws.cloudfront
@@ -136,15 +132,13 @@ pub async fn apply(
             aws,
             &format!("cloudfront:UpdateOriginAccessControl {}", desired.name),
         )?;
-    task.finish(&format!("updated: {}", changes.join(", ")));
     Ok(current.id.clone())
 }
 
 /// Deletes every OAC with the stack's OAC name. Call after the distribution is gone.
-pub async fn destroy(stack: &Stack<'_>, progress: &Progress) -> Result<Action> {
+pub async fn destroy(stack: &Stack<'_>) -> Result<Action> {
     let aws = stack.aws;
     let name = &stack.names.oac;
-    let task = progress.start(OAC_KIND, name);
     let mut deleted = false;
     for id in find_ids(aws, name).await? {
         // The latest ETag: CloudFront refuses a delete without it.
@@ -167,7 +161,6 @@ pub async fn destroy(stack: &Stack<'_>, progress: &Progress) -> Result<Action> {
                 if e.as_service_error()
                     .is_some_and(|s| s.is_origin_access_control_in_use()) =>
             {
-                task.fail("in use");
                 bail!(
                     "cloudfront:DeleteOriginAccessControl {name} ({id}): a distribution other than this stack's still \
                      uses this origin access control\n  fix: remove it from that distribution's origins in the CloudFront \
@@ -182,11 +175,9 @@ pub async fn destroy(stack: &Stack<'_>, progress: &Progress) -> Result<Action> {
             }
         }
     }
-    if deleted {
-        task.finish("deleted");
-        Ok(Action::Delete)
+    Ok(if deleted {
+        Action::Delete
     } else {
-        task.finish("already gone");
-        Ok(Action::Absent)
-    }
+        Action::Absent
+    })
 }

@@ -2,10 +2,9 @@
 //! deployed (minutes on AWS), delete it with the latest ETag; if CloudFront still answers
 //! `DistributionNotDisabled` (something re-enabled it), do it all again. Safe to interrupt and re-run.
 use super::distribution::{find, get_config};
-use super::DISTRIBUTION_KIND;
 use crate::aws::{Aws, Explain};
-use crate::plan::Action;
-use crate::progress::{Progress, Task};
+use crate::progress::Task;
+use crate::resources::plan::Action;
 use crate::resources::Stack;
 use anyhow::{anyhow, bail, Result};
 use aws_sdk_cloudfront::client::Waiters;
@@ -21,21 +20,15 @@ pub const DEPLOY_WAIT: Duration = Duration::from_secs(45 * 60);
 const DELETE_ATTEMPTS: usize = 3;
 
 /// Disables, waits for and deletes every distribution with the stack's comment.
-pub async fn destroy(stack: &Stack<'_>, progress: &Progress) -> Result<Action> {
+pub async fn destroy(stack: &Stack<'_>, task: &Task) -> Result<Action> {
     let aws = stack.aws;
-    let task = progress.start(DISTRIBUTION_KIND, &stack.names.distribution_comment);
     let found = find(aws, &stack.names.distribution_comment).await?;
     if found.is_empty() {
-        task.finish("already gone");
         return Ok(Action::Absent);
     }
     for (id, ..) in found {
-        if let Err(e) = delete(aws, &id, &task).await {
-            task.fail("not deleted");
-            return Err(e);
-        }
+        delete(aws, &id, task).await?;
     }
-    task.finish("deleted");
     Ok(Action::Delete)
 }
 

@@ -2,10 +2,12 @@
 //! configuration, created with retries while IAM propagates, updated with the SDK waiters.
 use crate::artifact::Artifact;
 use crate::aws::{error_code, Explain};
-use crate::plan::Action;
-use crate::progress::Progress;
+use crate::progress::Task;
+use crate::resources::kind::Kind;
+use crate::resources::plan::Action;
+use crate::resources::resource::{Known, Resource, Teardown};
 use crate::resources::{tag_changes, Stack};
-use anyhow::{bail, Result};
+use anyhow::{bail, Context, Result};
 use aws_sdk_lambda::client::Waiters;
 use aws_sdk_lambda::operation::create_function::CreateFunctionError;
 use aws_sdk_lambda::primitives::Blob;
@@ -49,10 +51,17 @@ impl Config {
 pub struct Desired {
     pub name: String,
     pub config: Config,
-    pub code_sha256: String,
-    pub zip: Vec<u8>,
+    /// The code to deploy; `None` for `status`, which builds nothing and so compares no code.
+    pub code: Option<Code>,
     pub reserved_concurrency: Option<i32>,
     pub tags: BTreeMap<String, String>,
+}
+
+/// A built zip and its CodeSha256 (base64, as Lambda reports it).
+#[derive(Debug, Clone)]
+pub struct Code {
+    pub sha256: String,
+    pub zip: Vec<u8>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -64,6 +73,9 @@ pub struct Current {
     pub version: String,
     pub code_size: i64,
     pub last_modified: String,
+    /// Lambda's `State` (`Active`, `Pending`, ...) and `LastUpdateStatus`, for `status`.
+    pub state: String,
+    pub last_update_status: String,
 }
 
 /// What the function finds in its environment: the same for the deployed function and `invoke --local`.
@@ -81,13 +93,18 @@ pub fn settings(stack: &Stack<'_>) -> FunctionSettings {
     }
 }
 
-pub fn desired(stack: &Stack<'_>, artifact: &Artifact) -> Desired {
+pub fn desired(stack: &Stack<'_>, artifact: Option<&Artifact>) -> Desired {
     let f = &stack.config.function;
     Desired {
         name: stack.names.function.clone(),
         config: Config {
             role_arn: stack.arns.role.clone(),
-            arch: artifact.arch.lambda_name().to_string(),
+            // Without an artifact, the configured architecture (what the artifact would be built for).
+            arch: artifact
+                .map(|a| a.arch)
+                .unwrap_or(f.architecture)
+                .lambda_name()
+                .to_string(),
             memory_mb: f.memory_mb,
             timeout_s: f.timeout_s,
             env: settings(stack).to_env(),
@@ -95,8 +112,10 @@ pub fn desired(stack: &Stack<'_>, artifact: &Artifact) -> Desired {
             runtime: RUNTIME.into(),
             handler: HANDLER.into(),
         },
-        code_sha256: artifact.code_sha256.clone(),
-        zip: artifact.zip_bytes.clone(),
+        code: artifact.map(|a| Code {
+            sha256: a.code_sha256.clone(),
+            zip: a.zip_bytes.clone(),
+        }),
         reserved_concurrency: f.reserved_concurrency,
         tags: stack.tags(),
     }
@@ -106,7 +125,11 @@ pub fn desired(stack: &Stack<'_>, artifact: &Artifact) -> Desired {
 pub fn changes(current: &Current, desired: &Desired) -> Vec<String> {
     let (c, d) = (&current.config, &desired.config);
     let mut out = Vec::new();
-    if current.code_sha256 != desired.code_sha256 || c.arch != d.arch {
+    let code_differs = desired
+        .code
+        .as_ref()
+        .is_some_and(|code| code.sha256 != current.code_sha256);
+    if code_differs || c.arch != d.arch {
         out.push("code".to_string());
     }
     if c.arch != d.arch {
@@ -154,6 +177,39 @@ pub fn diff(current: Option<&Current>, desired: &Desired) -> Action {
     match current {
         None => Action::Create,
         Some(c) => Action::from_changes(changes(c, desired)),
+    }
+}
+
+impl Resource for Desired {
+    type Current = Current;
+    const KIND: Kind = Kind::Function;
+
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    async fn describe(&self, stack: &Stack<'_>, known: &mut Known) -> Result<Option<Current>> {
+        let current = describe(stack, self).await?;
+        known.function = current.clone();
+        Ok(current)
+    }
+
+    fn diff(&self, current: Option<&Current>, _: &Known) -> Action {
+        diff(current, self)
+    }
+
+    async fn apply(
+        &self,
+        stack: &Stack<'_>,
+        current: Option<&Current>,
+        _: &mut Known,
+        task: &Task,
+    ) -> Result<()> {
+        apply(stack, self, current, task).await
+    }
+
+    async fn destroy(&self, stack: &Stack<'_>, _: Teardown, _: &Task) -> Result<Action> {
+        destroy(stack).await
     }
 }
 
@@ -218,6 +274,14 @@ pub async fn describe(stack: &Stack<'_>, desired: &Desired) -> Result<Option<Cur
         version: f.version().unwrap_or_default().to_string(),
         code_size: f.code_size(),
         last_modified: f.last_modified().unwrap_or_default().to_string(),
+        state: f
+            .state()
+            .map(|s| s.as_str().to_string())
+            .unwrap_or_default(),
+        last_update_status: f
+            .last_update_status()
+            .map(|s| s.as_str().to_string())
+            .unwrap_or_default(),
     }))
 }
 
@@ -229,14 +293,18 @@ pub async fn apply(
     stack: &Stack<'_>,
     desired: &Desired,
     current: Option<&Current>,
-    progress: &Progress,
+    task: &Task,
 ) -> Result<()> {
     let lambda = &stack.aws.lambda;
     let name = desired.name.as_str();
     let d = &desired.config;
     let arch = Architecture::from(d.arch.as_str());
     let Some(current) = current else {
-        create_with_retry(stack, desired, progress).await?;
+        let code = desired
+            .code
+            .as_ref()
+            .context("no code to create the function with")?;
+        create_with_retry(stack, desired, code, task).await?;
         lambda
             .wait_until_function_active_v2()
             .function_name(name)
@@ -246,11 +314,11 @@ pub async fn apply(
         return put_concurrency(stack, desired, None).await;
     };
     let changed = changes(current, desired);
-    if changed.iter().any(|c| c == "code") {
+    if let (true, Some(code)) = (changed.iter().any(|c| c == "code"), &desired.code) {
         lambda
             .update_function_code()
             .function_name(name)
-            .zip_file(Blob::new(desired.zip.clone()))
+            .zip_file(Blob::new(code.zip.clone()))
             .architectures(arch)
             .send()
             .await
@@ -320,13 +388,13 @@ pub fn is_iam_propagation(err: &CreateFunctionError) -> bool {
 async fn create_with_retry(
     stack: &Stack<'_>,
     desired: &Desired,
-    progress: &Progress,
+    code: &Code,
+    task: &Task,
 ) -> Result<()> {
     let d = &desired.config;
     let name = desired.name.as_str();
     let mut delay = Duration::from_millis(500);
     let started = std::time::Instant::now();
-    let task = progress.start("iam", "waiting for the role to propagate");
     loop {
         let sent = stack
             .aws
@@ -341,7 +409,7 @@ async fn create_with_retry(
             .timeout(d.timeout_s)
             .code(
                 FunctionCode::builder()
-                    .zip_file(Blob::new(desired.zip.clone()))
+                    .zip_file(Blob::new(code.zip.clone()))
                     .build(),
             )
             .environment(d.environment())
@@ -363,20 +431,20 @@ async fn create_with_retry(
             }
             Err(e) if e.as_service_error().is_some_and(is_iam_propagation) => {
                 if started.elapsed() > Duration::from_secs(120) {
-                    task.fail("gave up");
                     bail!("lambda:CreateFunction {name}: the role {} still cannot be assumed after 2 minutes\n  fix: check its trust policy (policies/lambda-trust.json) and re-run", d.role_arn);
                 }
-                task.set_message(&format!("retrying in {:.1}s", delay.as_secs_f64()));
+                task.set_message(&format!(
+                    "waiting for the role to propagate: retrying in {:.1}s",
+                    delay.as_secs_f64()
+                ));
                 tokio::time::sleep(delay).await;
                 delay = (delay * 2).min(Duration::from_secs(8));
             }
             Err(e) => {
-                task.fail("failed");
                 return Err(e).explain(stack.aws, &format!("lambda:CreateFunction {name}"));
             }
         }
     }
-    task.finish("assumable");
     Ok(())
 }
 
@@ -412,22 +480,6 @@ async fn put_concurrency(
         _ => {}
     }
     Ok(())
-}
-
-/// Whether the function exists (teardown's dry run).
-pub async fn exists(stack: &Stack<'_>) -> Result<bool> {
-    match stack
-        .aws
-        .lambda
-        .get_function()
-        .function_name(&stack.names.function)
-        .send()
-        .await
-    {
-        Ok(_) => Ok(true),
-        Err(e) if error_code(&e) == Some("ResourceNotFoundException") => Ok(false),
-        Err(e) => Err(e).explain(stack.aws, "lambda:GetFunction"),
-    }
 }
 
 /// Deletes the function; Absent when already gone.

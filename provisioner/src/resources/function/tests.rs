@@ -27,8 +27,10 @@ fn desired() -> Desired {
     Desired {
         name: "acme-variants".into(),
         config: config(),
-        code_sha256: "abc=".into(),
-        zip: vec![],
+        code: Some(Code {
+            sha256: "abc=".into(),
+            zip: vec![],
+        }),
         reserved_concurrency: Some(5),
         tags: BTreeMap::from([("imgdeploy:stack".into(), "acme".into())]),
     }
@@ -43,6 +45,8 @@ fn current() -> Current {
         version: "$LATEST".into(),
         code_size: 1,
         last_modified: String::new(),
+        state: String::new(),
+        last_update_status: String::new(),
     }
 }
 
@@ -55,7 +59,7 @@ fn identical_function_is_unchanged() {
 #[test]
 fn a_new_build_is_a_code_change_only() {
     let mut d = desired();
-    d.code_sha256 = "new=".into();
+    d.code.as_mut().unwrap().sha256 = "new=".into();
     assert_eq!(changes(&current(), &d), ["code"]);
 }
 

@@ -242,3 +242,40 @@ pub(super) fn oac_rules() -> (Rule, Rule, Rule) {
             .then_output(|| DeleteOriginAccessControlOutput::builder().build()),
     )
 }
+
+/// Both CDN plan steps, (OAC, distribution), as the stack's table computes them.
+pub(super) fn diff(current: &Current, desired: &Desired) -> (Action, Action) {
+    let oac_id = current.oac.as_ref().map(|o| o.id.as_str());
+    (
+        diff_oac(current.oac.as_ref(), desired),
+        diff_distribution(current.distribution.as_ref(), desired, oac_id),
+    )
+}
+
+/// `up`'s two CDN steps in table order: the OAC, then the distribution reading through it.
+pub(super) async fn apply(
+    stack: &Stack<'_>,
+    current: &Current,
+    progress: &Progress,
+) -> anyhow::Result<Option<Deployed>> {
+    let desired = desired(stack);
+    if !desired.enabled {
+        return Ok(None);
+    }
+    let task = progress.start("cdn", "test");
+    let oac_id = oac::apply(stack, current.oac.as_ref(), &desired.oac, &task).await?;
+    let dist = current.distribution.as_ref();
+    let deployed = distribution::apply(stack, dist, &desired, &oac_id, &task).await?;
+    Ok(Some(deployed))
+}
+
+/// Teardown's two CDN steps in its order: the distribution, then the OAC. (OAC, distribution).
+pub(super) async fn destroy(
+    stack: &Stack<'_>,
+    progress: &Progress,
+) -> anyhow::Result<(Action, Action)> {
+    let task = progress.start("cdn", "test");
+    let dist = crate::resources::cdn::teardown::destroy(stack, &task).await?;
+    let oac = oac::destroy(stack).await?;
+    Ok((oac, dist))
+}

@@ -3,6 +3,7 @@
 use super::*;
 use crate::aws::Aws;
 use crate::config::Config as StackConfig;
+use crate::progress::Progress;
 use aws_sdk_lambda::config::retry::RetryConfig;
 use aws_sdk_lambda::config::{AsyncSleep, Sleep};
 use aws_sdk_lambda::operation::create_function::{CreateFunctionError, CreateFunctionOutput};
@@ -78,9 +79,14 @@ async fn create_retries_while_the_role_propagates() {
     };
     let config = stack_config();
     let stack = Stack::new(&aws, &config, "acme");
-    apply(&stack, &super::tests_desired(), None, &Progress::new(true))
-        .await
-        .unwrap();
+    apply(
+        &stack,
+        &super::tests_desired(),
+        None,
+        &Progress::new(true).start("function", "t"),
+    )
+    .await
+    .unwrap();
     assert_eq!(
         create.num_calls(),
         3,
@@ -107,9 +113,14 @@ async fn throttled_update_is_retried_and_succeeds() {
     let desired = super::tests_desired();
     let mut current = super::tests_current();
     current.config.memory_mb = 512;
-    apply(&stack, &desired, Some(&current), &Progress::new(true))
-        .await
-        .unwrap();
+    apply(
+        &stack,
+        &desired,
+        Some(&current),
+        &Progress::new(true).start("function", "t"),
+    )
+    .await
+    .unwrap();
     assert_eq!(update.num_calls(), 2);
 }
 
@@ -129,12 +140,12 @@ async fn a_persistent_5xx_fails_with_the_operation_named() {
     let config = stack_config();
     let stack = Stack::new(&aws, &config, "acme");
     let mut desired = super::tests_desired();
-    desired.code_sha256 = "changed=".into();
+    desired.code.as_mut().unwrap().sha256 = "changed=".into();
     let err = apply(
         &stack,
         &desired,
         Some(&super::tests_current()),
-        &Progress::new(true),
+        &Progress::new(true).start("function", "t"),
     )
     .await
     .unwrap_err();

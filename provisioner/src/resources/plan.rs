@@ -1,5 +1,6 @@
 //! A plan is plain data: what each resource needs (create, update, nothing), printable for people and
 //! serializable to JSON for `--json` and `--dry-run`.
+use crate::resources::kind::Kind;
 use serde::Serialize;
 use std::fmt;
 
@@ -51,7 +52,7 @@ impl Action {
 /// One resource of the stack and what to do with it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Step {
-    pub kind: &'static str,
+    pub kind: Kind,
     pub name: String,
     #[serde(flatten)]
     pub action: Action,
@@ -71,7 +72,7 @@ impl Plan {
         }
     }
 
-    pub fn push(&mut self, kind: &'static str, name: impl Into<String>, action: Action) {
+    pub fn push(&mut self, kind: Kind, name: impl Into<String>, action: Action) {
         self.steps.push(Step {
             kind,
             name: name.into(),
@@ -86,7 +87,12 @@ impl Plan {
 
 impl fmt::Display for Plan {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let width = self.steps.iter().map(|s| s.kind.len()).max().unwrap_or(0);
+        let width = self
+            .steps
+            .iter()
+            .map(|s| s.kind.as_str().len())
+            .max()
+            .unwrap_or(0);
         for s in &self.steps {
             let what = match &s.action {
                 Action::Create => "create".to_string(),
@@ -118,15 +124,15 @@ mod tests {
     #[test]
     fn plan_prints_and_serializes() {
         let mut p = Plan::new("acme");
-        p.push("bucket", "acme-originals", Action::Create);
+        p.push(Kind::Bucket, "acme-originals", Action::Create);
         p.push(
-            "function",
+            Kind::Function,
             "acme-variants",
             Action::Update {
                 changes: vec!["memory 1024 -> 2048".into()],
             },
         );
-        p.push("role", "acme-function", Action::Unchanged);
+        p.push(Kind::Role, "acme-function", Action::Unchanged);
         assert!(p.has_changes());
         insta::assert_snapshot!(p.to_string());
         insta::assert_json_snapshot!(p);
@@ -135,7 +141,7 @@ mod tests {
     #[test]
     fn unchanged_plan_says_no_changes() {
         let mut p = Plan::new("acme");
-        p.push("role", "acme-function", Action::from_changes(vec![]));
+        p.push(Kind::Role, "acme-function", Action::from_changes(vec![]));
         assert!(!p.has_changes());
         assert!(p.to_string().contains("no changes"));
     }

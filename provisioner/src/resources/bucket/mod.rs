@@ -1,26 +1,36 @@
-//! The three S3 buckets: private (Block Public Access, BucketOwnerEnforced), encrypted (SSE-S3), tagged,
-//! TLS-only by policy; the backup bucket is versioned. Teardown empties them, every version included.
+//! The three S3 buckets: private (Block Public Access, BucketOwnerEnforced), encrypted (SSE-S3), tagged;
+//! the backup bucket is versioned. Teardown empties the processed bucket, every version included, and
+//! keeps the buckets that hold the user's data (originals, backup) unless they are empty or
+//! `--delete-data` is given. Each bucket's policy is a resource of its own ([`policy`]): it names the
+//! CloudFront distribution, which exists only later in the run.
 use crate::aws::{error_code, Explain};
-use crate::plan::Action;
+use crate::progress::Task;
+use crate::resources::kind::Kind;
+use crate::resources::plan::Action;
+use crate::resources::resource::{Known, Resource, Teardown};
 use crate::resources::{tag_changes, Stack};
-use anyhow::{bail, Context, Result};
+use anyhow::{bail, Result};
 use aws_sdk_s3::types::{
-    BucketLocationConstraint, BucketVersioningStatus, CreateBucketConfiguration, Delete,
-    ObjectIdentifier, ObjectOwnership, OwnershipControls, OwnershipControlsRule,
-    PublicAccessBlockConfiguration, ServerSideEncryption, ServerSideEncryptionByDefault,
-    ServerSideEncryptionConfiguration, ServerSideEncryptionRule, Tag, Tagging,
-    VersioningConfiguration,
+    BucketLocationConstraint, BucketVersioningStatus, CreateBucketConfiguration, ObjectOwnership,
+    OwnershipControls, OwnershipControlsRule, PublicAccessBlockConfiguration, ServerSideEncryption,
+    ServerSideEncryptionByDefault, ServerSideEncryptionConfiguration, ServerSideEncryptionRule,
+    Tag, Tagging, VersioningConfiguration,
 };
-use serde_json::Value;
 use std::collections::BTreeMap;
 
-/// What a bucket should look like. The policy is handled apart (`policy_*`): it names the CloudFront
-/// distribution, which exists only later in the run.
+pub mod empty;
+pub mod policy;
+
+/// What a bucket should look like.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Desired {
     pub name: String,
     pub versioned: bool,
     pub tags: BTreeMap<String, String>,
+    /// Originals and backup: the user's data, kept by teardown unless empty or `--delete-data`.
+    pub holds_data: bool,
+    /// False for the backup bucket without `[backup] enabled`.
+    pub wanted: bool,
 }
 
 /// What a bucket looks like now.
@@ -31,32 +41,23 @@ pub struct Current {
     pub sse_s3: bool,
     pub versioned: bool,
     pub tags: BTreeMap<String, String>,
-    pub policy: Option<String>,
 }
 
-/// The stack's buckets that exist in its configuration, in creation order.
-pub fn desired_all(stack: &Stack<'_>) -> Vec<Desired> {
+/// The stack's buckets, in creation order: originals, processed, backup.
+pub fn all(stack: &Stack<'_>) -> Vec<Desired> {
     let n = &stack.names;
-    let mut out = vec![
-        Desired {
-            name: n.originals_bucket.clone(),
-            versioned: false,
-            tags: stack.tags(),
-        },
-        Desired {
-            name: n.processed_bucket.clone(),
-            versioned: false,
-            tags: stack.tags(),
-        },
-    ];
-    if stack.config.backup.enabled {
-        out.push(Desired {
-            name: n.backup_bucket.clone(),
-            versioned: true,
-            tags: stack.tags(),
-        });
-    }
-    out
+    let bucket = |name: &str, versioned, holds_data, wanted| Desired {
+        name: name.to_string(),
+        versioned,
+        tags: stack.tags(),
+        holds_data,
+        wanted,
+    };
+    vec![
+        bucket(&n.originals_bucket, false, true, true),
+        bucket(&n.processed_bucket, false, false, true),
+        bucket(&n.backup_bucket, true, true, stack.config.backup.enabled),
+    ]
 }
 
 pub fn diff(current: Option<&Current>, desired: &Desired) -> Action {
@@ -143,18 +144,12 @@ pub async fn describe(stack: &Stack<'_>, bucket: &str) -> Result<Option<Current>
         Err(e) if error_code(&e) == Some("NoSuchTagSet") => BTreeMap::new(),
         Err(e) => return Err(e).explain(stack.aws, &format!("s3:GetBucketTagging {bucket}")),
     };
-    let policy = match s3.get_bucket_policy().bucket(bucket).send().await {
-        Ok(out) => out.policy().map(str::to_string),
-        Err(e) if error_code(&e) == Some("NoSuchBucketPolicy") => None,
-        Err(e) => return Err(e).explain(stack.aws, &format!("s3:GetBucketPolicy {bucket}")),
-    };
     Ok(Some(Current {
         public_access_blocked: bpa,
         owner_enforced,
         sse_s3,
         versioned,
         tags,
-        policy,
     }))
 }
 
@@ -177,8 +172,76 @@ fn taken_message(bucket: &str) -> String {
     )
 }
 
+impl Resource for Desired {
+    type Current = Current;
+    const KIND: Kind = Kind::Bucket;
+
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn wanted(&self) -> bool {
+        self.wanted
+    }
+
+    async fn describe(&self, stack: &Stack<'_>, _: &mut Known) -> Result<Option<Current>> {
+        describe(stack, &self.name).await
+    }
+
+    fn diff(&self, current: Option<&Current>, _: &Known) -> Action {
+        diff(current, self)
+    }
+
+    async fn apply(
+        &self,
+        stack: &Stack<'_>,
+        current: Option<&Current>,
+        _: &mut Known,
+        _: &Task,
+    ) -> Result<()> {
+        apply(stack, self, current).await
+    }
+
+    async fn teardown_action(
+        &self,
+        stack: &Stack<'_>,
+        current: Option<&Current>,
+        how: Teardown,
+    ) -> Result<Action> {
+        Ok(match current {
+            None => Action::Absent,
+            Some(_) if self.kept(stack, how).await? => keep(),
+            Some(_) => Action::Delete,
+        })
+    }
+
+    async fn destroy(&self, stack: &Stack<'_>, how: Teardown, _: &Task) -> Result<Action> {
+        if !describe_exists(stack, &self.name).await? {
+            return Ok(Action::Absent);
+        }
+        if self.kept(stack, how).await? {
+            return Ok(keep());
+        }
+        empty::empty_and_delete(stack, &self.name).await
+    }
+}
+
+impl Desired {
+    /// Whether teardown keeps this existing bucket: it holds the user's data, and objects, and
+    /// `--delete-data` was not given.
+    async fn kept(&self, stack: &Stack<'_>, how: Teardown) -> Result<bool> {
+        Ok(self.holds_data && !how.delete_data && !empty::is_empty(stack, &self.name).await?)
+    }
+}
+
+fn keep() -> Action {
+    Action::Keep {
+        reason: "holds objects (your data)".into(),
+    }
+}
+
 /// Creates the bucket or repairs what differs; calls nothing when `current` already matches.
-pub async fn apply(stack: &Stack<'_>, desired: &Desired, current: Option<&Current>) -> Result<()> {
+async fn apply(stack: &Stack<'_>, desired: &Desired, current: Option<&Current>) -> Result<()> {
     let s3 = &stack.aws.s3;
     let b = desired.name.as_str();
     let fresh = Current::default();
@@ -279,126 +342,6 @@ pub async fn apply(stack: &Stack<'_>, desired: &Desired, current: Option<&Curren
     Ok(())
 }
 
-/// The bucket policy step: `Update` when the stored policy differs from `desired`.
-pub fn diff_policy(current: Option<&Current>, desired: &Value) -> Action {
-    match current.and_then(|c| c.policy.as_deref()) {
-        None => Action::Create,
-        Some(p) if crate::policy::same_policy(p, desired) => Action::Unchanged,
-        Some(_) => Action::Update {
-            changes: vec!["policy".into()],
-        },
-    }
-}
-
-pub async fn put_policy(stack: &Stack<'_>, bucket: &str, policy: &Value) -> Result<()> {
-    stack
-        .aws
-        .s3
-        .put_bucket_policy()
-        .bucket(bucket)
-        .policy(policy.to_string())
-        .send()
-        .await
-        .explain(stack.aws, &format!("s3:PutBucketPolicy {bucket}"))?;
-    Ok(())
-}
-
-/// Whether the bucket holds any object, version or delete marker.
-pub async fn is_empty(stack: &Stack<'_>, bucket: &str) -> Result<bool> {
-    let out = stack
-        .aws
-        .s3
-        .list_object_versions()
-        .bucket(bucket)
-        .max_keys(1)
-        .send()
-        .await
-        .explain(stack.aws, &format!("s3:ListObjectVersions {bucket}"))?;
-    Ok(out.versions().is_empty() && out.delete_markers().is_empty())
-}
-
-/// Deletes every object version and delete marker, then the bucket. Returns how many objects went.
-/// A bucket that is already gone is success.
-pub async fn empty_and_delete(stack: &Stack<'_>, bucket: &str) -> Result<Action> {
-    let s3 = &stack.aws.s3;
-    let mut batch = Vec::new();
-    let (mut key_marker, mut version_marker) = (None, None);
-    loop {
-        let page = s3
-            .list_object_versions()
-            .bucket(bucket)
-            .set_key_marker(key_marker.take())
-            .set_version_id_marker(version_marker.take())
-            .send()
-            .await;
-        let page = match page {
-            Ok(p) => p,
-            Err(e) if error_code(&e) == Some("NoSuchBucket") => return Ok(Action::Absent),
-            Err(e) => return Err(e).explain(stack.aws, &format!("s3:ListObjectVersions {bucket}")),
-        };
-        let versions = page.versions().iter().map(|v| (v.key(), v.version_id()));
-        let markers = page
-            .delete_markers()
-            .iter()
-            .map(|m| (m.key(), m.version_id()));
-        for (key, version) in versions.chain(markers) {
-            let key = key.context("listed object without a key")?;
-            batch.push(
-                ObjectIdentifier::builder()
-                    .key(key)
-                    .set_version_id(version.map(str::to_string))
-                    .build()?,
-            );
-            if batch.len() == 1000 {
-                delete_batch(stack, bucket, std::mem::take(&mut batch)).await?;
-            }
-        }
-        if page.is_truncated() != Some(true) {
-            break;
-        }
-        key_marker = page.next_key_marker().map(str::to_string);
-        version_marker = page.next_version_id_marker().map(str::to_string);
-    }
-    if !batch.is_empty() {
-        delete_batch(stack, bucket, batch).await?;
-    }
-    match s3.delete_bucket().bucket(bucket).send().await {
-        Ok(_) => Ok(Action::Delete),
-        Err(e) if error_code(&e) == Some("NoSuchBucket") => Ok(Action::Absent),
-        Err(e) => Err(e).explain(stack.aws, &format!("s3:DeleteBucket {bucket}")),
-    }
-}
-
-async fn delete_batch(
-    stack: &Stack<'_>,
-    bucket: &str,
-    objects: Vec<ObjectIdentifier>,
-) -> Result<()> {
-    let out = stack
-        .aws
-        .s3
-        .delete_objects()
-        .bucket(bucket)
-        .delete(
-            Delete::builder()
-                .set_objects(Some(objects))
-                .quiet(true)
-                .build()?,
-        )
-        .send()
-        .await
-        .explain(stack.aws, &format!("s3:DeleteObjects {bucket}"))?;
-    if let Some(e) = out.errors().first() {
-        bail!(
-            "s3:DeleteObjects {bucket}: {} {}: {}",
-            e.key().unwrap_or("?"),
-            e.code().unwrap_or("?"),
-            e.message().unwrap_or("")
-        );
-    }
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -408,6 +351,8 @@ mod tests {
             name: "acme-backup".into(),
             versioned,
             tags: BTreeMap::from([("imgdeploy:stack".into(), "acme".into())]),
+            holds_data: true,
+            wanted: true,
         }
     }
 
@@ -418,7 +363,6 @@ mod tests {
             sse_s3: true,
             versioned: true,
             tags: desired(true).tags,
-            policy: None,
         }
     }
 
@@ -452,21 +396,5 @@ mod tests {
     #[test]
     fn a_versioned_bucket_that_need_not_be_is_left_alone() {
         assert_eq!(diff(Some(&good()), &desired(false)), Action::Unchanged);
-    }
-
-    #[test]
-    fn policy_diff_compares_documents() {
-        let doc = serde_json::json!({"Version": "2012-10-17", "Statement": [{"Sid": "A", "Effect": "Deny"}]});
-        assert_eq!(diff_policy(Some(&good()), &doc), Action::Create);
-        let c = Current {
-            policy: Some(doc.to_string()),
-            ..good()
-        };
-        assert_eq!(diff_policy(Some(&c), &doc), Action::Unchanged);
-        let other = serde_json::json!({"Version": "2012-10-17", "Statement": []});
-        assert!(matches!(
-            diff_policy(Some(&c), &other),
-            Action::Update { .. }
-        ));
     }
 }
