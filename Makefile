@@ -1,5 +1,6 @@
 # Entry points for people and CI. `make test` installs what the tests need (scripts/setup.sh), then runs
 # every test of the workspace with the test venv's tools (moto, the AWS CLI, cargo-zigbuild) on PATH.
+# `make demo` installs only what the demo needs (scripts/setup.sh demo, run by scripts/demo.sh).
 IMGDEPLOY_VENV ?= $(HOME)/.cache/imgdeploy/venv
 export IMGDEPLOY_VENV
 export PATH := $(IMGDEPLOY_VENV)/bin:$(PATH)
@@ -9,8 +10,9 @@ export PATH := $(IMGDEPLOY_VENV)/bin:$(PATH)
 setup:
 	@bash scripts/setup.sh
 
+# Setup runs once: the demo test (tests/it/demo.rs) and scripts/demo.sh see IMGDEPLOY_SETUP_DONE=1.
 test: setup
-	cargo test --workspace --all-targets
+	IMGDEPLOY_SETUP_DONE=1 cargo test --workspace --all-targets
 
-demo: setup
+demo:
 	bash scripts/demo.sh

@@ -4,8 +4,15 @@
 # the Python venv of tests/requirements.txt (moto's server, boto3, the AWS CLI, ziglang, cargo-zigbuild),
 # and the Rust target and components. Idempotent, quiet, and fast once everything is there: one line per
 # step. Details of each install go to $IMGDEPLOY_CACHE/setup.log and are printed only when a step fails.
+# `setup.sh` installs what the tests need; `setup.sh demo`, the subset the demo needs (no qemu, no
+# Chromium). With IMGDEPLOY_SETUP_DONE=1 in the environment (set by `make` and CI once setup has run),
+# it returns at once.
 set -euo pipefail
 
+if [ "${IMGDEPLOY_SETUP_DONE:-}" = 1 ]; then
+  echo "setup: done earlier in this run (IMGDEPLOY_SETUP_DONE=1)"
+  exit 0
+fi
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 CACHE="${IMGDEPLOY_CACHE:-$HOME/.cache/imgdeploy}"
 VENV="${IMGDEPLOY_VENV:-$CACHE/venv}"
@@ -14,7 +21,14 @@ REQUIREMENTS="$ROOT/tests/requirements.txt"
 STAMP="$VENV/.imgdeploy-requirements"
 LOG="$CACHE/setup.log"
 # nasm: without it mozjpeg-sys silently builds libjpeg-turbo without its x86 SIMD (the host engine, `render`).
-APT_PACKAGES=(qemu-user libc6-arm64-cross chromium nasm)
+# The tests also run the arm64 bootstrap under qemu (qemu-user, the arm64 C library) and load the demo's
+# contact sheet in headless Chromium; `setup.sh demo` installs only what the demo needs.
+APT_PACKAGES=(nasm)
+case "${1:-test}" in
+  demo) ;;
+  test) APT_PACKAGES+=(qemu-user libc6-arm64-cross chromium) ;;
+  *) echo "usage: setup.sh [test|demo]" >&2; exit 2 ;;
+esac
 RUST_TARGET=aarch64-unknown-linux-gnu
 RUST_COMPONENTS=(rustfmt clippy)
 

@@ -45,6 +45,11 @@ impl CallLog {
         }
     }
 
+    /// How many calls were sent, reads included: proves a "no mutating call" was a run that called.
+    pub fn count(&self) -> usize {
+        self.calls.lock().expect("call log").len()
+    }
+
     pub fn mutating(&self) -> Vec<String> {
         let calls = self.calls.lock().expect("call log");
         calls

@@ -54,10 +54,32 @@ fn host_binary(dir: &Path, source: &str) -> Vec<u8> {
     std::fs::read(out).unwrap()
 }
 
+/// `imgdeploy build --arch arm64 --json` with the production profile (fat LTO, stripped): its report.
+fn production_build() -> Value {
+    let out = Command::new(env!("CARGO_BIN_EXE_imgdeploy"))
+        .current_dir(repo_root())
+        .args(["build", "--arch", "arm64", "--json"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    last_json(&out.stdout)
+}
+
 #[test]
 fn build_gives_an_arm64_bootstrap_needing_at_most_glibc_2_34_and_a_reproducible_zip() {
-    let zip_path = lambda_zip();
-    let first = std::fs::read(zip_path).unwrap();
+    // The profile users deploy; the other tests deploy `--quick` zips (`stack::lambda_zip`).
+    let report = production_build();
+    let zip_path = PathBuf::from(report["zip"].as_str().expect("the report names the zip"));
+    assert!(
+        zip_path.ends_with("aarch64-unknown-linux-gnu/lambda/bootstrap.zip"),
+        "{}",
+        zip_path.display()
+    );
+    let first = std::fs::read(&zip_path).unwrap();
     let (bootstrap, mode) = unzip_bootstrap(&first);
     assert_eq!(
         mode,
@@ -83,34 +105,30 @@ fn build_gives_an_arm64_bootstrap_needing_at_most_glibc_2_34_and_a_reproducible_
         glibc.last()
     );
     assert!(!versions.contains("GLIBC_ABI_DT_RELR"), "{versions}");
-
-    // Building again gives the same artifact. (The zip is not deleted to force a re-zip: other tests
-    // deploy it concurrently; byte-for-byte re-zipping is a unit test of `artifact::package`.)
-    let out = Command::new(env!("CARGO_BIN_EXE_imgdeploy"))
-        .current_dir(repo_root())
-        .args(["build", "--arch", "arm64", "--json"])
-        .output()
-        .unwrap();
+    let sections = readelf("-S", &extracted);
     assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+        !sections.contains(".debug_info") && !sections.contains(".symtab"),
+        "the production profile strips the binary:\n{sections}"
     );
-    let report = last_json(&out.stdout);
+
+    // Building again gives the same bytes: the zip is deleted (only this test uses the production
+    // zip), so it is written again from the binary cargo left in place.
+    std::fs::remove_file(&zip_path).unwrap();
+    let again = production_build();
     assert_eq!(
-        std::fs::read(zip_path).unwrap(),
+        std::fs::read(&zip_path).unwrap(),
         first,
-        "the rebuilt zip differs"
+        "the re-written zip differs"
     );
     let expected_sha = sha256_hex(&first);
-    assert_eq!(report["sha256"], expected_sha.as_str());
-    assert_eq!(report["architecture"], "arm64");
+    assert_eq!(again["sha256"], expected_sha.as_str());
+    assert_eq!(again["architecture"], "arm64");
     assert_eq!(
-        report["elf"]["max_glibc"]
+        again["elf"]["max_glibc"]
             .as_str()
             .map(|v| v <= "GLIBC_2.34"),
         Some(true),
-        "{report}"
+        "{again}"
     );
 }
 

@@ -103,6 +103,11 @@ fn up_sends_what_moto_does_not_check() {
     std::fs::remove_file(&record).ok();
     up("second");
     let second = Recorded::read(&record, &s.name);
+    assert!(
+        second.calls.iter().any(|c| c["operation"] == "GetFunction"),
+        "the second up was recorded: {} call(s)",
+        second.calls.len()
+    );
     assert_eq!(second.mutating(), Vec::<String>::new());
     s.ok(moto, &["teardown", "--yes", "--delete-data"]);
 }

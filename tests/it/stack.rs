@@ -6,13 +6,15 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
 
-/// The arm64 function zip, built once per test run by the real `imgdeploy build`.
+/// The arm64 function zip the tests deploy to moto, built once per test run by the real
+/// `imgdeploy build --quick` (no whole-program LTO: minutes less per CI run). The production profile is
+/// built and checked once, by `build::build_gives_an_arm64_bootstrap_...`.
 pub fn lambda_zip() -> &'static Path {
     static ZIP: OnceLock<PathBuf> = OnceLock::new();
     ZIP.get_or_init(|| {
         let out = Command::new(env!("CARGO_BIN_EXE_imgdeploy"))
             .current_dir(harness::repo_root())
-            .args(["build", "--json"])
+            .args(["build", "--quick", "--json"])
             .output()
             .expect("run imgdeploy build");
         assert!(
@@ -141,6 +143,12 @@ fn up_converges_repairs_drift_and_teardown_removes_everything() {
 
     // 2. up again: no mutating call, "no changes".
     let second = s.ok(moto, &["up", "--yes"]);
+    // It read every resource (so "no mutating call" is a real finding, not an empty log).
+    assert!(
+        second["calls_sent"].as_u64().unwrap() >= 16,
+        "{:#}",
+        second["calls_sent"]
+    );
     assert_eq!(
         mutated(&second),
         Vec::<String>::new(),
@@ -185,8 +193,11 @@ fn up_converges_repairs_drift_and_teardown_removes_everything() {
     );
     check_resources(&inspect(moto, n), n, 1024);
 
-    // 4. a config change (memory, a variant) updates only the function's configuration.
-    s.write_config("[function]\nmemory_mb = 1536\nreserved_concurrency = 3\n");
+    // 4. a config change (memory, and the variants' Cache-Control, which the function reads from its
+    // environment) updates only the function's configuration, in one call.
+    s.write_config(
+        "[function]\nmemory_mb = 1536\nreserved_concurrency = 3\ncache_control = \"public, max-age=600\"\n",
+    );
     let edited = s.ok(moto, &["up", "--yes"]);
     let changed: Vec<_> = actions(&edited["plan"])
         .into_iter()
@@ -194,12 +205,25 @@ fn up_converges_repairs_drift_and_teardown_removes_everything() {
         .collect();
     assert_eq!(changed.len(), 1, "{changed:?}");
     assert_eq!(changed[0].0, "function");
-    assert!(
-        mutated(&edited)
-            .iter()
-            .all(|c| c.contains("UpdateFunctionConfiguration")),
-        "{:?}",
-        mutated(&edited)
+    let function_changes = edited["plan"]["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["kind"] == "function")
+        .map(|s| s["changes"].clone());
+    assert_eq!(
+        function_changes,
+        Some(serde_json::json!([
+            "memory 1024 -> 1536 MB",
+            "environment IMGDEPLOY_CACHE_CONTROL"
+        ])),
+        "{:#}",
+        edited["plan"]
+    );
+    assert_eq!(
+        mutated(&edited),
+        ["Lambda:UpdateFunctionConfiguration"],
+        "one configuration update, nothing else"
     );
     check_resources(&inspect(moto, n), n, 1536);
 

@@ -4,7 +4,7 @@
 //! deployed function is invoked asynchronously, and `--wait` polls until every variant is written.
 use crate::aws::{Aws, Explain};
 use crate::cli::{GlobalArgs, InvokeArgs};
-use crate::commands::{connect, print_json};
+use crate::commands::connect;
 use crate::config::Config;
 use crate::output::size;
 use crate::resources::function;
@@ -15,11 +15,96 @@ use imgdeploy_function::handler::{
     sns_s3_event, Handler, HandlerError, InvocationSummary, Outcome, RecordOutcome,
 };
 use indicatif::{ProgressBar, ProgressStyle};
-use serde_json::json;
+use serde::Serialize;
+use std::fmt;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-pub async fn run(g: &GlobalArgs, args: &InvokeArgs) -> Result<()> {
+/// What `invoke` did: each upload's outcome (`--local`), or the asynchronous invocation.
+#[derive(Debug, Serialize)]
+#[serde(untagged)]
+pub enum InvokeResult {
+    Local(LocalRun),
+    Event(EventRun),
+}
+
+#[derive(Debug, Serialize)]
+pub struct LocalRun {
+    pub stack: String,
+    pub mode: &'static str,
+    pub bucket: String,
+    pub records: Vec<RecordOutcome>,
+    pub processed: usize,
+    pub skipped: usize,
+    pub failed: usize,
+    pub ignored: usize,
+    /// Failures a retry may heal (the deployed function's invocation would fail and be retried).
+    pub retry: Vec<String>,
+    #[serde(skip)]
+    pub keys: usize,
+}
+
+#[derive(Debug, Serialize)]
+pub struct EventRun {
+    pub stack: String,
+    pub mode: &'static str,
+    pub function: String,
+    pub status_code: i32,
+    pub keys: Vec<String>,
+    pub expected_variants: Vec<String>,
+    pub waited_seconds: Option<f64>,
+    #[serde(skip)]
+    pub processed_bucket: String,
+}
+
+impl InvokeResult {
+    /// An error when an upload did not become variants: after printing, the command exits non-zero.
+    pub fn check(&self) -> Result<()> {
+        if let InvokeResult::Local(r) = self {
+            let not_done = r.failed + r.ignored + r.retry.len();
+            if not_done > 0 {
+                bail!("{not_done} of {} upload(s) did not become variants (see above); failure reports are listed by `imgdeploy status`", r.keys);
+            }
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Display for InvokeResult {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            InvokeResult::Local(r) => writeln!(
+                f,
+                "{} processed, {} already done, {} failed, {} ignored, {} to retry",
+                r.processed,
+                r.skipped,
+                r.failed,
+                r.ignored,
+                r.retry.len()
+            ),
+            InvokeResult::Event(r) => {
+                writeln!(
+                    f,
+                    "invoked {} asynchronously for {} key(s) (status {})",
+                    r.function,
+                    r.keys.len(),
+                    r.status_code
+                )?;
+                match r.waited_seconds {
+                    Some(s) => writeln!(
+                        f,
+                        "all {} variant(s) are in {} after {s:.1}s",
+                        r.expected_variants.len(),
+                        r.processed_bucket
+                    ),
+                    None => Ok(()),
+                }
+            }
+        }
+    }
+}
+
+pub async fn run(g: &GlobalArgs, args: &InvokeArgs) -> Result<InvokeResult> {
     let config = Config::load(&g.config)?;
     let aws = connect(g, &config).await?;
     let stack = Stack::new(&aws, &config, &config.stack()?.name);
@@ -44,7 +129,7 @@ pub fn full_key(prefix: &str, key: &str) -> String {
 
 /// One event per key, as SNS delivers them (one record per invocation), run concurrently up to the
 /// vCPUs; the handler's memory budget is shared by every clone.
-async fn run_local(g: &GlobalArgs, stack: &Stack<'_>, keys: &[String]) -> Result<()> {
+async fn run_local(g: &GlobalArgs, stack: &Stack<'_>, keys: &[String]) -> Result<InvokeResult> {
     let settings = function::settings(stack);
     let handler = Handler::from_settings(settings, &stack.aws.sdk_config).await;
     let bucket = stack.names.originals_bucket.clone();
@@ -93,27 +178,18 @@ async fn run_local(g: &GlobalArgs, stack: &Stack<'_>, keys: &[String]) -> Result
         }
     }
     let summary = InvocationSummary::new(records, 0.0);
-    let not_done = summary.failed + summary.ignored + retry.len();
-    if g.json {
-        print_json(&json!({
-            "stack": stack.names.stack, "mode": "local", "bucket": bucket,
-            "records": summary.records, "processed": summary.processed, "skipped": summary.skipped,
-            "failed": summary.failed, "ignored": summary.ignored, "retry": retry,
-        }));
-    } else {
-        eprintln!(
-            "{} processed, {} already done, {} failed, {} ignored, {} to retry",
-            summary.processed,
-            summary.skipped,
-            summary.failed,
-            summary.ignored,
-            retry.len()
-        );
-    }
-    if not_done > 0 {
-        bail!("{not_done} of {} upload(s) did not become variants (see above); failure reports are listed by `imgdeploy status`", keys.len());
-    }
-    Ok(())
+    Ok(InvokeResult::Local(LocalRun {
+        stack: stack.names.stack.clone(),
+        mode: "local",
+        bucket,
+        processed: summary.processed,
+        skipped: summary.skipped,
+        failed: summary.failed,
+        ignored: summary.ignored,
+        records: summary.records,
+        retry,
+        keys: keys.len(),
+    }))
 }
 
 fn local_bar(json: bool, total: usize) -> Option<ProgressBar> {
@@ -201,7 +277,7 @@ async fn run_deployed(
     stack: &Stack<'_>,
     keys: &[String],
     args: &InvokeArgs,
-) -> Result<()> {
+) -> Result<InvokeResult> {
     let aws = stack.aws;
     let event = sns_s3_event(&stack.names.originals_bucket, keys);
     let out = aws
@@ -219,44 +295,23 @@ async fn run_deployed(
                 stack.names.function
             )
         })?;
-    let status = out.status_code();
-    if !g.json {
-        eprintln!(
-            "invoked {} asynchronously for {} key(s) (status {status})",
-            stack.names.function,
-            keys.len()
-        );
-    }
     let expected = expected_variants(stack, keys);
     let waited = if args.wait {
-        Some(
-            wait_for(
-                aws,
-                stack,
-                &expected,
-                Duration::from_secs(args.timeout),
-                g.json,
-            )
-            .await?,
-        )
+        let timeout = Duration::from_secs(args.timeout);
+        Some(wait_for(aws, stack, &expected, timeout, g.json).await?)
     } else {
         None
     };
-    if g.json {
-        print_json(&json!({
-            "stack": stack.names.stack, "mode": "event", "function": stack.names.function,
-            "status_code": status, "keys": keys, "expected_variants": expected,
-            "waited_seconds": waited.map(|d| d.as_secs_f64()),
-        }));
-    } else if let Some(d) = waited {
-        eprintln!(
-            "all {} variant(s) are in {} after {:.1}s",
-            expected.len(),
-            stack.names.processed_bucket,
-            d.as_secs_f64()
-        );
-    }
-    Ok(())
+    Ok(InvokeResult::Event(EventRun {
+        stack: stack.names.stack.clone(),
+        mode: "event",
+        function: stack.names.function.clone(),
+        status_code: out.status_code(),
+        keys: keys.to_vec(),
+        expected_variants: expected,
+        waited_seconds: waited.map(|d| d.as_secs_f64()),
+        processed_bucket: stack.names.processed_bucket.clone(),
+    }))
 }
 
 /// Every variant key the keys should produce in the processed bucket.

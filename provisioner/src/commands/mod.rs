@@ -23,10 +23,18 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Build(args) => emit(g.json, &build::run(g, args)?),
         Command::Update(args) => emit(g.json, &update::run(g, args).await?),
         Command::Status(args) => emit(g.json, &status::run(g, args).await?),
-        Command::Invoke(args) => invoke::run(g, args).await?,
+        Command::Invoke(args) => {
+            let result = invoke::run(g, args).await?;
+            emit(g.json, &result);
+            result.check()?
+        }
         Command::Render(args) => {
             let config = Config::load(&g.config)?;
-            render::run_json(&config.variants, &config.function.limits(), args, g.json)?
+            let result = render::run(&config.variants, &config.function.limits(), args)?;
+            match g.json {
+                true => println!("{}", result.json_line()),
+                false => print!("{result}"),
+            }
         }
     }
     Ok(())
@@ -44,9 +52,4 @@ pub async fn connect(g: &GlobalArgs, config: &Config) -> Result<Aws> {
         endpoint_url: g.endpoint_url.clone(),
     })
     .await
-}
-
-/// Prints a JSON document on stdout (the only thing on stdout in `--json` mode).
-pub fn print_json(value: &serde_json::Value) {
-    println!("{}", serde_json::to_string_pretty(value).expect("json"));
 }

@@ -46,6 +46,7 @@ pub async fn run(g: &GlobalArgs, args: &UpArgs) -> Result<UpResult> {
         plan,
         changed: Some(!mutating.is_empty()),
         mutating_calls: Some(mutating),
+        calls_sent: Some(aws.calls.count()),
         outputs: Some(outputs),
     })
 }
@@ -62,6 +63,9 @@ pub struct UpResult {
     /// Every mutating AWS call sent, in order (`Service:Operation`): empty on a run with no changes.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub mutating_calls: Option<Vec<String>>,
+    /// Every AWS call sent, reads included.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub calls_sent: Option<usize>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub outputs: Option<Outputs>,
 }
@@ -74,6 +78,7 @@ impl UpResult {
             plan,
             changed: None,
             mutating_calls: None,
+            calls_sent: None,
             outputs: None,
         }
     }
@@ -192,6 +197,7 @@ mod tests {
             plan,
             changed: Some(true),
             mutating_calls: Some(vec!["S3:CreateBucket".into()]),
+            calls_sent: Some(20),
             outputs: Some(outputs(true)),
         };
         insta::assert_snapshot!(result.to_string());
@@ -207,6 +213,7 @@ mod tests {
             plan,
             changed: Some(false),
             mutating_calls: Some(vec![]),
+            calls_sent: Some(20),
             outputs: Some(outputs(false)),
         };
         let text = result.to_string();

@@ -89,6 +89,12 @@ async fn function_reports_every_bad_input_or_renders_it_and_never_crashes() {
                 newly_reported,
             } => {
                 assert!(newly_reported);
+                // A caught panic is a decoder bug, not a clear error: hostile input must be named.
+                assert_ne!(
+                    report.error_kind, "panic",
+                    "{key} panicked the engine: {}",
+                    report.message
+                );
                 let published = reports
                     .iter()
                     .find(|r| r["key"] == key)

@@ -277,6 +277,12 @@ pub fn shared(path: &str) -> Option<PathBuf> {
     if full.exists() {
         Some(full)
     } else {
+        // CI always lays ../shared beside the checkout: there a missing one is a failure, never a skip.
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI is set but {} is missing",
+            full.display()
+        );
         eprintln!(
             "SKIPPED: {} is not present (../shared is only on CI and the team's machines)",
             full.display()
