@@ -31,7 +31,10 @@ pub enum Outcome {
         bytes_out: u64,
         variants: Vec<VariantWritten>,
         backup_bucket: Option<String>,
+        /// The whole record: S3 calls, waiting for memory, rendering.
         millis: f64,
+        /// The engine's share of `millis`: decode, resize and encode every variant.
+        render_millis: f64,
     },
     /// Every variant already existed for this source ETag (a duplicate delivery).
     Skipped { etag: String, reason: String },
@@ -93,6 +96,7 @@ pub fn log_record(record: &RecordOutcome) {
             bytes_out,
             variants,
             millis,
+            render_millis,
             ..
         } => {
             let timings: Vec<_> = variants
@@ -101,7 +105,8 @@ pub fn log_record(record: &RecordOutcome) {
                 .collect();
             tracing::info!(
                 bucket, key, etag = etag.as_str(), outcome = "processed", bytes_in, bytes_out,
-                variants = %serde_json::Value::Array(timings), millis = round(*millis), "image"
+                variants = %serde_json::Value::Array(timings), millis = round(*millis),
+                render_millis = round(*render_millis), "image"
             );
         }
         Outcome::Skipped { etag, reason } => {

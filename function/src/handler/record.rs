@@ -83,6 +83,7 @@ pub async fn process(h: &Handler, obj: &ObjectRef, relative: &str) -> Result<Out
         Err(e) => return Err(e.into()),
     };
     let bytes_in = input.len() as u64;
+    let rendering = Instant::now();
     let rendered = h
         .budget
         .render(
@@ -92,6 +93,7 @@ pub async fn process(h: &Handler, obj: &ObjectRef, relative: &str) -> Result<Out
             settings.limits,
         )
         .await;
+    let render_millis = rendering.elapsed().as_secs_f64() * 1000.0;
     let rendered = match rendered {
         Ok(rendered) => rendered,
         Err(e) => {
@@ -157,6 +159,7 @@ pub async fn process(h: &Handler, obj: &ObjectRef, relative: &str) -> Result<Out
         variants: written,
         backup_bucket: settings.backup_bucket.clone(),
         millis: started.elapsed().as_secs_f64() * 1000.0,
+        render_millis,
     })
 }
 

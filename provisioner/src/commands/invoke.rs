@@ -227,15 +227,18 @@ pub fn describe_record(record: &RecordOutcome) -> String {
             bytes_out,
             variants,
             millis,
+            render_millis,
             backup_bucket,
             ..
         } => {
+            // The engine's time apart from the S3 round trips (on the emulator, those dominate).
             let mut lines = vec![format!(
-                "✓ {key}  processed: {} variant(s), {} in, {} out, {:.0} ms{}",
+                "✓ {key}  processed: {} variant(s), {} in, {} out, {:.0} ms rendering + {:.0} ms S3 and the rest{}",
                 variants.len(),
                 size(*bytes_in),
                 size(*bytes_out),
-                millis,
+                render_millis,
+                (millis - render_millis).max(0.0),
                 backup_bucket
                     .as_deref()
                     .map(|b| format!(", backed up to {b}"))
