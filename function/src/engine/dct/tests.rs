@@ -170,10 +170,16 @@ fn other_shapes_are_left_to_libjpeg() {
     );
 }
 
-/// The shared corpus, which CI has beside the project; `None` (and a note) where it is missing.
+/// The shared corpus, which CI has beside the project; `None` (and a note) where it is missing, a
+/// failure where it is missing and `CI` is set.
 fn corpus() -> Option<std::path::PathBuf> {
     let corpus = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/corpus");
     if !corpus.exists() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "{} not found, and CI is set: the shared corpus must be beside the project",
+            corpus.display()
+        );
         eprintln!("SKIPPED: {} not found (it exists in CI)", corpus.display());
         return None;
     }
