@@ -1,5 +1,6 @@
 //! Helpers shared by the engine's integration tests: fixtures synthesised from code, and comparisons.
 #![allow(dead_code)]
+pub mod fixtures;
 use image::{DynamicImage, RgbImage};
 use imgdeploy_function::engine::{self, Rendered};
 use imgdeploy_function::spec::{Limits, VariantSpec};
