@@ -2,32 +2,26 @@
 //! that the Lambda handler and `imgdeploy render` share it. Decode once (JPEG shrunk in the DCT domain),
 //! then resample, crop, orient and encode every variant in parallel.
 mod colour;
-mod dct;
 mod decode;
 mod encode;
-mod geometry;
-mod jpeg;
-mod jpegenc;
-mod orient;
 mod pixels;
-mod pngpipe;
 mod resize;
 mod scratch;
-mod smart;
-mod sniff;
-mod streamed;
 
 use crate::spec::{Format, Limits, VariantSpec};
 use rayon::prelude::*;
 use std::time::Instant;
+
+use decode::sniff;
+use resize::{geometry, orient};
 
 pub use sniff::Kind;
 
 /// The two progressive JPEG encoders side by side, for `examples/encode.rs` (not an API).
 #[doc(hidden)]
 pub mod encoders {
+    pub use super::encode::jpeg::parallel::progressive;
     pub use super::encode::mozjpeg;
-    pub use super::jpegenc::progressive;
     pub use super::pixels::{Layout, Pixels};
 }
 

@@ -1,8 +1,10 @@
 //! Output encoders: JPEG (mozjpeg's libjpeg-turbo-compatible mode: progressive, 4:2:0, optimised
 //! Huffman tables), PNG and WebP (libwebp, lossy or lossless). Nothing but pixels is written: no EXIF,
 //! XMP, ICC or comments (outputs are sRGB, the web's default).
-use super::pixels::{Layout, Pixels};
-use super::EngineError;
+pub mod jpeg;
+
+use crate::engine::pixels::{Layout, Pixels};
+use crate::engine::EngineError;
 use crate::spec::{Format, VariantSpec};
 
 pub fn encode(img: &Pixels, spec: &VariantSpec) -> Result<Vec<u8>, EngineError> {
@@ -27,7 +29,7 @@ fn jpeg(img: &Pixels, quality: u8, progressive: bool) -> Result<Vec<u8>, EngineE
     }
     let img = opaque(img);
     let rgb = img.layout == Layout::Rgb;
-    Ok(super::jpegenc::progressive(
+    Ok(jpeg::parallel::progressive(
         &img.data, img.width, img.height, rgb, quality,
     ))
 }

@@ -1,6 +1,6 @@
 //! Format sniffing from the first bytes, and header-only dimensions, so that limits are checked before
 //! any decoder allocates.
-use super::EngineError;
+use crate::engine::EngineError;
 
 /// A format the engine decodes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,11 +1,16 @@
 //! Decoding one upload into 8-bit pixels (stored orientation, sRGB), dispatching on the sniffed format.
 //! Every decoder runs with explicit dimension and allocation caps, and ancillary data that can be a
 //! decompression bomb (PNG text, oversized ICC) is skipped or inflated with a cap.
-use super::geometry::{Header, Request};
-use super::pixels::{Layout, Pixels};
-use super::resize::Rows;
-use super::streamed::Streamed;
-use super::{colour, jpeg, orient, scratch, EngineError, ImageInfo};
+pub mod jpeg;
+pub mod png;
+pub mod sniff;
+
+use crate::engine::pixels::{Layout, Pixels};
+use crate::engine::resize::geometry::{Header, Request};
+use crate::engine::resize::orient;
+use crate::engine::resize::streamed::Streamed;
+use crate::engine::resize::Rows;
+use crate::engine::{colour, scratch, EngineError, ImageInfo};
 use crate::spec::Limits;
 use image::{DynamicImage, ImageDecoder};
 use std::io::Cursor;
@@ -71,7 +76,7 @@ fn png(
     let header = full(info.width, info.height, chunks.orientation);
     let mut streamed = icc.is_none().then(|| Streamed::new(requests, &header));
     let mut on_wait = |rows: &Rows| streamed.as_mut().is_some_and(|s| s.step(rows));
-    let px = match super::pngpipe::decode(input, cap, &mut on_wait) {
+    let px = match png::pipe::decode(input, cap, &mut on_wait) {
         Some(px) => {
             *early = streamed.map(|s| s.finish(&px)).unwrap_or_default();
             px
@@ -85,24 +90,24 @@ fn png(
 }
 
 fn png_crate(input: &[u8], cap: usize) -> Result<Pixels, EngineError> {
-    let corrupt = |e: png::DecodingError| match e {
-        png::DecodingError::LimitsExceeded => {
+    let corrupt = |e: ::png::DecodingError| match e {
+        ::png::DecodingError::LimitsExceeded => {
             EngineError::DecompressionBomb("PNG needs more memory than its header allows".into())
         }
         e => EngineError::Corrupt(format!("PNG: {e}")),
     };
-    let mut dec = png::Decoder::new_with_limits(Cursor::new(input), png::Limits { bytes: cap });
+    let mut dec = ::png::Decoder::new_with_limits(Cursor::new(input), ::png::Limits { bytes: cap });
     dec.set_ignore_text_chunk(true);
     dec.set_ignore_iccp_chunk(true);
-    dec.set_transformations(png::Transformations::EXPAND | png::Transformations::STRIP_16);
+    dec.set_transformations(::png::Transformations::EXPAND | ::png::Transformations::STRIP_16);
     let mut reader = dec.read_info().map_err(corrupt)?;
     let (ct, _) = reader.output_color_type();
     let layout = match ct {
-        png::ColorType::Grayscale => Layout::Gray,
-        png::ColorType::GrayscaleAlpha => Layout::GrayAlpha,
-        png::ColorType::Rgb => Layout::Rgb,
-        png::ColorType::Rgba => Layout::Rgba,
-        png::ColorType::Indexed => {
+        ::png::ColorType::Grayscale => Layout::Gray,
+        ::png::ColorType::GrayscaleAlpha => Layout::GrayAlpha,
+        ::png::ColorType::Rgb => Layout::Rgb,
+        ::png::ColorType::Rgba => Layout::Rgba,
+        ::png::ColorType::Indexed => {
             return Err(EngineError::Corrupt("PNG palette was not expanded".into()))
         }
     };
@@ -130,7 +135,7 @@ fn png_chunks(b: &[u8]) -> PngChunks {
         orientation: 1,
         ..Default::default()
     };
-    for chunk in super::pngpipe::chunks(b) {
+    for chunk in png::pipe::chunks(b) {
         let data = chunk.data();
         match chunk.kind() {
             b"IDAT" | b"IEND" => break,

@@ -15,9 +15,9 @@
 //! nothing (66.0 against 66.5 ms): its three variants cost the unfiltering thread more than it waits,
 //! so most bands are left for after the decode anyway.
 use super::geometry::{self, Header, Plan, Request};
-use super::pixels::{Layout, Pixels};
-use super::resize::{self, Rows};
-use super::scratch;
+use super::{self as resize, Rows};
+use crate::engine::pixels::{Layout, Pixels};
+use crate::engine::scratch;
 use rayon::prelude::*;
 use std::sync::OnceLock;
 

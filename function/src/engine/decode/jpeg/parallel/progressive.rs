@@ -48,7 +48,7 @@ pub fn decode(jpeg: &Progressive, n: usize, threads: usize) -> Option<Rgb> {
         (jpeg.frame.height * n).div_ceil(8),
     );
     let len = width * height * 3;
-    let mut data = super::super::scratch::take(len).ok()?;
+    let mut data = crate::engine::scratch::take(len).ok()?;
     data.resize(len, 0);
     let decoder = Decoder {
         jobs: &jobs,

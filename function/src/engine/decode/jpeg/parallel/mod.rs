@@ -58,7 +58,7 @@ fn decode_in(jpeg: &Baseline, n: usize, pieces: usize) -> Option<(Rgb, usize)> {
         (jpeg.frame.height * n).div_ceil(8),
     );
     let len = width * height * 3;
-    let mut data = super::scratch::take(len).ok()?;
+    let mut data = crate::engine::scratch::take(len).ok()?;
     data.resize(len, 0);
     let mut canvas = Canvas {
         plan: &plan,

@@ -1,13 +1,18 @@
 //! Resampling one variant out of the decoded pixels (fast_image_resize, Lanczos3, sub-pixel crop
 //! window), content-aware window placement, and the final letterbox / alpha flattening.
-use super::geometry::{Plan, Request};
-use super::pixels::{Layout, Pixels};
-use super::scratch;
-use super::EngineError;
+pub mod geometry;
+pub mod orient;
+pub mod smart;
+pub mod streamed;
+
+use crate::engine::pixels::{Layout, Pixels};
+use crate::engine::scratch;
+use crate::engine::EngineError;
 use crate::spec::{Format, Gravity};
 use fast_image_resize::{
     images::Image, images::ImageRef, FilterType, PixelType, ResizeAlg, ResizeOptions, Resizer,
 };
+use geometry::{Plan, Request};
 
 fn pixel_type(l: Layout) -> PixelType {
     match l {
@@ -22,7 +27,7 @@ fn pixel_type(l: Layout) -> PixelType {
 pub fn resample(src: &Pixels, plan: &Plan, gravity: Gravity) -> Result<Pixels, EngineError> {
     let mut win = plan.window;
     if plan.smart {
-        let (x, y) = super::smart::place(src, win, gravity);
+        let (x, y) = smart::place(src, win, gravity);
         win[0] = x;
         win[1] = y;
     }

@@ -3,10 +3,13 @@
 //! pixels of a 48 MP photo are never produced. Also reads EXIF orientation, ICC and Adobe markers.
 //! YCbCr files at 1/8, 1/4 and 1/2 go first to our own parallel decoder (`dct`); libjpeg-turbo takes
 //! what it declines.
-use super::colour;
-use super::geometry::{self, Header, Request};
-use super::pixels::{Layout, Pixels};
-use super::EngineError;
+pub mod parallel;
+
+use crate::engine::colour;
+use crate::engine::pixels::{Layout, Pixels};
+use crate::engine::resize::geometry::{self, Header, Request};
+use crate::engine::resize::orient;
+use crate::engine::EngineError;
 use mozjpeg::{Decompress, Marker};
 use mozjpeg_sys as ffi;
 use std::cell::Cell;
@@ -76,7 +79,7 @@ fn read_markers(dec: &Decompress<&[u8]>) -> Markers {
     for mk in dec.markers() {
         match mk.marker {
             Marker::APP(1) if mk.data.starts_with(b"Exif\0\0") && m.orientation == 1 => {
-                m.orientation = super::orient::from_exif(&mk.data[6..]);
+                m.orientation = orient::from_exif(&mk.data[6..]);
             }
             Marker::APP(2) if mk.data.len() > 14 && mk.data.starts_with(b"ICC_PROFILE\0") => {
                 icc_chunks.push((mk.data[12], &mk.data[14..]));
@@ -150,7 +153,7 @@ fn decode_unchecked(input: &[u8], requests: &[Request]) -> Result<(Header, Pixel
     if source_space == JCS_YCbCr {
         // Shrinks to a power of two (1/8, 1/4, 1/2) decode on every core; see `dct`.
         let n = m.next_power_of_two();
-        if let Some(rgb) = super::dct::decode(input, n as usize) {
+        if let Some(rgb) = parallel::decode(input, n as usize) {
             let header = Header {
                 width: w,
                 height: h,
@@ -174,7 +177,7 @@ fn decode_unchecked(input: &[u8], requests: &[Request]) -> Result<(Header, Pixel
         _ => 3,
     };
     let len = dw as usize * dh as usize * channels;
-    let mut data = super::scratch::take(len)
+    let mut data = crate::engine::scratch::take(len)
         .map_err(|_| EngineError::DecompressionBomb("no memory for the decoded picture".into()))?;
     let read = started
         .read_scanlines_into_uninit(&mut data.spare_capacity_mut()[..len])

@@ -76,13 +76,13 @@ impl Timeline {
 
 #[cfg(test)]
 mod tests {
+    use super::super::parse::{parse, Jpeg};
+    use super::super::progressive::{jobs, Coefficients};
     use super::*;
-    use crate::engine::dct::parse::{parse, Jpeg};
-    use crate::engine::dct::progressive::{jobs, Coefficients};
 
     #[test]
     fn two_threads_split_the_usual_scans_and_keep_file_order() {
-        let input = crate::engine::dct::tests::jpeg(640, 480, (2, 1), true);
+        let input = super::super::tests::jpeg(640, 480, (2, 1), true);
         let Some(Jpeg::Progressive(jpeg)) = parse(&input) else {
             panic!("not progressive")
         };

@@ -12,9 +12,9 @@
 //! ms, same measure. Every other shape, and any file that does not decode cleanly here (bad CRC,
 //! stream too short or corrupt, unknown filter), gives `None` and goes to the `png` crate, which words
 //! the error.
-use super::pixels::{Layout, Pixels};
-use super::resize::Rows;
-use super::scratch;
+use crate::engine::pixels::{Layout, Pixels};
+use crate::engine::resize::Rows;
+use crate::engine::scratch;
 use fdeflate::Decompressor;
 use std::ops::Range;
 use std::sync::mpsc::{channel, sync_channel, Receiver, Sender, SyncSender, TryRecvError};
@@ -242,6 +242,7 @@ fn vector_paeth(bpp: usize) -> bool {
 }
 
 #[cfg(target_arch = "x86_64")]
+#[path = "paeth/sse41.rs"]
 mod paeth_x86;
 /// Elsewhere (the arm64 Lambda) the portable loop below unfilters every row.
 #[cfg(not(target_arch = "x86_64"))]
@@ -345,5 +346,5 @@ mod chunks;
 #[cfg(test)]
 mod tests;
 
-pub(super) use chunks::chunks;
+pub(in crate::engine::decode) use chunks::chunks;
 use chunks::shape;

@@ -1,5 +1,5 @@
 //! EXIF orientation: reading the tag, and turning a (small, already resized) stored-frame picture upright.
-use super::pixels::Pixels;
+use crate::engine::pixels::Pixels;
 
 /// Orientation 1..=8 from a raw EXIF block (TIFF header first, as in JPEG APP1 after "Exif\0\0",
 /// the PNG eXIf chunk and WebP's EXIF chunk); 1 when absent or malformed.

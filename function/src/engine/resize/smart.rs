@@ -1,7 +1,7 @@
 //! Content-aware crop placement for `cover`: slide the window along its free axis to where the picture
 //! is most detailed (`entropy`: Shannon entropy of luminance) or most eye-catching (`attention`: edges,
 //! saturation and skin tones), scored on a small luminance/saliency grid so that it costs next to nothing.
-use super::pixels::{Layout, Pixels};
+use crate::engine::pixels::{Layout, Pixels};
 use crate::spec::Gravity;
 
 /// Grid cells along the longer side.
