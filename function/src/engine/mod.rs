@@ -20,8 +20,8 @@ pub use sniff::Kind;
 /// The two progressive JPEG encoders side by side, for `examples/encode.rs` (not an API).
 #[doc(hidden)]
 pub mod encoders {
+    pub use super::encode::jpeg::libjpeg::mozjpeg;
     pub use super::encode::jpeg::parallel::progressive;
-    pub use super::encode::mozjpeg;
     pub use super::pixels::{Layout, Pixels};
 }
 

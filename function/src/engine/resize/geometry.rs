@@ -40,6 +40,16 @@ pub struct Header {
 }
 
 impl Header {
+    /// A picture decoded at full resolution.
+    pub fn unscaled(width: u32, height: u32, orientation: u8) -> Header {
+        Header {
+            width,
+            height,
+            orientation,
+            scale: 1.0,
+        }
+    }
+
     pub fn upright(&self) -> (u32, u32) {
         if self.orientation >= 5 {
             (self.height, self.width)

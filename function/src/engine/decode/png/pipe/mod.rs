@@ -200,7 +200,7 @@ fn unfilter_band(
         data.extend_from_slice(&raw[1..]);
         // Two Paeth rows running are unfiltered together where there is a kernel for that.
         let pair = raw[0] == PAETH
-            && vector_paeth(bpp)
+            && paeth::two_rows(bpp)
             && at + 2 * stride <= len
             && rows.peek().is_some_and(|next| next[0] == PAETH);
         if pair {
@@ -210,7 +210,7 @@ fn unfilter_band(
         let prev = if at == 0 { zeros } else { &done[at - stride..] };
         if pair {
             let (upper, lower) = new.split_at_mut(stride);
-            paeth_x86::pair(prev, upper, lower, bpp);
+            paeth::pair(prev, upper, lower, bpp);
         } else if !unfilter(raw[0], prev, new, bpp) {
             return None;
         }
@@ -221,8 +221,8 @@ fn unfilter_band(
 /// Undoes one row's filter (PNG specification, section 9) in place: `row` holds the row as stored and
 /// `prev` the row above unfiltered (zeros above the first). False for an unknown filter type.
 fn unfilter(filter: u8, prev: &[u8], row: &mut [u8], bpp: usize) -> bool {
-    if filter == PAETH && vector_paeth(bpp) {
-        paeth_x86::row(prev, row, bpp);
+    if filter == PAETH {
+        paeth::row(prev, row, bpp);
         return true;
     }
     match bpp {
@@ -235,28 +235,6 @@ fn unfilter(filter: u8, prev: &[u8], row: &mut [u8], bpp: usize) -> bool {
 
 /// The Paeth filter's type byte.
 const PAETH: u8 = 4;
-
-/// Whether Paeth rows of `bpp`-byte pixels go to the SSE4.1 kernels (`paeth_x86`).
-fn vector_paeth(bpp: usize) -> bool {
-    (bpp == 3 || bpp == 4) && paeth_x86::available()
-}
-
-#[cfg(target_arch = "x86_64")]
-#[path = "paeth/sse41.rs"]
-mod paeth_x86;
-/// Elsewhere (the arm64 Lambda) the portable loop below unfilters every row.
-#[cfg(not(target_arch = "x86_64"))]
-mod paeth_x86 {
-    pub(super) fn available() -> bool {
-        false
-    }
-    pub(super) fn row(_: &[u8], _: &mut [u8], _: usize) {
-        unreachable!("no vector Paeth kernel on this architecture")
-    }
-    pub(super) fn pair(_: &[u8], _: &mut [u8], _: &mut [u8], _: usize) {
-        unreachable!("no vector Paeth kernel on this architecture")
-    }
-}
 
 /// `unfilter` for `B` bytes per pixel, a pixel at a time, with the neighbours carried in arrays (the form
 /// of the `png` crate's own filters, and as fast: 32-35 ms for the corpus PNG's 6 MP of mostly Paeth
@@ -272,7 +250,7 @@ fn unfilter_px<const B: usize>(filter: u8, prev: &[u8], row: &mut [u8]) -> bool 
             .zip(prev)
             .for_each(|(x, b)| *x = x.wrapping_add(*b)),
         3 => average::<B>(prev, row),
-        PAETH => paeth_row::<B>(prev, row),
+        PAETH => paeth::row(prev, row, B),
         _ => return false,
     }
     true
@@ -298,53 +276,10 @@ fn average<const B: usize>(prev: &[u8], row: &mut [u8]) {
     }
 }
 
-fn paeth_row<const B: usize>(prev: &[u8], row: &mut [u8]) {
-    // Left and upper-left as i16, the predictor's arithmetic.
-    let (mut a, mut c) = ([0i16; B], [0i16; B]);
-    for (x, b) in row.chunks_exact_mut(B).zip(prev.chunks_exact(B)) {
-        for i in 0..B {
-            x[i] = x[i].wrapping_add(paeth(a[i], b[i] as i16, c[i]));
-        }
-        a = std::array::from_fn(|i| x[i] as i16);
-        c = std::array::from_fn(|i| b[i] as i16);
-    }
-}
-
-/// The Paeth predictor: whichever of left `a`, above `b` and upper-left `c` is closest to a + b - c,
-/// ties in that order. On x86-64 in stb_image's branch-free form, which the `png` crate measured as the
-/// faster one there; on ARM the `png` crate found the specification's form faster.
-#[inline(always)]
-fn paeth(a: i16, b: i16, c: i16) -> u8 {
-    if cfg!(target_arch = "x86_64") {
-        paeth_stb(a, b, c)
-    } else {
-        paeth_spec(a, b, c)
-    }
-}
-
-#[inline(always)]
-fn paeth_stb(a: i16, b: i16, c: i16) -> u8 {
-    let threshold = c * 3 - (a + b);
-    let (lo, hi) = (a.min(b), a.max(b));
-    let nearer = if hi <= threshold { lo } else { c };
-    (if threshold <= lo { hi } else { nearer }) as u8
-}
-
-#[inline(always)]
-fn paeth_spec(a: i16, b: i16, c: i16) -> u8 {
-    let (pa, pb, pc) = ((b - c).abs(), (a - c).abs(), (a + b - 2 * c).abs());
-    (if pa <= pb && pa <= pc {
-        a
-    } else if pb <= pc {
-        b
-    } else {
-        c
-    }) as u8
-}
-
 mod chunks;
+mod paeth;
 #[cfg(test)]
 mod tests;
 
-pub(in crate::engine::decode) use chunks::chunks;
+pub(super) use chunks::chunks;
 use chunks::shape;

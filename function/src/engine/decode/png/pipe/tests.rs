@@ -234,7 +234,11 @@ fn both_forms_of_the_paeth_predictor_agree_everywhere() {
     for a in 0..256 {
         for b in 0..256 {
             for c in 0..256 {
-                assert_eq!(paeth_stb(a, b, c), paeth_spec(a, b, c), "{a} {b} {c}");
+                assert_eq!(
+                    paeth::portable::paeth_stb(a, b, c),
+                    paeth::portable::paeth_spec(a, b, c),
+                    "{a} {b} {c}"
+                );
             }
         }
     }

@@ -1,7 +1,7 @@
 //! The encoder against the mozjpeg crate (libjpeg-turbo, one core): the same bytes, for pictures
 //! of awkward sizes (edge padding, dummy blocks), colour and gray, over the range of qualities.
 use super::progressive;
-use crate::engine::encode::mozjpeg as libjpeg;
+use crate::engine::encode::jpeg::libjpeg::mozjpeg as libjpeg;
 use crate::engine::pixels::{Layout, Pixels};
 
 /// Gradients, a sharp-edged disc and noise, so that every scan and symbol kind has work to do.

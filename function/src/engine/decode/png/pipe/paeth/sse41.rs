@@ -5,6 +5,7 @@
 //! PNG's 6 MP, this one 21 ms a row at a time and 15 ms two rows at a time, the lower row a pixel
 //! behind the upper so that its "above" is the upper pixel just computed, still in a register
 //! (a standalone loop over that PNG's rows, 11 runs, minimum).
+use super::portable;
 use std::arch::x86_64::*;
 use std::sync::OnceLock;
 
@@ -47,7 +48,7 @@ unsafe fn store(p: *mut u8, v: __m128i, x: __m128i, keep: __m128i) {
 }
 
 /// One pixel: `x` (as stored) plus the Paeth predictor of left `a`, above `b`, upper-left `c`, in
-/// stb_image's form (`super::paeth_stb`), with 3c - b computed before `a` is known.
+/// stb_image's form (`portable::paeth_stb`), with 3c - b computed before `a` is known.
 #[inline(always)]
 unsafe fn pixel(a: __m128i, b: __m128i, c: __m128i, x: __m128i) -> __m128i {
     let threshold = _mm_sub_epi16(_mm_sub_epi16(_mm_add_epi16(c, _mm_add_epi16(c, c)), b), a);
@@ -138,7 +139,7 @@ fn tail(prev: &[u8], row: &mut [u8], bpp: usize, from: usize) {
             Some(left) => (row[left] as i16, prev[left] as i16),
             None => (0, 0),
         };
-        row[at] = row[at].wrapping_add(super::paeth_stb(a, prev[at] as i16, c));
+        row[at] = row[at].wrapping_add(portable::paeth_stb(a, prev[at] as i16, c));
     }
 }
 
@@ -172,8 +173,8 @@ mod tests {
                     let [prev, upper, lower] = rows(n, bpp, seed);
                     let (mut want_upper, mut want_lower) = (upper.clone(), lower.clone());
                     let paeth = |prev: &[u8], row: &mut [u8]| match bpp {
-                        3 => super::super::paeth_row::<3>(prev, row),
-                        _ => super::super::paeth_row::<4>(prev, row),
+                        3 => portable::row::<3>(prev, row),
+                        _ => portable::row::<4>(prev, row),
                     };
                     paeth(&prev, &mut want_upper);
                     paeth(&want_upper, &mut want_lower);

@@ -1,9 +1,33 @@
 //! How the blocks of a file are decoded, shrunk and colour-converted: the plan both decoders (baseline
 //! and progressive) follow once the coefficients are known, and the baseline MCU decode.
 use super::huffman::{Bits, Invalid, Table};
-use super::idct;
 use super::parse::{Baseline, Frame, HuffSpec};
 use std::ops::Range;
+
+#[cfg(target_arch = "x86_64")]
+mod avx2;
+mod portable;
+
+/// The compilations of `put`'s shrink and colour conversion, one file each, picked here.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Kernel {
+    /// x86-64's baseline (SSE2) or any other architecture's.
+    Portable,
+    /// The same source compiled for AVX2 (`avx2`).
+    #[cfg(target_arch = "x86_64")]
+    Avx2,
+}
+
+impl Kernel {
+    /// The best kernel this CPU runs.
+    pub(super) fn detect() -> Kernel {
+        #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("avx2") {
+            return Kernel::Avx2;
+        }
+        Kernel::Portable
+    }
+}
 
 /// Zigzag position of each natural (row-major) coefficient index.
 const ZIGZAG_OF: [u8; 64] = [
@@ -176,19 +200,34 @@ impl Plan {
         rows: &mut [u8],
         width: usize,
     ) {
+        self.put_with(Kernel::detect(), mxs, record, rows, width)
+    }
+
+    /// `put` with the given kernel (which the CPU must have).
+    pub(super) fn put_with<'r>(
+        &self,
+        kernel: Kernel,
+        mxs: Range<usize>,
+        record: impl Fn(usize) -> (&'r [i16], [i32; 3]),
+        rows: &mut [u8],
+        width: usize,
+    ) {
         PLANES.with_borrow_mut(|planes| {
             let planes = self.planes(planes, mxs.len());
-            #[cfg(target_arch = "x86_64")]
-            if std::arch::is_x86_feature_detected!("avx2") {
-                // SAFETY: this CPU has AVX2, checked just above.
-                return unsafe { self.put_avx2(mxs, record, rows, width, planes) };
+            match kernel {
+                #[cfg(target_arch = "x86_64")]
+                Kernel::Avx2 => {
+                    assert!(std::arch::is_x86_feature_detected!("avx2"));
+                    // SAFETY: this CPU has AVX2, checked just above.
+                    unsafe { avx2::put(self, mxs, record, rows, width, planes) }
+                }
+                Kernel::Portable => portable::put(self, mxs, record, rows, width, planes),
             }
-            self.put_portable(mxs, record, rows, width, planes)
         })
     }
 
     /// Samples of `mcus` MCUs in the luma plane and in each chroma plane.
-    fn plane_lens(&self, mcus: usize) -> (usize, usize) {
+    pub(super) fn plane_lens(&self, mcus: usize) -> (usize, usize) {
         let luma = mcus * self.mcu_w * self.mcu_h;
         (luma, luma / self.chroma_h / self.chroma_v)
     }
@@ -201,67 +240,6 @@ impl Plan {
             buffer.resize(len, 0.0);
         }
         &mut buffer[..len]
-    }
-
-    /// `put` compiled for AVX2. x86-64's baseline (SSE2) has no byte shuffle, so the colour
-    /// conversion's 3-byte RGB stores come out as scalar code there; with AVX2 they vectorise. Same
-    /// source, same IEEE float operations (Rust never fuses them), so the same pixels.
-    #[cfg(target_arch = "x86_64")]
-    #[target_feature(enable = "avx2")]
-    unsafe fn put_avx2<'r>(
-        &self,
-        mxs: Range<usize>,
-        record: impl Fn(usize) -> (&'r [i16], [i32; 3]),
-        rows: &mut [u8],
-        width: usize,
-        planes: &mut [f32],
-    ) {
-        self.put_portable(mxs, record, rows, width, planes)
-    }
-
-    /// `put`'s body, inlined into each of its compilations. `planes` (from `planes`) takes the shrunk
-    /// blocks before colour conversion; every block writes all of its own pixels, so it is never
-    /// cleared.
-    #[inline(always)]
-    pub(super) fn put_portable<'r>(
-        &self,
-        mxs: Range<usize>,
-        record: impl Fn(usize) -> (&'r [i16], [i32; 3]),
-        rows: &mut [u8],
-        width: usize,
-        planes: &mut [f32],
-    ) {
-        let (mcu_w, mcu_h) = (self.mcu_w, self.mcu_h);
-        let stride = mxs.len() * mcu_w;
-        let chroma_stride = stride / self.chroma_h;
-        let (plane_len, chroma_len) = self.plane_lens(mxs.len());
-        let (py, chroma) = planes.split_at_mut(plane_len);
-        let (pb, pr) = chroma.split_at_mut(chroma_len);
-        for (i, mx) in mxs.clone().enumerate() {
-            let (rec, offset) = record(mx);
-            for b in &self.blocks {
-                let kept = &rec[b.offset..b.offset + self.n * self.n];
-                let dc = (kept[0] as i32).wrapping_add(offset[b.component]) as i16;
-                let (plane, stride, x) = match b.component {
-                    0 => (&mut *py, stride, i * mcu_w),
-                    c => (
-                        if c == 1 { &mut *pb } else { &mut *pr },
-                        chroma_stride,
-                        i * mcu_w / self.chroma_h,
-                    ),
-                };
-                let at = b.y * stride + x + b.x;
-                idct::shrink(self.n, kept, dc, &b.quant, &mut plane[at..], stride);
-            }
-        }
-        let x0 = mxs.start * mcu_w;
-        let w = (mxs.end * mcu_w).min(width) - x0;
-        for (y, line) in rows.chunks_exact_mut(width * 3).take(mcu_h).enumerate() {
-            let luma = &py[y * stride..y * stride + w];
-            let c = (y / self.chroma_v) * chroma_stride..(y / self.chroma_v + 1) * chroma_stride;
-            let out = &mut line[x0 * 3..(x0 + w) * 3];
-            idct::ycbcr_to_rgb(luma, &pb[c.clone()], &pr[c], self.chroma_h, out);
-        }
     }
 }
 
