@@ -4,6 +4,7 @@
 mod colour;
 mod decode;
 mod encode;
+mod error;
 mod pixels;
 mod resize;
 mod scratch;
@@ -15,7 +16,8 @@ use std::time::Instant;
 use decode::sniff;
 use resize::{geometry, orient};
 
-pub use sniff::Kind;
+pub use error::EngineError;
+pub use sniff::{ImageInfo, Kind};
 
 /// The two progressive JPEG encoders side by side, for `examples/encode.rs` (not an API).
 #[doc(hidden)]
@@ -23,15 +25,6 @@ pub mod encoders {
     pub use super::encode::jpeg::libjpeg::mozjpeg;
     pub use super::encode::jpeg::parallel::progressive;
     pub use super::pixels::{Layout, Pixels};
-}
-
-/// What the header says, without decoding the pixels.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ImageInfo {
-    /// "jpeg", "png", "webp" or "gif".
-    pub format: &'static str,
-    pub width: u32,
-    pub height: u32,
 }
 
 /// One encoded variant.
@@ -44,48 +37,6 @@ pub struct Rendered {
     pub height: u32,
     /// Time spent on this variant after the shared decode (resample, crop, orient, encode).
     pub millis: f64,
-}
-
-/// Why an input cannot be rendered. Every variant is permanent for that input: retrying will not help.
-#[derive(Debug, thiserror::Error)]
-pub enum EngineError {
-    #[error("empty input (0 bytes)")]
-    Empty,
-    #[error("unsupported format: {0}")]
-    UnsupportedFormat(String),
-    #[error("corrupt image: {0}")]
-    Corrupt(String),
-    #[error("too many pixels: {width}x{height} = {pixels} > limit {limit}")]
-    TooManyPixels {
-        width: u32,
-        height: u32,
-        pixels: u64,
-        limit: u64,
-    },
-    #[error("input too large: {bytes} bytes > limit {limit}")]
-    TooManyBytes { bytes: u64, limit: u64 },
-    #[error("decompression bomb: {0}")]
-    DecompressionBomb(String),
-    #[error("invalid variant {name}: {reason}")]
-    InvalidVariant { name: String, reason: String },
-    #[error("internal error: {0}")]
-    Internal(String),
-}
-
-impl EngineError {
-    /// Stable snake_case name of the reason, for failure reports and metrics.
-    pub fn kind(&self) -> &'static str {
-        match self {
-            EngineError::Empty => "empty",
-            EngineError::UnsupportedFormat(_) => "unsupported_format",
-            EngineError::Corrupt(_) => "corrupt",
-            EngineError::TooManyPixels { .. } => "too_many_pixels",
-            EngineError::TooManyBytes { .. } => "too_many_bytes",
-            EngineError::DecompressionBomb(_) => "decompression_bomb",
-            EngineError::InvalidVariant { .. } => "invalid_variant",
-            EngineError::Internal(_) => "internal",
-        }
-    }
 }
 
 /// Sniffs the format and reads the dimensions from the header (stored orientation, cheap).

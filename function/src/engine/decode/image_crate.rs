@@ -1,10 +1,12 @@
 //! WebP and GIF (its first frame) through the `image` crate, with the header's dimensions and an
 //! allocation cap as its limits.
 use crate::engine::colour;
+use crate::engine::decode::sniff::ImageInfo;
+use crate::engine::error::EngineError;
 use crate::engine::pixels::{Layout, Pixels};
 use crate::engine::resize::geometry::Header;
 use crate::engine::resize::orient;
-use crate::engine::{scratch, EngineError, ImageInfo};
+use crate::engine::scratch;
 use crate::spec::Limits;
 use image::{DynamicImage, ImageDecoder};
 use std::io::Cursor;
@@ -19,7 +21,7 @@ pub fn decode(
     let mut caps = image::Limits::default();
     caps.max_image_width = Some(info.width.max(1));
     caps.max_image_height = Some(info.height.max(1));
-    caps.max_alloc = Some(super::alloc_cap(info, limits));
+    caps.max_alloc = Some(info.alloc_cap(limits));
     let err = |e: image::ImageError| match e {
         image::ImageError::Limits(l) => {
             EngineError::DecompressionBomb(format!("{}: {l}", info.format))

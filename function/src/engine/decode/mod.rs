@@ -8,10 +8,11 @@ pub mod jpeg;
 pub mod png;
 pub mod sniff;
 
+use crate::engine::error::EngineError;
 use crate::engine::pixels::Pixels;
 use crate::engine::resize::geometry::{Header, Request};
-use crate::engine::{EngineError, ImageInfo};
 use crate::spec::Limits;
+use sniff::ImageInfo;
 
 pub struct Decoded {
     pub header: Header,
@@ -38,10 +39,4 @@ pub fn decode(
         pixels: pixels.drop_opaque_alpha(),
         early,
     })
-}
-
-/// Bytes a decoder may allocate: the picture as RGBA8 plus slack, bounded by the pixel limit.
-fn alloc_cap(info: &ImageInfo, limits: &Limits) -> u64 {
-    let px = (info.width as u64 * info.height as u64).min(limits.max_input_pixels);
-    px * 8 + (16 << 20)
 }

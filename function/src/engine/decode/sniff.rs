@@ -1,6 +1,24 @@
 //! Format sniffing from the first bytes, and header-only dimensions, so that limits are checked before
 //! any decoder allocates.
-use crate::engine::EngineError;
+use crate::engine::error::EngineError;
+use crate::spec::Limits;
+
+/// What the header says, without decoding the pixels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ImageInfo {
+    /// "jpeg", "png", "webp" or "gif".
+    pub format: &'static str,
+    pub width: u32,
+    pub height: u32,
+}
+
+impl ImageInfo {
+    /// Bytes a decoder may allocate for this picture: RGBA8 plus slack, bounded by the pixel limit.
+    pub fn alloc_cap(&self, limits: &Limits) -> u64 {
+        let px = (self.width as u64 * self.height as u64).min(limits.max_input_pixels);
+        px * 8 + (16 << 20)
+    }
+}
 
 /// A format the engine decodes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

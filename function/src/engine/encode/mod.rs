@@ -4,8 +4,8 @@ pub mod jpeg;
 mod png;
 mod webp;
 
+use crate::engine::error::EngineError;
 use crate::engine::pixels::Pixels;
-use crate::engine::EngineError;
 use crate::spec::{Format, VariantSpec};
 
 pub fn encode(img: &Pixels, spec: &VariantSpec) -> Result<Vec<u8>, EngineError> {

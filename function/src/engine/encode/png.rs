@@ -1,6 +1,6 @@
 //! PNG output through the `png` crate: 8-bit, the picture's own channels, balanced compression.
+use crate::engine::error::EngineError;
 use crate::engine::pixels::{Layout, Pixels};
-use crate::engine::EngineError;
 
 pub fn encode(img: &Pixels) -> Result<Vec<u8>, EngineError> {
     let mut out = Vec::new();

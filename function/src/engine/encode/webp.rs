@@ -1,7 +1,7 @@
 //! WebP output through libwebp, lossy at the variant's quality or lossless; gray is widened to RGB,
 //! which is all libwebp takes.
+use crate::engine::error::EngineError;
 use crate::engine::pixels::{Layout, Pixels};
-use crate::engine::EngineError;
 
 pub fn encode(img: &Pixels, quality: u8, lossless: bool) -> Result<Vec<u8>, EngineError> {
     // libwebp takes RGB or RGBA only.

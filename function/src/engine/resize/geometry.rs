@@ -1,7 +1,7 @@
 //! Where each variant's pixels come from: the fit modes (cover, contain, fill, inside, outside) and
 //! gravity, planned in the upright picture and mapped back to the stored (EXIF-rotated, possibly
 //! DCT-shrunk) pixels, so that only the small output is ever rotated.
-use crate::engine::EngineError;
+use crate::engine::error::EngineError;
 use crate::spec::{Fit, Format, Gravity, VariantSpec};
 
 /// Largest edge a variant may ask for.

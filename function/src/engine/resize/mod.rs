@@ -5,9 +5,9 @@ pub mod orient;
 pub mod smart;
 pub mod streamed;
 
+use crate::engine::error::EngineError;
 use crate::engine::pixels::{Layout, Pixels};
 use crate::engine::scratch;
-use crate::engine::EngineError;
 use crate::spec::{Format, Gravity};
 use fast_image_resize::{
     images::Image, images::ImageRef, FilterType, PixelType, ResizeAlg, ResizeOptions, Resizer,

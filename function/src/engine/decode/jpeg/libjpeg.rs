@@ -4,9 +4,10 @@
 //! every error. libjpeg's fatal errors unwind out of its callbacks as Rust panics and become
 //! `EngineError::Corrupt`; a premature end of data, which libjpeg only warns about, is an error here.
 use crate::engine::colour;
+use crate::engine::error::EngineError;
 use crate::engine::pixels::{Layout, Pixels};
 use crate::engine::resize::orient;
-use crate::engine::{scratch, EngineError};
+use crate::engine::scratch;
 use mozjpeg::{Decompress, Marker};
 use mozjpeg_sys as ffi;
 use std::cell::Cell;

@@ -6,9 +6,9 @@ mod libjpeg;
 pub mod parallel;
 
 use crate::engine::colour;
+use crate::engine::error::EngineError;
 use crate::engine::pixels::{Layout, Pixels};
 use crate::engine::resize::geometry::{self, Header, Request};
-use crate::engine::EngineError;
 use mozjpeg_sys as ffi;
 
 /// How much more than the exact scale the DCT shrink keeps, so that Lanczos still has at least ~1.3x

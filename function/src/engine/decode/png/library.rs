@@ -1,7 +1,8 @@
 //! The `png` crate's decoder: every PNG shape (16-bit, palette, interlaced, tRNS), with its own
 //! allocation limit, and the error messages for damaged files.
+use crate::engine::error::EngineError;
 use crate::engine::pixels::{Layout, Pixels};
-use crate::engine::{scratch, EngineError};
+use crate::engine::scratch;
 use std::io::Cursor;
 
 /// Decodes `input` to 8-bit samples, allocating at most `cap` bytes.

@@ -6,12 +6,13 @@ mod library;
 pub mod pipe;
 
 use crate::engine::colour;
+use crate::engine::decode::sniff::ImageInfo;
+use crate::engine::error::EngineError;
 use crate::engine::pixels::Pixels;
 use crate::engine::resize::geometry::{Header, Request};
 use crate::engine::resize::orient;
 use crate::engine::resize::streamed::Streamed;
 use crate::engine::resize::Rows;
-use crate::engine::{EngineError, ImageInfo};
 use crate::spec::Limits;
 
 /// Largest embedded ICC profile accepted (real ones are a few KB to ~1 MB).
@@ -25,7 +26,7 @@ pub fn decode(
     limits: &Limits,
     early: &mut Vec<Option<Pixels>>,
 ) -> Result<(Header, Pixels), EngineError> {
-    let cap = super::alloc_cap(info, limits) as usize;
+    let cap = info.alloc_cap(limits) as usize;
     let chunks = metadata(input);
     let icc = if chunks.srgb { None } else { chunks.icc };
     let header = Header::unscaled(info.width, info.height, chunks.orientation);

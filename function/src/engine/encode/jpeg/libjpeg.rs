@@ -1,8 +1,8 @@
 //! mozjpeg in libjpeg-turbo's mode (`set_fastest_defaults`: no trellis, 4:2:0, optimised Huffman
 //! tables), baseline or progressive: the engine's baseline JPEG encoder, and the reference whose bytes
 //! the parallel encoder's tests hold it to.
+use crate::engine::error::EngineError;
 use crate::engine::pixels::{Layout, Pixels};
-use crate::engine::EngineError;
 
 /// mozjpeg in libjpeg-turbo's mode (also the reference the `jpegenc` tests hold its bytes to).
 pub fn mozjpeg(img: &Pixels, quality: u8, progressive: bool) -> Result<Vec<u8>, EngineError> {

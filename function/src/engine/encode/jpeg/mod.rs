@@ -3,8 +3,8 @@
 pub mod libjpeg;
 pub mod parallel;
 
+use crate::engine::error::EngineError;
 use crate::engine::pixels::{Layout, Pixels};
-use crate::engine::EngineError;
 
 /// Progressive files come from our encoder (`parallel`: libjpeg-turbo's bytes, its scans coded on
 /// every core); baseline ones from mozjpeg.

@@ -2,8 +2,8 @@
 //! where every MCU started, so that the true decoder can tell where it meets them (see the parent).
 use super::huffman::{Bits, Invalid};
 use super::parse::Entropy;
+use super::plan::Plan;
 use super::records::Mapped;
-use super::Plan;
 
 /// Where a decoder stands at the start of an MCU.
 #[derive(Debug, Default, Clone, Copy)]

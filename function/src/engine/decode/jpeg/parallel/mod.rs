@@ -24,18 +24,12 @@ use guess::{speculate, Guess, Span, State};
 use huffman::{Bits, Invalid};
 use parse::{Baseline, Entropy, Jpeg};
 use plan::Plan;
+pub use plan::Rgb;
 use rayon::prelude::*;
 use std::ops::Range;
 
 /// Entropy data per piece below which splitting costs more than it saves.
 const MIN_PIECE_BYTES: usize = 256 << 10;
-
-/// A decoded picture: RGB8 rows, `width` x `height`.
-pub struct Rgb {
-    pub width: u32,
-    pub height: u32,
-    pub data: Vec<u8>,
-}
 
 /// Decodes `input` shrunk to `n`/8 (n = 1, 2 or 4), or `None` when the file is not a baseline JPEG of
 /// the supported shape or its entropy data does not decode cleanly.

@@ -15,11 +15,10 @@
 //! whether it is nonzero (`scans`): 40 bytes a block at 1/2 and 16 at 1/4, against libjpeg's 128.
 use super::huffman::{Bits, Invalid, Table};
 use super::parse::{Frame, Progressive, Scan};
-use super::plan::Plan;
+use super::plan::{Plan, Rgb};
 use super::records::Atomics;
 use super::scans::{Band, Block};
-use super::schedule::schedule;
-use super::Rgb;
+use super::schedule::{schedule, Work};
 use std::sync::atomic::{AtomicBool, AtomicI16, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Mutex;
 
@@ -143,6 +142,16 @@ pub(super) struct Job<'a> {
     pub(super) cost: f64,
     /// Rows of MCUs finished.
     done: AtomicUsize,
+}
+
+impl Work for Job<'_> {
+    fn deps(&self) -> &[usize] {
+        &self.deps
+    }
+
+    fn cost(&self) -> f64 {
+        self.cost
+    }
 }
 
 /// The jobs of `jpeg`'s scans in file order. A scan depends on the last earlier scan of each of its

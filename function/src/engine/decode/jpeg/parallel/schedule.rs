@@ -2,11 +2,16 @@
 //! `progressive` for why that cannot deadlock); the plan only chooses the threads, from a model of time
 //! in which a scan costs its bytes of data plus its blocks, and one that refines another starts when
 //! that one has started and ends no earlier than it.
-use super::progressive::Job;
+
+/// What the schedule knows of a scan: the scans it depends on (earlier in the file) and its cost.
+pub(super) trait Work {
+    fn deps(&self) -> &[usize];
+    fn cost(&self) -> f64;
+}
 
 /// Which thread decodes which scans, each list in file order. For two threads and a usual number of
 /// scans every split is tried; otherwise each scan goes to the thread where it would end first.
-pub(super) fn schedule(jobs: &[Job], threads: usize) -> Vec<Vec<usize>> {
+pub(super) fn schedule(jobs: &[impl Work], threads: usize) -> Vec<Vec<usize>> {
     let threads = threads.clamp(1, jobs.len().max(1));
     let assign: Vec<usize> = if threads == 2 && jobs.len() <= 13 {
         // The first scan on thread 0: the other half of the splits are mirror images.
@@ -37,7 +42,7 @@ pub(super) fn schedule(jobs: &[Job], threads: usize) -> Vec<Vec<usize>> {
 }
 
 /// When the last of `jobs` ends if thread `assign[j]` runs job `j`.
-fn makespan(jobs: &[Job], assign: &[usize], threads: usize) -> f64 {
+fn makespan(jobs: &[impl Work], assign: &[usize], threads: usize) -> f64 {
     let mut timeline = Timeline::new(threads, jobs.len());
     for (job, &t) in jobs.iter().zip(assign) {
         timeline.place(job, t);
@@ -61,13 +66,13 @@ impl Timeline {
         }
     }
 
-    fn times(&self, job: &Job, thread: usize) -> (f64, f64) {
-        let deps = job.deps.iter().map(|&d| self.placed[d]);
+    fn times(&self, job: &impl Work, thread: usize) -> (f64, f64) {
+        let deps = job.deps().iter().map(|&d| self.placed[d]);
         let start = deps.clone().map(|d| d.0).fold(self.free[thread], f64::max);
-        (start, deps.map(|d| d.1).fold(start + job.cost, f64::max))
+        (start, deps.map(|d| d.1).fold(start + job.cost(), f64::max))
     }
 
-    fn place(&mut self, job: &Job, thread: usize) {
+    fn place(&mut self, job: &impl Work, thread: usize) {
         let times = self.times(job, thread);
         self.placed.push(times);
         self.free[thread] = times.1;

@@ -5,7 +5,7 @@
 use std::os::raw::c_int;
 use std::sync::OnceLock;
 
-use super::scans::NATURAL;
+use super::tables::NATURAL;
 
 // libjpeg-turbo's SIMD entry points (jsimd.h), linked through mozjpeg-sys. With SIMD, DCTELEM and
 // JCOEF are 16 bits; `jsimd_can_*` say whether the running CPU and build have the kernels.
@@ -176,7 +176,7 @@ mod tests {
 
     #[test]
     fn libjpegs_kernels_and_the_rust_dct_agree() {
-        let q = Quantiser::new(&super::super::front::quant_tables(80)[0]);
+        let q = Quantiser::new(&super::super::tables::quant_tables(80)[0]);
         let fine = Quantiser::new(&[1; 64]);
         let mut state = 7u32;
         for i in 0..2000 {

@@ -21,29 +21,6 @@ pub struct Component {
     pub blocks: Vec<[i16; 64]>,
 }
 
-/// Annex K's tables (natural order), which libjpeg scales by quality.
-const LUMA: [u16; 64] = [
-    16, 11, 10, 16, 24, 40, 51, 61, 12, 12, 14, 19, 26, 58, 60, 55, 14, 13, 16, 24, 40, 57, 69, 56,
-    14, 17, 22, 29, 51, 87, 80, 62, 18, 22, 37, 56, 68, 109, 103, 77, 24, 35, 55, 64, 81, 104, 113,
-    92, 49, 64, 78, 87, 103, 121, 120, 101, 72, 92, 95, 98, 112, 100, 103, 99,
-];
-const CHROMA: [u16; 64] = [
-    17, 18, 24, 47, 99, 99, 99, 99, 18, 21, 26, 66, 99, 99, 99, 99, 24, 26, 56, 99, 99, 99, 99, 99,
-    47, 66, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99,
-    99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99,
-];
-
-/// libjpeg's `jpeg_set_quality(quality, FALSE)` tables: luma, chroma (natural order).
-pub fn quant_tables(quality: u8) -> [[u16; 64]; 2] {
-    let q = quality.clamp(1, 100) as f32;
-    let scale = (if q < 50.0 {
-        5000.0 / q
-    } else {
-        200.0 - q * 2.0
-    }) as i64;
-    [LUMA, CHROMA].map(|base| base.map(|b| ((b as i64 * scale + 50) / 100).clamp(1, 32767) as u16))
-}
-
 /// The components of a `width` x `height` picture, their coefficients not yet computed.
 pub fn layout(width: usize, height: usize, rgb: bool) -> Vec<Component> {
     let blocks = |n: usize, f: usize| n.div_ceil(f).div_ceil(8);

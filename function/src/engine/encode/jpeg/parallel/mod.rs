@@ -11,6 +11,7 @@ mod dct;
 mod front;
 mod huffman;
 mod scans;
+mod tables;
 
 use huffman::{Recorder, Table, Writer};
 use scans::Scan;
@@ -52,7 +53,7 @@ const GRAY: [Scan; 6] = [
 /// Encodes 8-bit RGB (`rgb`) or gray rows as a progressive JPEG at `quality` (1..=100).
 pub fn progressive(data: &[u8], width: u32, height: u32, rgb: bool, quality: u8) -> Vec<u8> {
     let (width, height) = (width as usize, height as usize);
-    let tables = front::quant_tables(quality);
+    let tables = tables::quant_tables(quality);
     let mut comps = front::layout(width, height, rgb);
     front::transform(data, width, height, &tables, &mut comps);
     let script: &[Scan] = if rgb { &YCBCR } else { &GRAY };
@@ -137,7 +138,7 @@ fn header(
         let len = 3 + 64 * if wide { 2 } else { 1 };
         out.extend_from_slice(&[0xFF, 0xDB, (len >> 8) as u8, len as u8]);
         out.push((u8::from(wide) << 4) | id as u8);
-        for &k in &scans::NATURAL {
+        for &k in &tables::NATURAL {
             if wide {
                 out.extend_from_slice(&table[k].to_be_bytes());
             } else {

@@ -43,6 +43,13 @@ thread_local! {
     static PLANES: std::cell::RefCell<Vec<f32>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
+/// A decoded picture: RGB8 rows, `width` x `height`.
+pub struct Rgb {
+    pub width: u32,
+    pub height: u32,
+    pub data: Vec<u8>,
+}
+
 /// How blocks of this file are decoded and shrunk.
 pub(super) struct Plan {
     pub(super) dc: Vec<Option<Table>>,
