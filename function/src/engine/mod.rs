@@ -1,6 +1,22 @@
 //! The variant engine: bytes of one upload in, its configured variants out. Pure (no AWS, no files), so
-//! that the Lambda handler and `imgdeploy render` share it. Decode once (JPEG shrunk in the DCT domain),
-//! then resample, crop, orient and encode every variant in parallel.
+//! that the Lambda handler and `imgdeploy render` share it. One decode per upload, then every variant
+//! resampled, cropped, oriented and encoded in parallel. The folders are the pipeline:
+//!
+//! - `decode/`: sniff the format (`sniff.rs`) and decode once to 8-bit sRGB pixels in stored orientation,
+//!   by format: `jpeg/` (our parallel DCT-domain decoder, `parallel/`, beside libjpeg-turbo,
+//!   `libjpeg.rs`), `png/` (our two-thread pipeline, `pipe/`, beside the `png` crate, `library.rs`), WebP
+//!   and GIF through the `image` crate (`image_crate.rs`);
+//! - `colour.rs`: embedded ICC profiles and CMYK to sRGB, for every decoder;
+//! - `resize/`: where each variant comes from (`geometry.rs`: fit modes and gravity, planned upright and
+//!   mapped to the stored pixels; `smart.rs`: content-aware crops), resampling (`mod.rs`; `streamed.rs`
+//!   while a PNG decodes), and turning the small output upright (`orient.rs`);
+//! - `encode/`: by format, `jpeg/` (our parallel progressive encoder, `parallel/`, beside mozjpeg,
+//!   `libjpeg.rs`), `png.rs`, `webp.rs`.
+//!
+//! Beside them: `pixels.rs` (the in-memory picture), `scratch.rs` (buffer reuse across renders),
+//! `error.rs`. A kernel written for one instruction set has a file of its own, and the `mod.rs` beside
+//! it picks one (`decode/png/pipe/paeth/`, `decode/jpeg/parallel/plan/`). No module imports from a module
+//! that imports it (tests/engine_layout.rs checks). Measurements behind the design: docs/engine-notes.md.
 mod colour;
 mod decode;
 mod encode;

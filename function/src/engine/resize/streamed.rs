@@ -1,6 +1,6 @@
 //! Resampling variants from the rows a decoder has finished while it decodes the rest, so that a
-//! variant's resize overlaps the decode instead of following it. The PNG decoder (`pngpipe`) hands
-//! its rows over top to bottom; its inflater thread is the decode's critical path, and the thread
+//! variant's resize overlaps the decode instead of following it. The PNG decoder (`decode::png::pipe`)
+//! hands its rows over top to bottom; its inflater thread is the decode's critical path, and the thread
 //! that unfilters behind it waits for bands part of the time, which is when it resamples here.
 //!
 //! Each variant is cut into a few bands of output rows. Whenever the unfiltering would wait, it
@@ -9,11 +9,8 @@
 //! CPU from the inflater. The bands left when the decode ends are resampled from the whole picture on
 //! every core. A band is the same resample of a band of the window, so the output is the whole
 //! resample's, up to rounding in the last bit of a weight (the corpus PNG's outputs are identical).
-//!
-//! Measured on the corpus PNG (render --repeat 12, three rounds, first quartile): thumb1000's wall
-//! 62.7 -> 58.8 ms, the resize after the decode gone (18.5 -> 9.2 ms left after it). cover3 gains
-//! nothing (66.0 against 66.5 ms): its three variants cost the unfiltering thread more than it waits,
-//! so most bands are left for after the decode anyway.
+//! It pays where the unfiltering waits more than the variants cost (one large variant), not otherwise
+//! (docs/engine-notes.md).
 use super::geometry::{self, Header, Plan, Request};
 use super::{self as resize, Rows};
 use crate::engine::pixels::{Layout, Pixels};

@@ -4,7 +4,7 @@
 use crate::engine::error::EngineError;
 use crate::engine::pixels::{Layout, Pixels};
 
-/// mozjpeg in libjpeg-turbo's mode (also the reference the `jpegenc` tests hold its bytes to).
+/// mozjpeg in libjpeg-turbo's mode (also the reference parallel encoder's tests hold its bytes to).
 pub fn mozjpeg(img: &Pixels, quality: u8, progressive: bool) -> Result<Vec<u8>, EngineError> {
     let img = img.opaque();
     let space = if img.layout == Layout::Gray {

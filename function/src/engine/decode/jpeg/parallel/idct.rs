@@ -3,10 +3,8 @@
 //! block's mean: an 8:n shrink with an ideal low-pass inside each block. Chroma blocks shrink like luma
 //! blocks, so subsampled chroma keeps the file's own ratio to luma and each sample is repeated across
 //! the luma pixels it covers when converting to RGB. libjpeg-turbo instead shrinks chroma less, to full
-//! resolution; that costs twice the speculative records (peak RSS 49 against 42 MB on the 48 MP mosaic) and
-//! more coefficients to decode, and compare.py showed no gain from it: DSSIM within 0.00001 on every
-//! baseline corpus photo, since the outputs are smaller than the decoded picture and JPEG outputs
-//! subsample chroma again.
+//! resolution; that costs memory and decoding time and measurably gains nothing once the outputs are
+//! resized and subsampled again (docs/engine-notes.md). Hence close to libjpeg-turbo's pixels, not equal.
 
 /// `BASIS[log2 n][y][u]`: the weight of frequency `u` at output pixel `y` for an `n`-point shrink
 /// (n = 1, 2, 4), `0.5 * c(u) * cos((2y + 1) u pi / 2n)` with `c(0) = 1/sqrt(2)` (a test recomputes

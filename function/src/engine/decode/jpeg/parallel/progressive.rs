@@ -1,18 +1,17 @@
 //! Parallel decoding of progressive JPEGs, shrunk in the DCT domain. A progressive file is a list of
 //! scans, each one serial bit stream over the whole picture (libjpeg-turbo decodes them one after the
-//! other on one core, into a full coefficient buffer: 53 MB for a 13 MP photo). Here scans run at once
-//! on several threads: scans of different components, or of the DC and the AC of one component, touch
-//! different coefficients and are independent; a scan that refines what an earlier one decoded follows
-//! it a row of MCUs behind (a pipeline: each scan publishes how many rows of MCUs it has finished, and a
-//! scan waits before a row until the scans it depends on are past it). Which thread takes which scan is
-//! planned from the scans' sizes (`schedule`). Each thread runs its scans in file order, so the earliest
-//! unfinished scan never waits for anything unfinished: no deadlock, whatever the plan.
-//! A thread whose scans are done shrinks and colour-converts the rows of MCUs that every scan has
-//! passed, while the last scans still run (a 13 MP photo on two threads: the scans take 41 ms, the
-//! rows left after them 3 ms).
+//! other on one core, into a full coefficient buffer). Here scans run at once on several threads: scans
+//! of different components, or of the DC and the AC of one component, touch different coefficients and
+//! are independent; a scan that refines what an earlier one decoded follows it a row of MCUs behind (a
+//! pipeline: each scan publishes how many rows of MCUs it has finished, and a scan waits before a row
+//! until the scans it depends on are past it). Which thread takes which scan is planned from the scans'
+//! sizes (`schedule`). Each thread runs its scans in file order, so the earliest unfinished scan never
+//! waits for anything unfinished: no deadlock, whatever the plan. A thread whose scans are done shrinks
+//! and colour-converts the rows of MCUs that every scan has passed, while the last scans still run.
 //!
 //! Only the coefficients that the scaled IDCT reads are kept, plus a bit per coefficient saying
-//! whether it is nonzero (`scans`): 40 bytes a block at 1/2 and 16 at 1/4, against libjpeg's 128.
+//! whether it is nonzero (`scans`). The result is what one thread decoding the scans in order gives;
+//! a file of an unsupported shape or with data that does not decode cleanly gives `None`.
 use super::huffman::{Bits, Invalid, Table};
 use super::parse::{Frame, Progressive, Scan};
 use super::plan::{Plan, Rgb};

@@ -1,15 +1,12 @@
-//! Where a speculative decoder keeps its records, and the progressive decoder its coefficients, (10 MB
-//! for the 48 MP mosaic): in anonymous mappings of their own, not on the heap. From the heap, glibc
-//! served the next image's records beside the kept buffers and held on to the pages (peak RSS 32 -> 61
-//! MB from the second render of the mosaic on).
+//! Where a speculative decoder keeps its records, and the progressive decoder its coefficients: in
+//! anonymous mappings of their own, not on the heap, where glibc held on to their pages between images
+//! (docs/engine-notes.md has the figures).
 //! - The progressive decoder's coefficients must start at zero, so each image gets a fresh mapping,
-//!   returned whole when the image is done; asking for transparent huge pages makes its first touch
-//!   cheap (10 MB: about 0.3 ms of page faults in 2 MB pages against 4-5 ms in 4 KB ones).
+//!   returned whole when the image is done; it asks for transparent huge pages, which make the first
+//!   touch cheap.
 //! - The speculative records are written before they are read, so their mappings are kept for the next
-//!   image (`SPARE`), in 4 KB pages: only the pages a decoder touched stay resident (about 6 MB for the
-//!   48 MP mosaic; in 2 MB pages, kept, they pinned 11 MB through every resize), and the next image
-//!   touches them without a page fault. Fresh, the kernel zeroed them for every image: on this VM that
-//!   cost 2-7% of a 2-thread render's CPU, varying with the host (perf, kleiber/thumb1000).
+//!   image (`SPARE`), in 4 KB pages: only the pages a decoder touched stay resident, and the next image
+//!   touches them without a page fault.
 use bytemuck::Pod;
 use memmap2::{Advice, MmapMut, MmapOptions};
 use std::marker::PhantomData;

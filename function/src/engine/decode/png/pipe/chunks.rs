@@ -1,8 +1,8 @@
 //! The PNG chunk list: chunks with their CRCs, and the header and image data of a file in the shape
-//! `pngpipe` decodes.
+//! the pipeline (`pipe`) decodes.
 use super::Layout;
 
-/// The image header and its compressed data, when the file has the shape `pngpipe` decodes.
+/// The image header and its compressed data, when the file has the shape the pipeline (`pipe`) decodes.
 pub(super) struct Shape<'a> {
     pub width: usize,
     pub height: usize,

@@ -1,17 +1,13 @@
 //! PNG decoding on two threads, for the shape photos come in: 8-bit grey, grey+alpha, RGB or RGBA, not
-//! interlaced, without tRNS. The `png` crate inflates and unfilters on one thread, and on the corpus's
-//! 6 MP PNG those two halves (30-35 ms each) were most of a thumbnail's wall time. Here a second thread
-//! inflates the IDAT stream into bands of rows while the caller's thread unfilters the bands already
-//! inflated. The inflater is a scoped OS thread, not a rayon task, so a one-thread pool cannot
-//! deadlock it on the bands it waits for. It is fdeflate (the `png` crate's inflater), with deflate's
-//! 32 KB window carried from band to band by copying it ahead of each band: zlib-rs (through flate2),
-//! which keeps a window of its own, took 53 ms for that PNG's stream against fdeflate's 34 ms (a
-//! standalone loop over the same bands, 15 runs, minimum), and render's wall on its thumbnail fell
-//! from 84 to 70 ms (first quartile of 33; CPU 128 -> 112 ms). Paeth rows of 3- and 4-byte pixels,
-//! most of a photo's, go to SSE4.1 kernels on x86-64 (`paeth_x86`): wall 80 -> 72 ms, CPU 120 -> 105
-//! ms, same measure. Every other shape, and any file that does not decode cleanly here (bad CRC,
-//! stream too short or corrupt, unknown filter), gives `None` and goes to the `png` crate, which words
-//! the error.
+//! interlaced, without tRNS. The `png` crate inflates and unfilters on one thread, and those two halves
+//! are most of a PNG thumbnail's time. Here a second thread inflates the IDAT stream into bands of rows
+//! while the caller's thread unfilters the bands already inflated. The inflater is a scoped OS thread,
+//! not a rayon task, so a one-thread pool cannot deadlock it on the bands it waits for. It is fdeflate
+//! (the `png` crate's inflater), with deflate's 32 KB window carried from band to band by copying it
+//! ahead of each band. Paeth rows go to the kernels in `paeth`. The pixels are exactly the `png` crate's
+//! (the tests decode every filter and layout with both). Every other shape, and any file that does not
+//! decode cleanly here (bad CRC, stream too short or corrupt, unknown filter), gives `None` and goes to
+//! the `png` crate, which words the error. (Measurements: docs/engine-notes.md.)
 use crate::engine::pixels::{Layout, Pixels};
 use crate::engine::resize::Rows;
 use crate::engine::scratch;
