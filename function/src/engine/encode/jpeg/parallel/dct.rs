@@ -2,19 +2,10 @@
 //! (jfdctint.c) and its reciprocal quantisation (jcdctmgr.c). Where libjpeg-turbo was built with
 //! its SIMD code (x86-64, Arm), its own kernels are called; elsewhere the same arithmetic in Rust
 //! (the encoder tests compare both against libjpeg-turbo's files).
-use std::os::raw::c_int;
 use std::sync::OnceLock;
 
+use super::jsimd::{jsimd_can_fdct_islow, jsimd_can_quantize, jsimd_fdct_islow, jsimd_quantize};
 use super::tables::NATURAL;
-
-// libjpeg-turbo's SIMD entry points (jsimd.h), linked through mozjpeg-sys. With SIMD, DCTELEM and
-// JCOEF are 16 bits; `jsimd_can_*` say whether the running CPU and build have the kernels.
-extern "C" {
-    fn jsimd_can_fdct_islow() -> c_int;
-    fn jsimd_can_quantize() -> c_int;
-    fn jsimd_fdct_islow(data: *mut i16);
-    fn jsimd_quantize(coefs: *mut i16, divisors: *mut i16, workspace: *mut i16);
-}
 
 fn simd() -> bool {
     static SIMD: OnceLock<bool> = OnceLock::new();

@@ -3,6 +3,7 @@
 //! jcdctmgr.c), so that the scans coded from these coefficients are libjpeg-turbo's byte for byte.
 //! Bands of 8 or 16 rows are independent, so they are transformed on every core.
 use super::dct::Quantiser;
+use super::jsimd::{jsimd_can_rgb_ycc, jsimd_rgb_ycc_convert};
 use mozjpeg_sys as ffi;
 use rayon::prelude::*;
 use std::os::raw::c_int;
@@ -153,18 +154,6 @@ fn downsample(plane: &[u8], stride: usize, width: usize, rows: usize, last: usiz
         }
     }
     out
-}
-
-// libjpeg-turbo's SIMD colour conversion (jsimd.h), linked through mozjpeg-sys.
-extern "C" {
-    fn jsimd_can_rgb_ycc() -> c_int;
-    fn jsimd_rgb_ycc_convert(
-        cinfo: *mut ffi::jpeg_compress_struct,
-        input: *const *const u8,
-        output: *const *const *mut u8,
-        output_row: u32,
-        rows: c_int,
-    );
 }
 
 /// Converts the RGB rows `sources` (`width` pixels each) into the Y, Cb and Cr planes `ycc` (rows

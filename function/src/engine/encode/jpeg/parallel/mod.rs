@@ -10,6 +10,7 @@
 mod dct;
 mod front;
 mod huffman;
+mod jsimd;
 mod scans;
 mod tables;
 
