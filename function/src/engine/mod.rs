@@ -15,7 +15,7 @@
 //!
 //! Beside them: `pixels.rs` (the in-memory picture), `scratch.rs` (buffer reuse across renders),
 //! `error.rs`. A kernel written for one instruction set has a file of its own, and the `mod.rs` beside
-//! it picks one (`decode/png/pipe/paeth/`, `decode/jpeg/parallel/plan/`). No module imports from a module
+//! it picks one (`decode/png/pipe/paeth/`, `decode/jpeg/parallel/put/`). No module imports from a module
 //! that imports it (tests/engine_layout.rs checks). Measurements behind the design: docs/engine-notes.md.
 mod colour;
 mod decode;

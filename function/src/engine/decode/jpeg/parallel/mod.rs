@@ -16,6 +16,7 @@ mod idct;
 mod parse;
 mod plan;
 mod progressive;
+mod put;
 mod records;
 mod scans;
 mod schedule;
@@ -152,7 +153,13 @@ impl Canvas<'_> {
         let end = ((my + 1) * band).min(self.data.len());
         let record = |mx: usize| (&row[(mx - first) * plan.record..], [0; 3]);
         let mxs = first..first + mcus.len();
-        plan.put(mxs, record, &mut self.data[my * band..end], self.width);
+        put::put(
+            plan,
+            mxs,
+            record,
+            &mut self.data[my * band..end],
+            self.width,
+        );
     }
 
     /// Follows the true stream from the end of the first piece: wherever it meets a recorded MCU start
@@ -215,7 +222,8 @@ impl Canvas<'_> {
                         let local = s.first + (my * per_row + mx - s.mcu);
                         (&coefs[local * plan.record..], s.offset)
                     };
-                    plan.put(
+                    put::put(
+                        plan,
                         mcus.start - row.start..mcus.end - row.start,
                         record,
                         rows,

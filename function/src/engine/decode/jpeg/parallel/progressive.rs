@@ -15,6 +15,7 @@
 use super::huffman::{Bits, Invalid, Table};
 use super::parse::{Frame, Progressive, Scan};
 use super::plan::{Plan, Rgb};
+use super::put::put;
 use super::records::Atomics;
 use super::scans::{Band, Block};
 use super::schedule::{schedule, Work};
@@ -324,7 +325,7 @@ impl Decoder<'_> {
             }
         }
         let record = |mx: usize| (&row[mx * plan.record..], [0; 3]);
-        plan.put(0..plan.mcus_x, record, rows, self.width);
+        put(plan, 0..plan.mcus_x, record, rows, self.width);
     }
 
     /// One block of a DC scan, for the scan's `i`-th component.

@@ -350,9 +350,9 @@ fn every_compilation_of_put_gives_the_same_pixels() {
                 vec![0u8; width * 3 * plan.mcu_h],
                 vec![1u8; width * 3 * plan.mcu_h],
             ];
-            plan.put(0..plan.mcus_x, record, &mut rows[0], width);
-            let portable = plan::Kernel::Portable;
-            plan.put_with(portable, 0..plan.mcus_x, record, &mut rows[1], width);
+            put::put(&plan, 0..plan.mcus_x, record, &mut rows[0], width);
+            let portable = put::Kernel::Portable;
+            put::put_with(&plan, portable, 0..plan.mcus_x, record, &mut rows[1], width);
             assert!(rows[0] == rows[1], "{sampling:?} at {n}/8");
         }
     }

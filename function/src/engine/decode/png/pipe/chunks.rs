@@ -1,6 +1,6 @@
 //! The PNG chunk list: chunks with their CRCs, and the header and image data of a file in the shape
 //! the pipeline (`pipe`) decodes.
-use super::Layout;
+use crate::engine::pixels::Layout;
 
 /// The image header and its compressed data, when the file has the shape the pipeline (`pipe`) decodes.
 pub(super) struct Shape<'a> {

@@ -8,7 +8,7 @@
 //! (the tests decode every filter and layout with both). Every other shape, and any file that does not
 //! decode cleanly here (bad CRC, stream too short or corrupt, unknown filter), gives `None` and goes to
 //! the `png` crate, which words the error. (Measurements: docs/engine-notes.md.)
-use crate::engine::pixels::{Layout, Pixels};
+use crate::engine::pixels::Pixels;
 use crate::engine::resize::Rows;
 use crate::engine::scratch;
 use fdeflate::Decompressor;

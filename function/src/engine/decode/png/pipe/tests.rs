@@ -1,4 +1,5 @@
 use super::*;
+use crate::engine::pixels::Layout;
 
 /// Samples with smooth gradients (where the predictors matter) and noise (where they wrap around).
 fn picture(width: usize, height: usize, channels: usize) -> Vec<u8> {

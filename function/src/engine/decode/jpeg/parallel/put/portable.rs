@@ -2,10 +2,10 @@
 //! MCUs, then the colour conversion into RGB rows. Written once, inlined into every compilation
 //! (`avx2` compiles the same body with AVX2 enabled).
 use super::super::idct;
-use super::Plan;
+use super::super::plan::Plan;
 use std::ops::Range;
 
-/// `Plan::put`'s body, inlined into each of its compilations. `planes` (from `Plan::planes`) takes the
+/// `Plan::put`'s body, inlined into each of its compilations. `planes` (from `put`) takes the
 /// shrunk blocks before colour conversion; every block writes all of its own pixels, so it is never
 /// cleared.
 #[inline(always)]

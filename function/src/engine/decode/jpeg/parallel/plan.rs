@@ -1,33 +1,8 @@
 //! How the blocks of a file are decoded, shrunk and colour-converted: the plan both decoders (baseline
-//! and progressive) follow once the coefficients are known, and the baseline MCU decode.
+//! and progressive) follow once the coefficients are known, and the baseline MCU decode (`put` carries
+//! out the shrink and colour conversion a plan describes).
 use super::huffman::{Bits, Invalid, Table};
 use super::parse::{Baseline, Frame, HuffSpec};
-use std::ops::Range;
-
-#[cfg(target_arch = "x86_64")]
-mod avx2;
-mod portable;
-
-/// The compilations of `put`'s shrink and colour conversion, one file each, picked here.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Kernel {
-    /// x86-64's baseline (SSE2) or any other architecture's.
-    Portable,
-    /// The same source compiled for AVX2 (`avx2`).
-    #[cfg(target_arch = "x86_64")]
-    Avx2,
-}
-
-impl Kernel {
-    /// The best kernel this CPU runs.
-    pub(super) fn detect() -> Kernel {
-        #[cfg(target_arch = "x86_64")]
-        if std::arch::is_x86_feature_detected!("avx2") {
-            return Kernel::Avx2;
-        }
-        Kernel::Portable
-    }
-}
 
 /// Zigzag position of each natural (row-major) coefficient index.
 const ZIGZAG_OF: [u8; 64] = [
@@ -35,13 +10,6 @@ const ZIGZAG_OF: [u8; 64] = [
     18, 24, 31, 40, 44, 53, 10, 19, 23, 32, 39, 45, 52, 54, 20, 22, 33, 38, 46, 51, 55, 60, 21, 34,
     37, 47, 50, 56, 59, 61, 35, 36, 48, 49, 57, 58, 62, 63,
 ];
-
-thread_local! {
-    /// `put`'s shrunk blocks of one row of MCUs: one buffer per thread, grown as needed, instead of a
-    /// zeroed allocation per call (48 KB per row of MCUs on the 48 MP mosaic: 18 MB of `memset` per
-    /// image).
-    static PLANES: std::cell::RefCell<Vec<f32>> = const { std::cell::RefCell::new(Vec::new()) };
-}
 
 /// A decoded picture: RGB8 rows, `width` x `height`.
 pub struct Rgb {
@@ -198,55 +166,10 @@ impl Plan {
         Ok(())
     }
 
-    /// Shrinks and colour-converts MCUs `mxs` of one row of MCUs into `rows`, that row's output rows.
-    /// `record(mx)` gives an MCU's coefficients and the offset to add to its DC values.
-    pub(super) fn put<'r>(
-        &self,
-        mxs: Range<usize>,
-        record: impl Fn(usize) -> (&'r [i16], [i32; 3]),
-        rows: &mut [u8],
-        width: usize,
-    ) {
-        self.put_with(Kernel::detect(), mxs, record, rows, width)
-    }
-
-    /// `put` with the given kernel (which the CPU must have).
-    pub(super) fn put_with<'r>(
-        &self,
-        kernel: Kernel,
-        mxs: Range<usize>,
-        record: impl Fn(usize) -> (&'r [i16], [i32; 3]),
-        rows: &mut [u8],
-        width: usize,
-    ) {
-        PLANES.with_borrow_mut(|planes| {
-            let planes = self.planes(planes, mxs.len());
-            match kernel {
-                #[cfg(target_arch = "x86_64")]
-                Kernel::Avx2 => {
-                    assert!(std::arch::is_x86_feature_detected!("avx2"));
-                    // SAFETY: this CPU has AVX2, checked just above.
-                    unsafe { avx2::put(self, mxs, record, rows, width, planes) }
-                }
-                Kernel::Portable => portable::put(self, mxs, record, rows, width, planes),
-            }
-        })
-    }
-
     /// Samples of `mcus` MCUs in the luma plane and in each chroma plane.
     pub(super) fn plane_lens(&self, mcus: usize) -> (usize, usize) {
         let luma = mcus * self.mcu_w * self.mcu_h;
         (luma, luma / self.chroma_h / self.chroma_v)
-    }
-
-    /// `buffer`, grown to hold the three components of `mcus` MCUs, as `put` fills them.
-    pub(super) fn planes<'b>(&self, buffer: &'b mut Vec<f32>, mcus: usize) -> &'b mut [f32] {
-        let (luma, chroma) = self.plane_lens(mcus);
-        let len = luma + 2 * chroma;
-        if buffer.len() < len {
-            buffer.resize(len, 0.0);
-        }
-        &mut buffer[..len]
     }
 }
 

@@ -2,7 +2,8 @@
 //! conversion's 3-byte RGB stores come out as scalar code there; with AVX2 they vectorise. Same source
 //! (`portable::put`, inlined here), same IEEE float operations (Rust never fuses them), so the same
 //! pixels, which a test checks on every CPU that has AVX2.
-use super::{portable, Plan};
+use super::super::plan::Plan;
+use super::portable;
 use std::ops::Range;
 
 /// `portable::put` with AVX2 enabled.
