@@ -16,7 +16,9 @@
 //! Beside them: `pixels.rs` (the in-memory picture), `scratch.rs` (buffer reuse across renders),
 //! `error.rs`. A kernel written for one instruction set has a file of its own, and the `mod.rs` beside
 //! it picks one (`decode/png/pipe/paeth/`, `decode/jpeg/parallel/put/`). No module imports from a module
-//! that imports it (tests/engine_layout.rs checks). Measurements behind the design: docs/engine-notes.md.
+//! that imports it (tests/engine_layout.rs checks). Every `Rendered` names the decoder that ran;
+//! `IMGDEPLOY_DECODER=library` forces libjpeg-turbo and the `png` crate. Measurements behind the
+//! design: docs/engine-notes.md.
 mod colour;
 mod decode;
 mod encode;
@@ -32,6 +34,7 @@ use std::time::Instant;
 use decode::sniff;
 use resize::{geometry, orient};
 
+pub use decode::{Decoder, Decoders};
 pub use error::EngineError;
 pub use sniff::{ImageInfo, Kind};
 
@@ -53,6 +56,8 @@ pub struct Rendered {
     pub height: u32,
     /// Time spent on this variant after the shared decode (resample, crop, orient, encode).
     pub millis: f64,
+    /// The decoder that made the pixels every variant of this image came from.
+    pub decoder: Decoder,
 }
 
 /// Sniffs the format and reads the dimensions from the header (stored orientation, cheap).
@@ -66,13 +71,24 @@ pub fn probe(input: &[u8]) -> Result<ImageInfo, EngineError> {
     })
 }
 
-/// Renders every variant of `input`, in the order of `variants`.
+/// Renders every variant of `input`, in the order of `variants`, with the decoders that
+/// `IMGDEPLOY_DECODER` allows (`Decoders::from_env`).
 pub fn render(
     input: &[u8],
     variants: &[VariantSpec],
     limits: &Limits,
 ) -> Result<Vec<Rendered>, EngineError> {
-    match std::panic::catch_unwind(|| render_inner(input, variants, limits)) {
+    render_with(input, variants, limits, Decoders::from_env()?)
+}
+
+/// `render` with the decoders given.
+pub fn render_with(
+    input: &[u8],
+    variants: &[VariantSpec],
+    limits: &Limits,
+    decoders: Decoders,
+) -> Result<Vec<Rendered>, EngineError> {
+    match std::panic::catch_unwind(|| render_inner(input, variants, limits, decoders)) {
         Ok(r) => r,
         Err(p) => Err(EngineError::Internal(panic_message(&*p))),
     }
@@ -82,6 +98,7 @@ fn render_inner(
     input: &[u8],
     variants: &[VariantSpec],
     limits: &Limits,
+    decoders: Decoders,
 ) -> Result<Vec<Rendered>, EngineError> {
     if input.len() as u64 > limits.max_input_bytes {
         return Err(EngineError::TooManyBytes {
@@ -100,7 +117,7 @@ fn render_inner(
         });
     }
     let requests = geometry::validate(variants)?;
-    let mut decoded = decode::decode(input, &info, &requests, limits)?;
+    let mut decoded = decode::decode(input, &info, &requests, limits, decoders)?;
     let work = |i: usize, early: Option<pixels::Pixels>| -> Result<Rendered, EngineError> {
         let (spec, req) = (&variants[i], &requests[i]);
         let t0 = Instant::now();
@@ -121,6 +138,7 @@ fn render_inner(
             height,
             bytes,
             millis: t0.elapsed().as_secs_f64() * 1000.0,
+            decoder: decoded.decoder,
         })
     };
     // Largest first, so that the longest job starts first on the pool.

@@ -32,6 +32,10 @@ pub enum Outcome {
         variants: Vec<VariantWritten>,
         backup_bucket: Option<String>,
         millis: f64,
+        /// The engine's decoder for this image ("dct-parallel", "libjpeg-turbo", "png-pipe",
+        /// "png-crate", "image"; empty from a function older than the field).
+        #[serde(default)]
+        decoder: String,
     },
     /// Every variant already existed for this source ETag (a duplicate delivery).
     Skipped { etag: String, reason: String },
@@ -93,6 +97,7 @@ pub fn log_record(record: &RecordOutcome) {
             bytes_out,
             variants,
             millis,
+            decoder,
             ..
         } => {
             let timings: Vec<_> = variants
@@ -101,7 +106,8 @@ pub fn log_record(record: &RecordOutcome) {
                 .collect();
             tracing::info!(
                 bucket, key, etag = etag.as_str(), outcome = "processed", bytes_in, bytes_out,
-                variants = %serde_json::Value::Array(timings), millis = round(*millis), "image"
+                decoder = decoder.as_str(), variants = %serde_json::Value::Array(timings),
+                millis = round(*millis), "image"
             );
         }
         Outcome::Skipped { etag, reason } => {

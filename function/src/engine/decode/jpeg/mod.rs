@@ -5,6 +5,7 @@
 mod libjpeg;
 pub mod parallel;
 
+use super::which::{Decoder, Decoders};
 use crate::engine::colour;
 use crate::engine::error::EngineError;
 use crate::engine::pixels::{Layout, Pixels};
@@ -25,19 +26,28 @@ pub fn scale_for(needed: f64) -> u8 {
         .unwrap_or(8)
 }
 
-/// Decodes `input` for `requests`: the stored picture's header and its (possibly shrunk) pixels.
-pub fn decode(input: &[u8], requests: &[Request]) -> Result<(Header, Pixels), EngineError> {
-    libjpeg::guarded(|| decode_unchecked(input, requests))
+/// Decodes `input` for `requests`: the stored picture's header, its (possibly shrunk) pixels, and the
+/// decoder that made them (`Decoders::Library`: always libjpeg-turbo).
+pub fn decode(
+    input: &[u8],
+    requests: &[Request],
+    decoders: Decoders,
+) -> Result<(Header, Pixels, Decoder), EngineError> {
+    libjpeg::guarded(|| decode_unchecked(input, requests, decoders))
 }
 
-fn decode_unchecked(input: &[u8], requests: &[Request]) -> Result<(Header, Pixels), EngineError> {
+fn decode_unchecked(
+    input: &[u8],
+    requests: &[Request],
+    decoders: Decoders,
+) -> Result<(Header, Pixels, Decoder), EngineError> {
     let mut dec = libjpeg::open(input)?;
     let mk = libjpeg::read_markers(&dec);
     let (w, h) = (dec.width() as u32, dec.height() as u32);
     let needed = geometry::needed_scale(requests, w, h, mk.orientation);
     let m = scale_for(needed);
     dec.scale(m);
-    if dec.color_space() == ffi::J_COLOR_SPACE::JCS_YCbCr {
+    if decoders == Decoders::Auto && dec.color_space() == ffi::J_COLOR_SPACE::JCS_YCbCr {
         // Shrinks to a power of two (1/8, 1/4, 1/2) decode on every core; see `parallel`.
         let n = m.next_power_of_two();
         if let Some(rgb) = parallel::decode(input, n as usize) {
@@ -48,7 +58,8 @@ fn decode_unchecked(input: &[u8], requests: &[Request]) -> Result<(Header, Pixel
                 scale: n as f64 / 8.0,
             };
             let pixels = Pixels::new(rgb.width, rgb.height, Layout::Rgb, rgb.data);
-            return Ok((header, colour::to_srgb(pixels, mk.icc.as_deref())));
+            let pixels = colour::to_srgb(pixels, mk.icc.as_deref());
+            return Ok((header, pixels, Decoder::DctParallel));
         }
     }
     let pixels = libjpeg::read(dec, &mk)?;
@@ -58,7 +69,7 @@ fn decode_unchecked(input: &[u8], requests: &[Request]) -> Result<(Header, Pixel
         orientation: mk.orientation,
         scale: m as f64 / 8.0,
     };
-    Ok((header, pixels))
+    Ok((header, pixels, Decoder::Libjpeg))
 }
 
 #[cfg(test)]

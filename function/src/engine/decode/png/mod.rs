@@ -5,6 +5,7 @@
 mod library;
 pub mod pipe;
 
+use super::which::{Decoder, Decoders};
 use crate::engine::colour;
 use crate::engine::decode::sniff::ImageInfo;
 use crate::engine::error::EngineError;
@@ -19,29 +20,36 @@ use crate::spec::Limits;
 const MAX_ICC: usize = 4 << 20;
 
 /// Decodes the PNG `input`; variants resampled while it decoded go into `early` (by variant index).
+/// `Decoders::Library`: always the `png` crate.
 pub fn decode(
     input: &[u8],
     info: &ImageInfo,
     requests: &[Request],
     limits: &Limits,
+    decoders: Decoders,
     early: &mut Vec<Option<Pixels>>,
-) -> Result<(Header, Pixels), EngineError> {
+) -> Result<(Header, Pixels, Decoder), EngineError> {
     let cap = info.alloc_cap(limits) as usize;
     let chunks = metadata(input);
     let icc = if chunks.srgb { None } else { chunks.icc };
     let header = Header::unscaled(info.width, info.height, chunks.orientation);
     let mut streamed = icc.is_none().then(|| Streamed::new(requests, &header));
     let mut on_wait = |rows: &Rows| streamed.as_mut().is_some_and(|s| s.step(rows));
-    let px = match pipe::decode(input, cap, &mut on_wait) {
+    let piped = match decoders {
+        Decoders::Auto => pipe::decode(input, cap, &mut on_wait),
+        Decoders::Library => None,
+    };
+    let (px, decoder) = match piped {
         Some(px) => {
             *early = streamed.map(|s| s.finish(&px)).unwrap_or_default();
-            px
+            (px, Decoder::PngPipe)
         }
-        None => library::decode(input, cap)?,
+        None => (library::decode(input, cap)?, Decoder::PngCrate),
     };
     Ok((
         Header::unscaled(px.width, px.height, chunks.orientation),
         colour::to_srgb(px, icc.as_deref()),
+        decoder,
     ))
 }
 
