@@ -1,5 +1,6 @@
 //! The parallel decoders (baseline and progressive) against libjpeg-turbo's scaled decode and against
 //! each other, on JPEGs made here and on the corpus photos.
+use super::put::{self, Kernel};
 use super::*;
 
 /// A photo-like picture: smooth gradients, edges and deterministic grain, so every block has AC data.
@@ -328,32 +329,61 @@ fn progressive_or_none(input: &[u8], n: usize, threads: usize) -> Option<Vec<u8>
 
 #[test]
 fn every_compilation_of_put_gives_the_same_pixels() {
-    // Coefficients anywhere in i16's range, so that clamping and rounding are exercised, not just
-    // the in-range arithmetic a real file mostly needs.
+    // On a CPU with AVX2, `put` must run the AVX2 compilation, or this test would compare the portable
+    // one with itself.
+    let detected = Kernel::detect();
+    #[cfg(target_arch = "x86_64")]
+    assert_eq!(
+        detected == Kernel::Avx2,
+        std::arch::is_x86_feature_detected!("avx2"),
+        "Kernel::detect() = {detected:?}"
+    );
+    let mut kernels = vec![Kernel::Portable];
+    if detected != Kernel::Portable {
+        kernels.push(detected);
+    }
+    // Coefficients anywhere in i16's range (every bit pattern the entropy decoder can produce),
+    // so that the IDCT's overflow, clamping and rounding are exercised, not just the in-range
+    // arithmetic a real file mostly needs; and DC offsets that wrap.
+    let mut compared = 0;
     for sampling in [(1, 1), (2, 1), (2, 2)] {
         let input = jpeg(64, 48, sampling, false);
         let jpeg = baseline(&input).unwrap();
         for n in [1, 2, 4] {
             let plan = plan::Plan::new(&jpeg, n).unwrap();
-            let mut seed = 0x9e37_79b9_u32;
-            let coefs: Vec<i16> = (0..plan.mcus_x * plan.record)
-                .map(|_| {
-                    seed ^= seed << 13;
-                    seed ^= seed >> 17;
-                    seed ^= seed << 5;
-                    (seed % 401) as i16 - 200
-                })
-                .collect();
-            let record = |mx: usize| (&coefs[mx * plan.record..], [3, -2, 1]);
-            let width = plan.mcus_x * plan.mcu_w - 3; // the last MCU is cut
-            let mut rows = [
-                vec![0u8; width * 3 * plan.mcu_h],
-                vec![1u8; width * 3 * plan.mcu_h],
-            ];
-            put::put(&plan, 0..plan.mcus_x, record, &mut rows[0], width);
-            let portable = put::Kernel::Portable;
-            put::put_with(&plan, portable, 0..plan.mcus_x, record, &mut rows[1], width);
-            assert!(rows[0] == rows[1], "{sampling:?} at {n}/8");
+            for range in [401u32, 4096, 65536] {
+                let mut seed = 0x9e37_79b9_u32;
+                let coefs: Vec<i16> = (0..plan.mcus_x * plan.record)
+                    .map(|_| {
+                        seed ^= seed << 13;
+                        seed ^= seed >> 17;
+                        seed ^= seed << 5;
+                        ((seed % range) as i32 - (range / 2) as i32) as i16
+                    })
+                    .collect();
+                let offsets = [3, -2, i16::MAX as i32];
+                let record = |mx: usize| (&coefs[mx * plan.record..], offsets);
+                let width = plan.mcus_x * plan.mcu_w - 3; // the last MCU is cut
+                let rows: Vec<Vec<u8>> = kernels
+                    .iter()
+                    .map(|&k| {
+                        let mut rows = vec![k as u8; width * 3 * plan.mcu_h];
+                        put::put_with(&plan, k, 0..plan.mcus_x, record, &mut rows, width);
+                        rows
+                    })
+                    .collect();
+                let mut dispatched = vec![7u8; width * 3 * plan.mcu_h];
+                put::put(&plan, 0..plan.mcus_x, record, &mut dispatched, width);
+                for (k, r) in kernels.iter().zip(&rows) {
+                    assert!(
+                        *r == rows[0],
+                        "{k:?} differs from portable: {sampling:?} at {n}/8, range {range}"
+                    );
+                }
+                assert!(dispatched == rows[0], "put: {sampling:?} at {n}/8");
+                compared += kernels.len() - 1;
+            }
         }
     }
+    eprintln!("kernels {kernels:?}: {compared} comparisons with the portable one");
 }
