@@ -67,9 +67,49 @@ fn keep_mask(bpp: usize) -> __m128i {
     }
 }
 
+/// One row's state in the vector loop: its left and upper-left pixels, and the next pixel's bytes,
+/// loaded before the store before them, which overlaps them for 3-byte pixels, so that no load waits
+/// on a store.
+struct Lane {
+    a: __m128i,
+    c: __m128i,
+    x_next: __m128i,
+}
+
+impl Lane {
+    #[inline(always)]
+    unsafe fn new(row: *const u8) -> Lane {
+        let zero = _mm_setzero_si128();
+        Lane {
+            a: zero,
+            c: zero,
+            x_next: load(row),
+        }
+    }
+
+    /// Unfilters pixel `i` of `n` (`i + 1 < n`: the last is the Rust tail's) of `row`, under `b`.
+    #[inline(always)]
+    unsafe fn step(
+        &mut self,
+        row: *mut u8,
+        i: usize,
+        n: usize,
+        b: __m128i,
+        bpp: usize,
+        keep: __m128i,
+    ) {
+        let (at, x) = (i * bpp, self.x_next);
+        if i + 2 < n {
+            self.x_next = load(row.add(at + bpp));
+        }
+        let v = pixel(self.a, b, self.c, x);
+        store(row.add(at), v, x, keep);
+        (self.a, self.c) = (v, b);
+    }
+}
+
 /// Every pixel but the last through the vector loop (its 4-byte loads and stores stay inside the
-/// row), the last one in Rust. Each pixel's bytes are loaded before the store before it, which
-/// overlaps them for 3-byte pixels, so that no load waits on a store.
+/// row), the last one in Rust.
 #[target_feature(enable = "sse4.1")]
 unsafe fn one(prev: &[u8], row: &mut [u8], bpp: usize) {
     let n = row.len() / bpp;
@@ -78,17 +118,9 @@ unsafe fn one(prev: &[u8], row: &mut [u8], bpp: usize) {
     }
     let keep = keep_mask(bpp);
     let (rp, pp) = (row.as_mut_ptr(), prev.as_ptr());
-    let (mut a, mut c) = (_mm_setzero_si128(), _mm_setzero_si128());
-    let mut x_next = load(rp);
+    let mut lane = Lane::new(rp);
     for i in 0..n - 1 {
-        let at = i * bpp;
-        let (b, x) = (load(pp.add(at)), x_next);
-        if i + 2 < n {
-            x_next = load(rp.add(at + bpp));
-        }
-        let v = pixel(a, b, c, x);
-        store(rp.add(at), v, x, keep);
-        (a, c) = (v, b);
+        lane.step(rp, i, n, load(pp.add(i * bpp)), bpp, keep);
     }
     tail(prev, row, bpp, n - 1);
 }
@@ -105,26 +137,14 @@ unsafe fn two(prev: &[u8], upper: &mut [u8], lower: &mut [u8], bpp: usize) {
     }
     let keep = keep_mask(bpp);
     let (up, lp, pp) = (upper.as_mut_ptr(), lower.as_mut_ptr(), prev.as_ptr());
-    let zero = _mm_setzero_si128();
-    let (mut ua, mut uc, mut la, mut lc) = (zero, zero, zero, zero);
-    let (mut ux_next, mut lx_next) = (load(up), load(lp));
+    let (mut high, mut low) = (Lane::new(up), Lane::new(lp));
     for j in 0..n - 1 {
-        let at = j * bpp;
-        let (ub, ux) = (load(pp.add(at)), ux_next);
-        if j + 2 < n {
-            ux_next = load(up.add(at + bpp));
-        }
-        let uv = pixel(ua, ub, uc, ux);
-        store(up.add(at), uv, ux, keep);
+        // Above the lower pixel j - 1: the upper pixel j - 1, still in the upper lane.
+        let above = high.a;
+        high.step(up, j, n, load(pp.add(j * bpp)), bpp, keep);
         if j > 0 {
-            // Above the lower pixel j - 1: the upper pixel j - 1, still in `ua`.
-            let (lat, lb, lx) = (at - bpp, ua, lx_next);
-            lx_next = load(lp.add(at));
-            let lv = pixel(la, lb, lc, lx);
-            store(lp.add(lat), lv, lx, keep);
-            (la, lc) = (lv, lb);
+            low.step(lp, j - 1, n, above, bpp, keep);
         }
-        (ua, uc) = (uv, ub);
     }
     tail(prev, upper, bpp, n - 1);
     tail(upper, lower, bpp, n - 2);
