@@ -1,6 +1,8 @@
 //! The pure engine as a command line, for benchmarks without the AWS build:
 //! `render --config JOB.toml --out DIR [--repeat N] [--json] INPUT...` (same contract as `imgdeploy render`;
-//! the config holds `[[variant]]` tables and an optional `[limits]` table).
+//! the config holds `[[variant]]` tables and an optional `[limits]` table). With `--json` the last line
+//! also lists the outputs, each with the decoder that ran (`IMGDEPLOY_DECODER=library` forces the
+//! library decoders).
 use imgdeploy_function::spec::{Limits, VariantSpec};
 use imgdeploy_function::{engine, local};
 use std::path::PathBuf;
@@ -54,10 +56,17 @@ fn run() -> Result<(), String> {
     }
     let (ms, cpu_ms) = (run.ms, run.cpu_ms);
     if json {
+        // Per output, as `imgdeploy render --json` lists them, with the decoder that ran.
+        let outputs: Vec<_> = (run.written.iter())
+            .map(|w| {
+                serde_json::json!({"path": w.path, "width": w.width, "height": w.height,
+                    "bytes": w.bytes, "format": w.format.extension(), "decoder": w.decoder})
+            })
+            .collect();
         println!(
             "{}",
             serde_json::json!({"tool": "imgdeploy-engine", "loop": repeat, "ms": ms, "cpu_ms": cpu_ms,
-                "threads": rayon_threads(), "peak_rss_mb": engine::peak_rss_mb()})
+                "threads": rayon_threads(), "peak_rss_mb": engine::peak_rss_mb(), "outputs": outputs})
         );
     }
     Ok(())

@@ -17,6 +17,8 @@ pub struct Written {
     pub height: u32,
     pub bytes: usize,
     pub millis: f64,
+    /// The decoder the engine used for the input ("dct-parallel", "libjpeg-turbo", ...).
+    pub decoder: engine::Decoder,
 }
 
 /// The line both render front ends print for a written variant.
@@ -108,6 +110,7 @@ pub fn render_files(
                         height: r.height,
                         bytes: r.bytes.len(),
                         millis: r.millis,
+                        decoder: r.decoder,
                     });
                 }
             }

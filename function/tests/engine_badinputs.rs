@@ -1,6 +1,7 @@
 //! Every hostile file of `../shared/badinputs/` must end in `Ok` or a typed error: no panic, no abort,
 //! under 2 s and under 300 MB of RSS. Each file runs in a child process (this test binary, re-entered
 //! through `child_renders_one_file`), so that an abort is caught and the peak RSS measured by wait4 is real.
+mod engine_common;
 use imgdeploy_function::engine;
 use imgdeploy_function::spec::{Limits, VariantSpec};
 use std::path::{Path, PathBuf};
@@ -11,8 +12,7 @@ const MAX_SECONDS: f64 = 2.0;
 const MAX_RSS_MB: f64 = 300.0;
 
 fn corpus() -> Option<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/badinputs");
-    dir.is_dir().then_some(dir)
+    engine_common::shared("badinputs")
 }
 
 fn variants() -> Vec<VariantSpec> {
@@ -128,10 +128,7 @@ fn expected_kind(name: &str) -> Option<&'static str> {
 
 #[test]
 fn every_bad_input_ends_in_a_typed_result_quickly_and_small() {
-    let Some(dir) = corpus() else {
-        eprintln!("SKIPPED: ../shared/badinputs not found (it exists in CI)");
-        return;
-    };
+    let Some(dir) = corpus() else { return };
     let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
         .unwrap()
         .map(|e| e.unwrap().path())

@@ -5,7 +5,6 @@ mod engine_common;
 use engine_common::*;
 use image::DynamicImage;
 use imgdeploy_function::engine;
-use std::path::{Path, PathBuf};
 
 #[test]
 fn every_exif_orientation_comes_out_upright() {
@@ -100,18 +99,6 @@ fn cmyk_jpeg_patches_get_their_colours() {
                 "patch {i}: got {got:?}, want {want:?}"
             );
         }
-    }
-}
-
-fn shared(rel: &str) -> Option<PathBuf> {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../shared")
-        .join(rel);
-    if p.exists() {
-        Some(p)
-    } else {
-        eprintln!("SKIPPED: {} not found (it exists in CI)", p.display());
-        None
     }
 }
 

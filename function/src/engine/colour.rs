@@ -1,8 +1,8 @@
 //! Colour management: embedded ICC profiles to sRGB (lcms2), and CMYK/YCCK JPEG pixels to sRGB with
 //! their profile or, without one, the usual naive conversion. sRGB-tagged inputs are left untouched;
 //! grayscale stays grayscale (its profile's tone curve is mapped to sRGB's).
-use super::pixels::{Layout, Pixels};
-use super::EngineError;
+use crate::engine::error::EngineError;
+use crate::engine::pixels::{Layout, Pixels};
 use lcms2::{
     ColorSpaceSignature, Flags, InfoType, Intent, Locale, PixelFormat, Profile, ToneCurve,
     Transform,

@@ -1,43 +1,49 @@
 //! The variant engine: bytes of one upload in, its configured variants out. Pure (no AWS, no files), so
-//! that the Lambda handler and `imgdeploy render` share it. Decode once (JPEG shrunk in the DCT domain),
-//! then resample, crop, orient and encode every variant in parallel.
+//! that the Lambda handler and `imgdeploy render` share it. One decode per upload, then every variant
+//! resampled, cropped, oriented and encoded in parallel. The folders are the pipeline:
+//!
+//! - `decode/`: sniff the format (`sniff.rs`) and decode once to 8-bit sRGB pixels in stored orientation,
+//!   by format: `jpeg/` (our parallel DCT-domain decoder, `parallel/`, beside libjpeg-turbo,
+//!   `libjpeg.rs`), `png/` (our two-thread pipeline, `pipe/`, beside the `png` crate, `library.rs`), WebP
+//!   and GIF through the `image` crate (`image_crate.rs`);
+//! - `colour.rs`: embedded ICC profiles and CMYK to sRGB, for every decoder;
+//! - `resize/`: where each variant comes from (`geometry.rs`: fit modes and gravity, planned upright and
+//!   mapped to the stored pixels; `smart.rs`: content-aware crops), resampling (`mod.rs`; `streamed.rs`
+//!   while a PNG decodes), and turning the small output upright (`orient.rs`);
+//! - `encode/`: by format, `jpeg/` (our parallel progressive encoder, `parallel/`, beside mozjpeg,
+//!   `libjpeg.rs`), `png.rs`, `webp.rs`.
+//!
+//! Beside them: `pixels.rs` (the in-memory picture), `scratch.rs` (buffer reuse across renders),
+//! `error.rs`. A kernel written for one instruction set has a file of its own, and the `mod.rs` beside
+//! it picks one (`decode/png/pipe/paeth/`, `decode/jpeg/parallel/put/`). No module imports from a module
+//! that imports it (tests/engine_layout.rs checks). Every `Rendered` names the decoder that ran;
+//! `IMGDEPLOY_DECODER=library` forces libjpeg-turbo and the `png` crate. Measurements behind the
+//! design: docs/engine-notes.md.
 mod colour;
-mod dct;
 mod decode;
 mod encode;
-mod geometry;
-mod jpeg;
-mod jpegenc;
-mod orient;
+mod error;
 mod pixels;
-mod pngpipe;
 mod resize;
 mod scratch;
-mod smart;
-mod sniff;
-mod streamed;
 
 use crate::spec::{Format, Limits, VariantSpec};
 use rayon::prelude::*;
 use std::time::Instant;
 
-pub use sniff::Kind;
+use decode::sniff;
+use resize::{geometry, orient};
+
+pub use decode::{Decoder, Decoders};
+pub use error::EngineError;
+pub use sniff::{ImageInfo, Kind};
 
 /// The two progressive JPEG encoders side by side, for `examples/encode.rs` (not an API).
 #[doc(hidden)]
 pub mod encoders {
-    pub use super::encode::mozjpeg;
-    pub use super::jpegenc::progressive;
+    pub use super::encode::jpeg::libjpeg::mozjpeg;
+    pub use super::encode::jpeg::parallel::progressive;
     pub use super::pixels::{Layout, Pixels};
-}
-
-/// What the header says, without decoding the pixels.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ImageInfo {
-    /// "jpeg", "png", "webp" or "gif".
-    pub format: &'static str,
-    pub width: u32,
-    pub height: u32,
 }
 
 /// One encoded variant.
@@ -50,48 +56,8 @@ pub struct Rendered {
     pub height: u32,
     /// Time spent on this variant after the shared decode (resample, crop, orient, encode).
     pub millis: f64,
-}
-
-/// Why an input cannot be rendered. Every variant is permanent for that input: retrying will not help.
-#[derive(Debug, thiserror::Error)]
-pub enum EngineError {
-    #[error("empty input (0 bytes)")]
-    Empty,
-    #[error("unsupported format: {0}")]
-    UnsupportedFormat(String),
-    #[error("corrupt image: {0}")]
-    Corrupt(String),
-    #[error("too many pixels: {width}x{height} = {pixels} > limit {limit}")]
-    TooManyPixels {
-        width: u32,
-        height: u32,
-        pixels: u64,
-        limit: u64,
-    },
-    #[error("input too large: {bytes} bytes > limit {limit}")]
-    TooManyBytes { bytes: u64, limit: u64 },
-    #[error("decompression bomb: {0}")]
-    DecompressionBomb(String),
-    #[error("invalid variant {name}: {reason}")]
-    InvalidVariant { name: String, reason: String },
-    #[error("internal error: {0}")]
-    Internal(String),
-}
-
-impl EngineError {
-    /// Stable snake_case name of the reason, for failure reports and metrics.
-    pub fn kind(&self) -> &'static str {
-        match self {
-            EngineError::Empty => "empty",
-            EngineError::UnsupportedFormat(_) => "unsupported_format",
-            EngineError::Corrupt(_) => "corrupt",
-            EngineError::TooManyPixels { .. } => "too_many_pixels",
-            EngineError::TooManyBytes { .. } => "too_many_bytes",
-            EngineError::DecompressionBomb(_) => "decompression_bomb",
-            EngineError::InvalidVariant { .. } => "invalid_variant",
-            EngineError::Internal(_) => "internal",
-        }
-    }
+    /// The decoder that made the pixels every variant of this image came from.
+    pub decoder: Decoder,
 }
 
 /// Sniffs the format and reads the dimensions from the header (stored orientation, cheap).
@@ -105,13 +71,24 @@ pub fn probe(input: &[u8]) -> Result<ImageInfo, EngineError> {
     })
 }
 
-/// Renders every variant of `input`, in the order of `variants`.
+/// Renders every variant of `input`, in the order of `variants`, with the decoders that
+/// `IMGDEPLOY_DECODER` allows (`Decoders::from_env`).
 pub fn render(
     input: &[u8],
     variants: &[VariantSpec],
     limits: &Limits,
 ) -> Result<Vec<Rendered>, EngineError> {
-    match std::panic::catch_unwind(|| render_inner(input, variants, limits)) {
+    render_with(input, variants, limits, Decoders::from_env()?)
+}
+
+/// `render` with the decoders given.
+pub fn render_with(
+    input: &[u8],
+    variants: &[VariantSpec],
+    limits: &Limits,
+    decoders: Decoders,
+) -> Result<Vec<Rendered>, EngineError> {
+    match std::panic::catch_unwind(|| render_inner(input, variants, limits, decoders)) {
         Ok(r) => r,
         Err(p) => Err(EngineError::Internal(panic_message(&*p))),
     }
@@ -121,6 +98,7 @@ fn render_inner(
     input: &[u8],
     variants: &[VariantSpec],
     limits: &Limits,
+    decoders: Decoders,
 ) -> Result<Vec<Rendered>, EngineError> {
     if input.len() as u64 > limits.max_input_bytes {
         return Err(EngineError::TooManyBytes {
@@ -139,7 +117,7 @@ fn render_inner(
         });
     }
     let requests = geometry::validate(variants)?;
-    let mut decoded = decode::decode(input, &info, &requests, limits)?;
+    let mut decoded = decode::decode(input, &info, &requests, limits, decoders)?;
     let work = |i: usize, early: Option<pixels::Pixels>| -> Result<Rendered, EngineError> {
         let (spec, req) = (&variants[i], &requests[i]);
         let t0 = Instant::now();
@@ -160,6 +138,7 @@ fn render_inner(
             height,
             bytes,
             millis: t0.elapsed().as_secs_f64() * 1000.0,
+            decoder: decoded.decoder,
         })
     };
     // Largest first, so that the longest job starts first on the pool.

@@ -35,6 +35,15 @@ pub struct Pixels {
 }
 
 impl Pixels {
+    /// Gray or RGB as it is; with alpha flattened onto white (for JPEG: callers flatten before
+    /// encoding already, with the variant's background, so this is the safety net).
+    pub fn opaque(&self) -> std::borrow::Cow<'_, Pixels> {
+        match self.layout {
+            Layout::Gray | Layout::Rgb => std::borrow::Cow::Borrowed(self),
+            _ => std::borrow::Cow::Owned(self.clone().flatten([255, 255, 255])),
+        }
+    }
+
     pub fn new(width: u32, height: u32, layout: Layout, data: Vec<u8>) -> Self {
         debug_assert_eq!(
             data.len(),

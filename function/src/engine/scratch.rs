@@ -1,14 +1,11 @@
-//! Buffer reuse across renders. A warm Lambda (or `render --repeat`) turns photo after
-//! photo into buffers of about the same sizes: the decoded picture (9 MB for a 48 MP photo shrunk to
-//! 2000x1500) and each variant's resampled pixels. A fresh multi-MB allocation is mapped by the kernel page
-//! by page at first touch; perf showed those page faults at 5-10% of a render's CPU on the corpus. Keeping
-//! the previous image's buffer for the next one removes them: a decoder takes the spare buffer instead of
-//! allocating beside it, so the decoded picture is never held twice; what stays between images is the
-//! picture's buffer and the variants' (+3-4 MB peak RSS on the corpus, with the resizers' rows that were
-//! kept then too, for -6 to -11% CPU on the baseline JPEGs in an A/B run; the resizers are no longer
-//! kept, see `resize.rs`). glibc's own retention (`M_MMAP_THRESHOLD` and
-//! `M_TRIM_THRESHOLD` raised) was measured and rejected: it also keeps libjpeg's progressive coefficient
-//! arrays, and the heap then fragments (+20-25 MB peak RSS on the 13-16 MP progressive photos).
+//! Buffer reuse across renders. A warm Lambda (or `render --repeat`) turns photo after photo into
+//! buffers of about the same sizes: the decoded picture and each variant's resampled pixels. A fresh
+//! multi-MB allocation is mapped by the kernel page by page at first touch, a measurable share of a
+//! render's CPU; keeping the previous image's buffer for the next one removes those page faults. A
+//! decoder takes the spare buffer instead of allocating beside it, so the decoded picture is never held
+//! twice; what stays between images is the picture's buffer and the variants'. glibc's own retention
+//! (raised `M_MMAP_THRESHOLD` and `M_TRIM_THRESHOLD`) was measured and rejected: it also keeps libjpeg's
+//! progressive coefficient arrays, and the heap then fragments (docs/engine-notes.md).
 use std::sync::Mutex;
 
 /// Buffers larger than this are not kept between images (a 100 MP outlier should not pin its memory).

@@ -40,6 +40,7 @@ impl Renderer for Echo {
                 width: 10,
                 height: 10,
                 millis: 0.1,
+                decoder: crate::engine::Decoder::Image,
             })
             .collect())
     }

@@ -33,8 +33,14 @@ pub enum Outcome {
         backup_bucket: Option<String>,
         /// The whole record: S3 calls, waiting for memory, rendering.
         millis: f64,
-        /// The engine's share of `millis`: decode, resize and encode every variant.
+        /// The engine's share of `millis`: decode, resize and encode every variant (0 from a function
+        /// older than the field).
+        #[serde(default)]
         render_millis: f64,
+        /// The engine's decoder for this image ("dct-parallel", "libjpeg-turbo", "png-pipe",
+        /// "png-crate", "image"; empty from a function older than the field).
+        #[serde(default)]
+        decoder: String,
     },
     /// Every variant already existed for this source ETag (a duplicate delivery).
     Skipped { etag: String, reason: String },
@@ -97,6 +103,7 @@ pub fn log_record(record: &RecordOutcome) {
             variants,
             millis,
             render_millis,
+            decoder,
             ..
         } => {
             let timings: Vec<_> = variants
@@ -105,8 +112,8 @@ pub fn log_record(record: &RecordOutcome) {
                 .collect();
             tracing::info!(
                 bucket, key, etag = etag.as_str(), outcome = "processed", bytes_in, bytes_out,
-                variants = %serde_json::Value::Array(timings), millis = round(*millis),
-                render_millis = round(*render_millis), "image"
+                decoder = decoder.as_str(), variants = %serde_json::Value::Array(timings),
+                millis = round(*millis), render_millis = round(*render_millis), "image"
             );
         }
         Outcome::Skipped { etag, reason } => {

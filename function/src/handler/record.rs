@@ -107,6 +107,10 @@ pub async fn process(h: &Handler, obj: &ObjectRef, relative: &str) -> Result<Out
             .await
         }
     };
+    let decoder = rendered
+        .first()
+        .map(|r| r.decoder.name().to_owned())
+        .unwrap_or_default();
     let mut writes = Vec::with_capacity(rendered.len());
     let mut written = Vec::with_capacity(rendered.len());
     for variant in rendered {
@@ -160,6 +164,7 @@ pub async fn process(h: &Handler, obj: &ObjectRef, relative: &str) -> Result<Out
         backup_bucket: settings.backup_bucket.clone(),
         millis: started.elapsed().as_secs_f64() * 1000.0,
         render_millis,
+        decoder,
     })
 }
 

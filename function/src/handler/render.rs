@@ -168,6 +168,7 @@ mod tests {
                 width: 1,
                 height: 1,
                 millis: 1.0,
+                decoder: crate::engine::Decoder::Image,
             }])
         }
     }

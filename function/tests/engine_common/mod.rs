@@ -1,8 +1,29 @@
 //! Helpers shared by the engine's integration tests: fixtures synthesised from code, and comparisons.
 #![allow(dead_code)]
+pub mod fixtures;
 use image::{DynamicImage, RgbImage};
 use imgdeploy_function::engine::{self, Rendered};
 use imgdeploy_function::spec::{Limits, VariantSpec};
+use std::path::{Path, PathBuf};
+
+/// `rel` inside the shared corpus beside the project (`../shared`, which CI has), or `None` where it is
+/// missing: the test then has nothing to check and returns. With `CI` set a missing corpus fails the
+/// test instead, so that a CI run cannot pass by skipping.
+pub fn shared(rel: &str) -> Option<PathBuf> {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../shared")
+        .join(rel);
+    if p.exists() {
+        return Some(p);
+    }
+    assert!(
+        std::env::var_os("CI").is_none(),
+        "{} not found, and CI is set: the shared corpus must be beside the project",
+        p.display()
+    );
+    eprintln!("SKIPPED: {} not found (it exists in CI)", p.display());
+    None
+}
 
 pub fn variant(json: &str) -> VariantSpec {
     serde_json::from_str(json).unwrap()

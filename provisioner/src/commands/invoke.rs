@@ -229,11 +229,12 @@ pub fn describe_record(record: &RecordOutcome) -> String {
             millis,
             render_millis,
             backup_bucket,
+            decoder,
             ..
         } => {
             // The engine's time apart from the S3 round trips (on the emulator, those dominate).
             let mut lines = vec![format!(
-                "✓ {key}  processed: {} variant(s), {} in, {} out, {:.0} ms rendering + {:.0} ms S3 and the rest{}",
+                "✓ {key}  processed: {} variant(s), {} in ({decoder}), {} out, {:.0} ms rendering + {:.0} ms S3 and the rest{}",
                 variants.len(),
                 size(*bytes_in),
                 size(*bytes_out),

@@ -56,6 +56,9 @@ pub struct Output {
     pub height: u32,
     pub bytes: usize,
     pub format: &'static str,
+    /// Which decoder read the input: "dct-parallel", "libjpeg-turbo", "png-pipe", "png-crate",
+    /// "image" (`IMGDEPLOY_DECODER=library` forces the libraries).
+    pub decoder: imgdeploy_function::engine::Decoder,
 }
 
 impl Output {
@@ -66,6 +69,7 @@ impl Output {
             height: w.height,
             bytes: w.bytes,
             format: w.format.extension(),
+            decoder: w.decoder,
         }
     }
 }
