@@ -149,9 +149,38 @@ pub struct FunctionSettings {
     /// so that `imgdeploy status` can list them.
     pub failures_prefix: String,
     pub cache_control: String,
+    /// What a deleted original does to its variants.
+    pub on_delete: OnDelete,
+    /// The stack's CloudFront distribution, whose cached copies of a replaced or deleted variant are
+    /// invalidated; `None` without `[cdn]`.
+    pub distribution_id: Option<String>,
 }
 
-pub const DEFAULT_CACHE_CONTROL: &str = "public, max-age=31536000, immutable";
+/// `[source] on_delete`: what happens to the variants when their original is deleted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum OnDelete {
+    /// Delete every variant and the failure report, and invalidate the variants on the CDN.
+    #[default]
+    DeleteVariants,
+    /// Leave the variants where they are.
+    Keep,
+}
+
+impl OnDelete {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OnDelete::DeleteVariants => "delete-variants",
+            OnDelete::Keep => "keep",
+        }
+    }
+}
+
+/// The CDN may keep a variant for a year (`s-maxage`): a replaced or deleted variant is invalidated
+/// there. Browsers, which cannot be invalidated, keep it a day (`max-age`), so a replaced photo shows
+/// within a day everywhere. Not `immutable`: a variant's key keeps its name when its original is
+/// overwritten.
+pub const DEFAULT_CACHE_CONTROL: &str = "public, max-age=86400, s-maxage=31536000";
 pub const DEFAULT_FAILURES_PREFIX: &str = "_failures/";
 
 /// Environment variable names; the provisioner writes them, the function reads them.
@@ -165,6 +194,8 @@ pub mod env {
     pub const FAILURE_TOPIC_ARN: &str = "IMGDEPLOY_FAILURE_TOPIC_ARN";
     pub const FAILURES_PREFIX: &str = "IMGDEPLOY_FAILURES_PREFIX";
     pub const CACHE_CONTROL: &str = "IMGDEPLOY_CACHE_CONTROL";
+    pub const ON_DELETE: &str = "IMGDEPLOY_ON_DELETE";
+    pub const DISTRIBUTION_ID: &str = "IMGDEPLOY_DISTRIBUTION_ID";
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -201,6 +232,10 @@ impl FunctionSettings {
         );
         m.insert(env::FAILURES_PREFIX.into(), self.failures_prefix.clone());
         m.insert(env::CACHE_CONTROL.into(), self.cache_control.clone());
+        m.insert(env::ON_DELETE.into(), self.on_delete.as_str().into());
+        if let Some(id) = &self.distribution_id {
+            m.insert(env::DISTRIBUTION_ID.into(), id.clone());
+        }
         m
     }
 
@@ -236,6 +271,17 @@ impl FunctionSettings {
             failures_prefix: get(env::FAILURES_PREFIX)
                 .unwrap_or_else(|| DEFAULT_FAILURES_PREFIX.into()),
             cache_control: get(env::CACHE_CONTROL).unwrap_or_else(|| DEFAULT_CACHE_CONTROL.into()),
+            on_delete: match get(env::ON_DELETE).as_deref() {
+                None | Some("delete-variants") => OnDelete::DeleteVariants,
+                Some("keep") => OnDelete::Keep,
+                Some(other) => {
+                    return Err(SettingsError::Invalid {
+                        name: env::ON_DELETE,
+                        reason: format!("{other:?} is neither \"delete-variants\" nor \"keep\""),
+                    })
+                }
+            },
+            distribution_id: get(env::DISTRIBUTION_ID).filter(|d| !d.is_empty()),
         })
     }
 }
@@ -265,6 +311,8 @@ mod tests {
             failure_topic_arn: "arn:aws:sns:us-east-1:123456789012:f".into(),
             failures_prefix: DEFAULT_FAILURES_PREFIX.into(),
             cache_control: DEFAULT_CACHE_CONTROL.into(),
+            on_delete: OnDelete::Keep,
+            distribution_id: Some("E2EXAMPLE".into()),
         };
         let env = s.to_env();
         let back = FunctionSettings::from_env(|k| env.get(k).cloned()).unwrap();

@@ -70,7 +70,13 @@ pub enum Command {
     /// Send the function the event SNS delivers for these uploads: `--local` runs the handler here
     /// (no deployed function needed), otherwise the deployed function is invoked asynchronously.
     Invoke(InvokeArgs),
+    /// Print every policy the stack grants (the function's role, the upload topic, each bucket),
+    /// rendered for this account and configuration exactly as `up` sends them. Read-only.
+    Policies(PoliciesArgs),
 }
+
+#[derive(Args, Debug)]
+pub struct PoliciesArgs {}
 
 #[derive(Args, Debug)]
 pub struct UpArgs {
@@ -142,8 +148,13 @@ pub struct StatusArgs {
 pub struct InvokeArgs {
     /// Keys of uploads in the originals bucket, relative to the source prefix (`photo.jpg`) or with it
     /// (`originals/photo.jpg`).
-    #[arg(required = true, value_name = "KEY")]
+    #[arg(required_unless_present = "event", value_name = "KEY")]
     pub keys: Vec<String>,
+    /// With `--local`: run the handler on this event instead of one built from keys (`-` reads
+    /// stdin). Any event the function accepts: S3 or SNS-wrapped S3 notifications, created or removed,
+    /// or a backfill list; paste one from the function's CloudWatch logs to replay it.
+    #[arg(long, value_name = "FILE", requires = "local", conflicts_with = "keys")]
+    pub event: Option<PathBuf>,
     /// Run the function's handler here, in-process, against the configured endpoint, with the settings
     /// the deployed function gets, and print each upload's outcome. Works on moto (no Docker needed).
     #[arg(long)]

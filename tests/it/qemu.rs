@@ -2,7 +2,7 @@
 //! one S3-notification-in-SNS event by the harness's Runtime API, reading and writing moto's S3. This
 //! proves the artifact runs on an aarch64 glibc system, not only that it builds.
 use crate::function::fixture::{fixture, photo};
-use crate::harness::{moto, run_bootstrap, RuntimeOutcome};
+use crate::harness::{moto_s3_iam as moto, run_bootstrap, RuntimeOutcome};
 use crate::stack::lambda_zip;
 use imgdeploy_function::handler::sns_s3_event;
 use std::io::Read;
@@ -35,6 +35,9 @@ async fn arm64_bootstrap_runs_under_qemu_and_writes_the_variants() {
     let mut cmd = Command::new("qemu-aarch64");
     cmd.args(["-L", "/usr/aarch64-linux-gnu"]).arg(&bootstrap);
     moto().configure(&mut cmd);
+    // Signed as the function's role: exactly its policy, on the server that enforces it for S3.
+    cmd.env("AWS_ACCESS_KEY_ID", &f.function_keys.0)
+        .env("AWS_SECRET_ACCESS_KEY", &f.function_keys.1);
     cmd.envs(f.settings.to_env())
         .env("AWS_LAMBDA_FUNCTION_VERSION", "1");
     let run = run_bootstrap(

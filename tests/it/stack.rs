@@ -316,9 +316,10 @@ fn check_resources(r: &Value, n: &str, memory: i64) {
     }
     assert_eq!(buckets[format!("{n}-backup")]["versioning"], "Enabled");
     let notification = &buckets[format!("{n}-originals")]["notification"]["TopicConfigurations"][0];
+    // Uploads and deletions (`[source] on_delete` defaults to deleting the variants).
     assert_eq!(
         notification["Events"],
-        serde_json::json!(["s3:ObjectCreated:*"])
+        serde_json::json!(["s3:ObjectCreated:*", "s3:ObjectRemoved:*"])
     );
     assert!(notification["TopicArn"]
         .as_str()
@@ -349,13 +350,37 @@ fn check_resources(r: &Value, n: &str, memory: i64) {
     assert_eq!(role["attached_policies"], serde_json::json!([]));
     let inline = role["inline_policies"].as_object().unwrap();
     assert_eq!(inline.len(), 1, "exactly one inline policy");
-    let granted: Vec<String> = inline.values().next().unwrap()["Statement"]
+    let statements = inline.values().next().unwrap()["Statement"]
         .as_array()
-        .unwrap()
+        .unwrap();
+    let sids: Vec<&str> = statements
         .iter()
-        .map(|s| format!("{} {}", s["Action"], s["Resource"]))
+        .map(|s| s["Sid"].as_str().unwrap())
         .collect();
-    assert_eq!(granted.len(), 6, "{granted:#?}");
+    assert_eq!(
+        sids,
+        [
+            "ReadUploadsAndTheirTagsUnderThePrefix",
+            "ListThePrefixToTellMissingUploadsFromRefusedOnes",
+            "WriteVariantsAndFailureReports",
+            "ReadVariantsAndReportsToSkipDuplicatesAndOlderRenders",
+            "DeleteVariantsOfDeletedOriginalsAndReportsOfFixedOnes",
+            "CopyOriginalsWithTheirTagsToBackup",
+            "PublishFailureReports",
+            "InvalidateReplacedAndDeletedVariantsOnTheStacksCdn",
+            "WriteOwnLogs"
+        ]
+    );
+    // The function may invalidate this stack's distribution only, whose id is in its environment.
+    let dist_id = r["lambda"]["functions"][format!("{n}-variants")]["configuration"]["Environment"]
+        ["Variables"]["IMGDEPLOY_DISTRIBUTION_ID"]
+        .as_str()
+        .expect("the distribution id in the function's environment")
+        .to_string();
+    assert_eq!(
+        statements[7]["Resource"],
+        format!("arn:aws:cloudfront::123456789012:distribution/{dist_id}")
+    );
 
     let f = &r["lambda"]["functions"][format!("{n}-variants")];
     let c = &f["configuration"];

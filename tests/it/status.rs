@@ -4,6 +4,7 @@
 //! text and as `--json`. `invoke --local` decodes keys and skips work already done.
 use crate::harness::{moto, Moto};
 use crate::stack::StackDir;
+use imgdeploy_function::handler::{sns_event, Notice};
 use serde_json::Value;
 use std::path::Path;
 use std::process::{Command, Output};
@@ -124,7 +125,7 @@ fn status_shows_resources_counts_gaps_failures_and_drift() {
         "a failed upload must fail `invoke --local`: {invoked:#}"
     );
     assert!(
-        stderr.contains("1 of 3 upload(s) did not become variants"),
+        stderr.contains("1 of 3 record(s) did not become variants"),
         "{stderr}"
     );
     assert_eq!(
@@ -320,8 +321,41 @@ fn invoke_local_decodes_keys_and_skips_work_already_done() {
     assert!(out.status.success());
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(
-        text.contains("= originals/red flower.jpg  already done"),
+        text.contains("= originals/red flower.jpg  nothing to do: every variant already exists"),
         "{text}"
     );
+
+    // A deletion event, as S3 sends it through SNS, replayed from a file: the variants go.
+    delete(moto, &format!("{n}-originals"), "originals/red flower.jpg");
+    let removed = Notice {
+        event_name: "ObjectRemoved:Delete".into(),
+        sequencer: Some("0055AED6DCD90281F0".into()),
+        ..Notice::created("originals/red flower.jpg")
+    };
+    let file = s.dir.path().join("removed.json");
+    let event = sns_event(&format!("{n}-originals"), &[removed]);
+    std::fs::write(&file, event.to_string()).unwrap();
+    let file = file.to_str().unwrap();
+    let replayed = s.ok(moto, &["invoke", "--local", "--event", file]);
+    assert_eq!(replayed["deleted"], 1, "{replayed:#}");
+    assert_eq!(replayed["records"][0]["outcome"], "deleted", "{replayed:#}");
+    assert!(!exists(
+        moto,
+        &format!("{n}-processed"),
+        "web/red flower.webp"
+    ));
+    assert!(exists(
+        moto,
+        &format!("{n}-backup"),
+        "originals/red flower.jpg"
+    ));
+    // Not an event: a clear error naming the file, exit status 1.
+    std::fs::write(s.dir.path().join("bad.json"), "{\"hello\": 1}").unwrap();
+    let bad = s.dir.path().join("bad.json");
+    let (ok, _, stderr) = s.run(
+        moto,
+        &["invoke", "--local", "--event", bad.to_str().unwrap()],
+    );
+    assert!(!ok && stderr.contains("unrecognised event"), "{stderr}");
     s.ok(moto, &["teardown", "--yes", "--delete-data"]);
 }

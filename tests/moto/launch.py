@@ -10,12 +10,18 @@ Why a launcher instead of plain `moto_server`:
   message. With `--lambda-deliveries FILE` each delivery becomes one JSON line
   `{"function_arn", "topic_arn", "subscription_arn", "event"}`, where `event` is the SNS event Lambda would
   receive, ready to feed to the real `bootstrap`. As on AWS, the publish succeeds whatever the function.
-- it binds a free port itself (port 0) and prints one ready line, `MOTO READY port=NNNN`, on stdout;
+- with `--enforce-s3-iam`, S3 requests are authenticated and authorised as AWS does, against the IAM
+  users' policies, while every other service stays open: moto checks SigV4 differently from the Rust
+  SDK for form-encoded services (SNS), and authorises non-S3 actions against resource `*` only, so
+  those grants are proven by a policy-evaluation test instead. The launcher creates an admin user
+  (`s3:*`) for the tests' own S3 calls and prints its keys in the ready line;
+- it binds a free port itself (port 0) and prints one ready line, `MOTO READY port=NNNN` (and
+  ` admin=KEY:SECRET` with `--enforce-s3-iam`), on stdout;
 - it exits by itself when its parent process dies, so no server outlives the test run.
   (prctl's PDEATHSIG is not used: it fires when the parent *thread* exits, and the Rust harness starts
   the server from whichever test thread comes first.)
 
-Usage: python launch.py [--port N] [--parent-pid PID] [--lambda-deliveries FILE]
+Usage: python launch.py [--port N] [--parent-pid PID] [--lambda-deliveries FILE] [--enforce-s3-iam]
 """
 
 import argparse
@@ -87,6 +93,32 @@ def record_lambda_deliveries(path: str | None) -> None:
     Subscription.publish = publish
 
 
+def open_all_but_s3() -> None:
+    """Leaves every service but S3 unauthenticated once enforcement is on."""
+    from moto.core.authorization import ActionAuthenticatorMixin
+
+    def no_check(self, resource="*"):  # noqa: ARG001 - moto's signature
+        return None
+
+    ActionAuthenticatorMixin._authenticate_and_authorize_normal_action = no_check
+
+
+def enforce_s3_iam(endpoint: str) -> str:
+    """Turns S3 enforcement on; returns `KEY:SECRET` of an admin user for the tests' own S3 calls."""
+    import boto3
+    from moto import settings
+
+    open_all_but_s3()
+    iam = boto3.client("iam", endpoint_url=endpoint, region_name="us-east-1",
+                       aws_access_key_id="testing", aws_secret_access_key="testing")
+    iam.create_user(UserName="imgdeploy-tests-admin")
+    iam.put_user_policy(UserName="imgdeploy-tests-admin", PolicyName="s3-admin", PolicyDocument=json.dumps(
+        {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]}))
+    key = iam.create_access_key(UserName="imgdeploy-tests-admin")["AccessKey"]
+    settings.INITIAL_NO_AUTH_ACTION_COUNT = 0
+    return f"{key['AccessKeyId']}:{key['SecretAccessKey']}"
+
+
 def parent_alive(parent_pid: int, startup_ppid: int) -> bool:
     if parent_pid <= 1:
         return False  # started by init: our parent was gone before we ran
@@ -118,6 +150,11 @@ def main() -> int:
         metavar="FILE",
         help="append each SNS -> Lambda delivery to FILE as a JSON line (default: drop them)",
     )
+    parser.add_argument(
+        "--enforce-s3-iam",
+        action="store_true",
+        help="authorise S3 requests against IAM users' policies (other services stay open)",
+    )
     args = parser.parse_args()
     startup_ppid = os.getppid()
     parent_pid = args.parent_pid if args.parent_pid is not None else startup_ppid
@@ -130,7 +167,10 @@ def main() -> int:
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=args.port, verbose=False)
     server.start()
     _, port = server.get_host_and_port()
-    print(f"MOTO READY port={port}", flush=True)
+    ready = f"MOTO READY port={port}"
+    if args.enforce_s3_iam:
+        ready += " admin=" + enforce_s3_iam(f"http://127.0.0.1:{port}")
+    print(ready, flush=True)
 
     try:
         while parent_alive(parent_pid, startup_ppid):

@@ -40,7 +40,8 @@ async fn serve(started: Instant) -> Result<(), lambda_runtime::Error> {
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {
         let handler = handler.clone();
         let span = tracing::info_span!("invocation", request_id = %event.context.request_id);
-        async move { invoke(&handler, event.payload).await }.instrument(span)
+        let deadline = deadline_of(event.context.deadline);
+        async move { invoke(&handler, event.payload, deadline).await }.instrument(span)
     }))
     .await
 }
@@ -48,11 +49,25 @@ async fn serve(started: Instant) -> Result<(), lambda_runtime::Error> {
 async fn invoke(
     handler: &Handler,
     event: Value,
+    deadline: Option<Instant>,
 ) -> Result<InvocationSummary, lambda_runtime::Error> {
     handler
-        .handle(event)
+        .handle_until(event, deadline)
         .await
         .map_err(|e: HandlerError| lambda_runtime::Error::from(e.to_string()))
+}
+
+/// The invocation's deadline (Lambda's `Lambda-Runtime-Deadline-Ms`, milliseconds since the epoch) as
+/// an `Instant`; `None` when the runtime sent none.
+fn deadline_of(deadline_ms: u64) -> Option<Instant> {
+    if deadline_ms == 0 {
+        return None;
+    }
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .ok()?
+        .as_millis() as u64;
+    Some(Instant::now() + std::time::Duration::from_millis(deadline_ms.saturating_sub(now_ms)))
 }
 
 /// One JSON object per line, event fields at the top level; `RUST_LOG` or `AWS_LAMBDA_LOG_LEVEL` filter.

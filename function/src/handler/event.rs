@@ -1,5 +1,6 @@
-//! What an invocation names: the objects in S3 notifications (direct or wrapped in SNS), in backfill
-//! lists, or nothing at all (`s3:TestEvent`, deletions). Keys come out decoded, exactly as stored in S3.
+//! What an invocation names: the objects in S3 notifications (direct or wrapped in SNS) and in backfill
+//! lists, created or removed, or nothing at all (`s3:TestEvent`). Keys come out decoded, exactly as
+//! stored in S3; each notification's ETag and `sequencer` come along, to order the events of one key.
 use aws_lambda_events::event::s3::S3Entity;
 use aws_lambda_events::event::sns::SnsRecord;
 use percent_encoding::{percent_decode_str, utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
@@ -19,11 +20,68 @@ pub enum Work {
     },
 }
 
-/// An uploaded object, with its key decoded.
+/// An object named by an event, with its key decoded.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ObjectRef {
     pub bucket: String,
     pub key: String,
+    pub change: Change,
+    /// The ETag the notification names (uploads only; `None` in backfill lists).
+    pub etag: Option<String>,
+    /// Orders the notifications of this key (`None` in backfill lists).
+    pub sequencer: Option<Sequencer>,
+}
+
+impl ObjectRef {
+    /// An upload known only by its key (a backfill list, `imgdeploy invoke --local KEY`).
+    pub fn created(bucket: impl Into<String>, key: impl Into<String>) -> ObjectRef {
+        ObjectRef {
+            bucket: bucket.into(),
+            key: key.into(),
+            change: Change::Created,
+            etag: None,
+            sequencer: None,
+        }
+    }
+}
+
+/// What happened to the object.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Change {
+    /// `ObjectCreated:*`: a new upload, or an overwrite.
+    Created,
+    /// `ObjectRemoved:*`: deleted (or, in a versioned bucket, hidden by a delete marker).
+    Removed,
+}
+
+/// S3's `sequencer`: hexadecimal, of varying length. Of two events of the same key, the one with the
+/// greater sequencer happened later; S3's documented comparison left-pads the shorter with zeros, then
+/// compares the strings (so, as hexadecimal numbers). Sequencers of different keys are not comparable.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Sequencer(String);
+
+impl Sequencer {
+    pub fn new(hex: &str) -> Sequencer {
+        Sequencer(hex.to_ascii_uppercase())
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl PartialOrd for Sequencer {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Sequencer {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        let width = self.0.len().max(other.0.len());
+        let pad = |s: &str| format!("{s:0>width$}");
+        pad(&self.0).cmp(&pad(&other.0))
+    }
 }
 
 /// The event is not one this function understands. It fails the invocation, so that the event is kept
@@ -95,12 +153,7 @@ fn parse_at(event: &Value, depth: usize) -> Result<Vec<Work>, EventError> {
         return Ok(backfill
             .keys
             .into_iter()
-            .map(|key| {
-                Work::Object(ObjectRef {
-                    bucket: backfill.bucket.clone(),
-                    key,
-                })
-            })
+            .map(|key| Work::Object(ObjectRef::created(&backfill.bucket, key)))
             .collect());
     }
     Err(EventError::Unrecognised(abbreviate(event)))
@@ -152,28 +205,41 @@ fn s3_work(record: S3Record, index: usize) -> Result<Work, EventError> {
         .bucket
         .name
         .ok_or_else(|| missing("s3.bucket.name"))?;
-    let raw_key = record
-        .s3
-        .object
-        .key
-        .ok_or_else(|| missing("s3.object.key"))?;
+    let object = record.s3.object;
+    let raw_key = object.key.ok_or_else(|| missing("s3.object.key"))?;
     let key = decode_key(&raw_key).map_err(|reason| EventError::Malformed {
         what: "s3.object.key",
         index,
         reason,
     })?;
     let event_name = record.event_name.unwrap_or_default();
-    if !event_name.starts_with("ObjectCreated:") {
+    let change = if event_name.starts_with("ObjectCreated:") {
+        Change::Created
+    } else if event_name.starts_with("ObjectRemoved:") {
+        Change::Removed
+    } else {
         let reason = format!(
-            "event {event_name:?} is not an upload (only ObjectCreated:* events are processed)"
+            "event {event_name:?} is neither an upload nor a deletion (only ObjectCreated:* and ObjectRemoved:* are handled)"
         );
         return Ok(Work::Ignore {
             bucket: Some(bucket),
             key: Some(key),
             reason,
         });
-    }
-    Ok(Work::Object(ObjectRef { bucket, key }))
+    };
+    Ok(Work::Object(ObjectRef {
+        bucket,
+        key,
+        change,
+        etag: object
+            .e_tag
+            .filter(|e| !e.is_empty() && change == Change::Created)
+            .map(|e| e.trim_matches('"').to_owned()),
+        sequencer: object
+            .sequencer
+            .filter(|s| !s.is_empty())
+            .map(|s| Sequencer::new(&s)),
+    }))
 }
 
 /// Decodes a key as S3 notifications encode it: `+` is a space, then percent-decoding (UTF-8).
@@ -201,17 +267,45 @@ pub fn encode_key(key: &str) -> String {
         .join("+")
 }
 
+/// One S3 notification record, as S3 writes it.
+#[derive(Debug, Clone)]
+pub struct Notice {
+    pub key: String,
+    /// `ObjectCreated:Put`, `ObjectRemoved:Delete`, ...
+    pub event_name: String,
+    pub etag: Option<String>,
+    pub sequencer: Option<String>,
+}
+
+impl Notice {
+    /// An upload known by its key only.
+    pub fn created(key: impl Into<String>) -> Notice {
+        Notice {
+            key: key.into(),
+            event_name: "ObjectCreated:Put".into(),
+            etag: None,
+            sequencer: None,
+        }
+    }
+}
+
 /// The event SNS delivers to the function for uploads of `keys` to `bucket`: an S3 notification (one
 /// record per key, keys URL-encoded) as the JSON message of one SNS record each, like the AWS samples.
 pub fn sns_s3_event(bucket: &str, keys: &[impl AsRef<str>]) -> Value {
+    let notices: Vec<Notice> = keys.iter().map(|k| Notice::created(k.as_ref())).collect();
+    sns_event(bucket, &notices)
+}
+
+/// The event SNS delivers for `notices` of `bucket`, one SNS record per notice.
+pub fn sns_event(bucket: &str, notices: &[Notice]) -> Value {
     let now = aws_smithy_types::DateTime::from(std::time::SystemTime::now())
         .fmt(aws_smithy_types::date_time::Format::DateTime)
         .unwrap_or_else(|_| "1970-01-01T00:00:00Z".into());
-    let records: Vec<Value> = keys
+    let records: Vec<Value> = notices
         .iter()
         .enumerate()
-        .map(|(i, key)| {
-            let s3 = json!({"Records": [s3_record(bucket, &encode_key(key.as_ref()), &now)]});
+        .map(|(i, notice)| {
+            let s3 = json!({"Records": [s3_record(bucket, notice, &now)]});
             json!({
                 "EventSource": "aws:sns",
                 "EventVersion": "1.0",
@@ -235,13 +329,20 @@ pub fn sns_s3_event(bucket: &str, keys: &[impl AsRef<str>]) -> Value {
     json!({ "Records": records })
 }
 
-fn s3_record(bucket: &str, encoded_key: &str, now: &str) -> Value {
+fn s3_record(bucket: &str, notice: &Notice, now: &str) -> Value {
+    let mut object = json!({"key": encode_key(&notice.key)});
+    if let Some(etag) = &notice.etag {
+        object["eTag"] = json!(etag);
+    }
+    if let Some(sequencer) = &notice.sequencer {
+        object["sequencer"] = json!(sequencer);
+    }
     json!({
         "eventVersion": "2.1",
         "eventSource": "aws:s3",
         "awsRegion": "us-east-1",
         "eventTime": now,
-        "eventName": "ObjectCreated:Put",
+        "eventName": notice.event_name,
         "userIdentity": {"principalId": "imgdeploy-local"},
         "requestParameters": {"sourceIPAddress": "127.0.0.1"},
         "responseElements": {},
@@ -249,7 +350,7 @@ fn s3_record(bucket: &str, encoded_key: &str, now: &str) -> Value {
             "s3SchemaVersion": "1.0",
             "configurationId": "imgdeploy",
             "bucket": {"name": bucket, "ownerIdentity": {"principalId": "imgdeploy-local"}, "arn": format!("arn:aws:s3:::{bucket}")},
-            "object": {"key": encoded_key}
+            "object": object
         }
     })
 }

@@ -43,11 +43,18 @@ fn test_event() -> Value {
            "HostId": "8cLeGAmw098X5cv4Zkwcmo8vvZa3eH3eKxsPzbB9wrR+YstdA6Knx4Ip8EXAMPLE"})
 }
 
+/// An upload as the AWS sample record names it (its ETag and sequencer).
 fn object(key: &str) -> Work {
     Work::Object(ObjectRef {
-        bucket: "amzn-s3-demo-bucket".into(),
-        key: key.into(),
+        etag: Some("d41d8cd98f00b204e9800998ecf8427e".into()),
+        sequencer: Some(Sequencer::new("0055AED6DCD90281E5")),
+        ..ObjectRef::created("amzn-s3-demo-bucket", key)
     })
+}
+
+/// An upload known by its key alone (backfill lists).
+fn listed(key: &str) -> Work {
+    Work::Object(ObjectRef::created("amzn-s3-demo-bucket", key))
 }
 
 #[test]
@@ -87,15 +94,46 @@ fn test_event_is_ignored_direct_and_through_sns() {
 }
 
 #[test]
-fn deletions_are_ignored_with_the_reason() {
-    let event = json!({"Records": [s3_record("originals/a.jpg", "ObjectRemoved:Delete")]});
+fn deletions_are_work_with_their_sequencer_and_no_etag() {
+    let event = json!({"Records": [s3_record("originals/a+b.jpg", "ObjectRemoved:Delete"),
+                                   s3_record("originals/c.jpg", "ObjectRemoved:DeleteMarkerCreated")]});
+    let removed = |key: &str| {
+        Work::Object(ObjectRef {
+            change: Change::Removed,
+            sequencer: Some(Sequencer::new("0055AED6DCD90281E5")),
+            ..ObjectRef::created("amzn-s3-demo-bucket", key)
+        })
+    };
+    assert_eq!(
+        parse_event(&event).unwrap(),
+        vec![removed("originals/a b.jpg"), removed("originals/c.jpg")]
+    );
+}
+
+#[test]
+fn other_event_types_are_ignored_with_the_reason() {
+    let event = json!({"Records": [s3_record("originals/a.jpg", "ObjectRestore:Completed")]});
     match parse_event(&event).unwrap().as_slice() {
         [Work::Ignore { key, reason, .. }] => {
             assert_eq!(key.as_deref(), Some("originals/a.jpg"));
-            assert!(reason.contains("ObjectRemoved:Delete"), "{reason}");
+            assert!(reason.contains("ObjectRestore:Completed"), "{reason}");
         }
         other => panic!("expected one ignore, got {other:?}"),
     }
+}
+
+#[test]
+fn sequencers_compare_as_s3_documents_left_padded() {
+    let s = Sequencer::new;
+    assert!(s("0055AED6DCD90281E5") < s("0055AED6DCD90281E6"));
+    // Different lengths: the shorter is left-padded with zeros, then compared as strings.
+    assert!(s("0055AED6DCD90281E6") < s("0055AED6DCD90281E500001"));
+    assert!(s("F0") > s("0EF"));
+    assert_eq!(
+        s("ab").cmp(&s("00AB")),
+        std::cmp::Ordering::Equal,
+        "case and leading zeros do not order"
+    );
 }
 
 #[test]
@@ -103,7 +141,7 @@ fn backfill_list_keys_are_taken_verbatim() {
     let event = json!({"bucket": "amzn-s3-demo-bucket", "keys": ["originals/a+b.jpg", "originals/c d.jpg"]});
     assert_eq!(
         parse_event(&event).unwrap(),
-        vec![object("originals/a+b.jpg"), object("originals/c d.jpg")]
+        vec![listed("originals/a+b.jpg"), listed("originals/c d.jpg")]
     );
 }
 
@@ -142,12 +180,7 @@ fn built_sns_event_parses_back_to_the_keys() {
     let event = sns_s3_event("src", &keys);
     let expected: Vec<Work> = keys
         .iter()
-        .map(|k| {
-            Work::Object(ObjectRef {
-                bucket: "src".into(),
-                key: (*k).into(),
-            })
-        })
+        .map(|k| Work::Object(ObjectRef::created("src", *k)))
         .collect();
     assert_eq!(parse_event(&event).unwrap(), expected);
     // Typed as SNS would deliver it.
@@ -192,6 +225,9 @@ fn moto_records_without_user_identity_are_accepted() {
                "object": {"key": "originals%2Fred+flower+caf%C3%A9.jpg", "size": 3, "eTag": "x"}}}]});
     assert_eq!(
         parse_event(&event).unwrap(),
-        vec![object("originals/red flower café.jpg")]
+        vec![Work::Object(ObjectRef {
+            etag: Some("x".into()),
+            ..ObjectRef::created("amzn-s3-demo-bucket", "originals/red flower café.jpg")
+        })]
     );
 }

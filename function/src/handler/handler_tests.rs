@@ -6,6 +6,7 @@ use crate::engine::Rendered;
 use crate::spec::Limits;
 use aws_sdk_s3::config::retry::RetryConfig;
 use aws_sdk_s3::operation::copy_object::CopyObjectOutput;
+use aws_sdk_s3::operation::delete_object::DeleteObjectOutput;
 use aws_sdk_s3::operation::get_object::GetObjectOutput;
 use aws_sdk_s3::operation::head_object::{HeadObjectError, HeadObjectOutput};
 use aws_sdk_s3::operation::put_object::PutObjectOutput;
@@ -16,7 +17,7 @@ use aws_smithy_mocks::{mock, mock_client, Rule, RuleMode};
 use serde_json::json;
 
 /// Echoes the input as every variant; panics on `panic`.
-struct Echo;
+pub(super) struct Echo;
 
 impl Renderer for Echo {
     fn dimensions(&self, _: &[u8]) -> Option<(u32, u32)> {
@@ -59,6 +60,8 @@ fn settings() -> FunctionSettings {
         failure_topic_arn: "arn:aws:sns:us-east-1:123456789012:failures".into(),
         failures_prefix: "_failures/".into(),
         cache_control: "public, max-age=60".into(),
+        on_delete: Default::default(),
+        distribution_id: None,
     }
 }
 
@@ -77,6 +80,9 @@ fn s3_rules(source_head: Rule, body: &'static [u8]) -> Vec<Rule> {
                 .build()
         }),
         mock!(aws_sdk_s3::Client::put_object).then_output(|| PutObjectOutput::builder().build()),
+        // The failure report of a now-processed upload is removed (a no-op when there is none).
+        mock!(aws_sdk_s3::Client::delete_object)
+            .then_output(|| DeleteObjectOutput::builder().build()),
     ]
 }
 
@@ -277,4 +283,9 @@ async fn a_processed_bucket_without_list_permission_still_gets_its_variants() {
         .unwrap();
     assert_eq!(summary.processed, 1, "{summary:#?}");
     assert_eq!(rules[4].num_calls(), 2);
+    // Each variant was written with If-None-Match (nothing could be read, so nothing is replaced).
+    let Outcome::Processed { variants, .. } = &summary.records[0].outcome else {
+        panic!("{summary:#?}")
+    };
+    assert!(variants.iter().all(|v| !v.replaced), "{variants:#?}");
 }

@@ -1,16 +1,24 @@
 //! The Lambda handler: turns an event (S3 notifications wrapped in SNS, direct S3 notifications, or a
-//! backfill list) into variants, backups and failure reports. Records run concurrently (bounded by the
-//! vCPUs and by a memory budget); a permanent failure is reported and the record succeeds; a fault a
-//! retry may heal fails the invocation, so that Lambda retries it and finally dead-letters it.
-//! `bootstrap` and `imgdeploy invoke --local` both drive this through [`Handler::handle`].
+//! backfill list) into variants, backups, deletions and failure reports, then one CDN invalidation of
+//! what it replaced or deleted. Records run concurrently (bounded by the vCPUs and by a memory budget);
+//! a permanent failure is reported and the record succeeds; a fault a retry may heal fails the
+//! invocation, so that Lambda retries it and finally dead-letters it. `bootstrap` and `imgdeploy invoke
+//! --local` both drive this through [`Handler::handle`].
+pub mod created;
 pub mod event;
+pub mod invalidate;
 pub mod outcome;
 pub mod record;
+pub mod removed;
 pub mod render;
 pub mod report;
 pub mod storage;
+pub mod write;
 
-pub use event::{decode_key, parse_event, sns_s3_event, EventError, ObjectRef, Work};
+pub use event::{
+    decode_key, parse_event, sns_event, sns_s3_event, Change, EventError, Notice, ObjectRef, Work,
+};
+pub use invalidate::{Cdn, Invalidation};
 pub use outcome::{InvocationSummary, Outcome, RecordOutcome, VariantWritten};
 pub use render::{EngineRenderer, MemoryBudget, RenderError, Renderer};
 pub use report::FailureReport;
@@ -19,6 +27,7 @@ use crate::spec::{FunctionSettings, VariantSpec};
 use futures::{FutureExt, StreamExt};
 use std::sync::Arc;
 use std::time::Instant;
+use storage::{s3::S3Store, Store};
 
 /// Why an invocation fails (so that Lambda retries it, then dead-letters it).
 #[derive(Debug, thiserror::Error)]
@@ -47,8 +56,9 @@ pub enum RetryCause {
 pub struct Handler {
     settings: FunctionSettings,
     variants: Arc<Vec<VariantSpec>>,
-    s3: aws_sdk_s3::Client,
+    store: Arc<dyn Store>,
     sns: aws_sdk_sns::Client,
+    cdn: Option<Arc<dyn Cdn>>,
     renderer: Arc<dyn Renderer>,
     budget: MemoryBudget,
     parallelism: usize,
@@ -67,14 +77,22 @@ pub fn s3_client(sdk: &aws_config::SdkConfig) -> aws_sdk_s3::Client {
 }
 
 impl Handler {
-    /// The real handler: the variant engine, S3 and SNS clients from `sdk`.
+    /// The real handler: the variant engine, S3 and SNS clients from `sdk`, and CloudFront when the
+    /// settings name a distribution.
     pub async fn from_settings(settings: FunctionSettings, sdk: &aws_config::SdkConfig) -> Handler {
+        let cdn = settings.distribution_id.clone().map(|id| {
+            Arc::new(invalidate::CloudFront {
+                client: aws_sdk_cloudfront::Client::new(sdk),
+                distribution_id: id,
+            }) as Arc<dyn Cdn>
+        });
         Handler::new(
             settings,
             s3_client(sdk),
             aws_sdk_sns::Client::new(sdk),
             Arc::new(EngineRenderer),
         )
+        .with_cdn(cdn)
     }
 
     /// A handler with the given clients and renderer. Parallelism: the vCPUs; memory: three quarters
@@ -89,8 +107,9 @@ impl Handler {
         Handler {
             variants: Arc::new(settings.variants.clone()),
             settings,
-            s3,
+            store: Arc::new(S3Store::new(s3)),
             sns,
+            cdn: None,
             renderer,
             budget: MemoryBudget::from_lambda_env(),
             parallelism: std::thread::available_parallelism()
@@ -108,6 +127,18 @@ impl Handler {
         self
     }
 
+    /// Another object store (tests drive the handler through an in-memory one).
+    pub fn with_store(mut self, store: Arc<dyn Store>) -> Handler {
+        self.store = store;
+        self
+    }
+
+    /// The CDN whose copies of replaced and deleted variants are invalidated.
+    pub fn with_cdn(mut self, cdn: Option<Arc<dyn Cdn>>) -> Handler {
+        self.cdn = cdn;
+        self
+    }
+
     pub fn with_memory_budget(mut self, budget: MemoryBudget) -> Handler {
         self.budget = budget;
         self
@@ -118,10 +149,20 @@ impl Handler {
     }
 
     /// Processes every record of `event`. `Ok` when every record is done (processed, skipped as a
-    /// duplicate, reported as a permanent failure, or ignored); `Err` when one needs a retry.
+    /// duplicate, deleted, reported as a permanent failure, or ignored); `Err` when one needs a retry.
     pub async fn handle(
         &self,
         event: serde_json::Value,
+    ) -> Result<InvocationSummary, HandlerError> {
+        self.handle_until(event, None).await
+    }
+
+    /// [`Handler::handle`] within a deadline: when the invocation times out (Lambda's context). A
+    /// render that cannot finish before it is reported as too slow.
+    pub async fn handle_until(
+        &self,
+        event: serde_json::Value,
+        deadline: Option<Instant>,
     ) -> Result<InvocationSummary, HandlerError> {
         let started = Instant::now();
         let works = parse_event(&event)
@@ -129,7 +170,7 @@ impl Handler {
         let mut results: Vec<(usize, RecordOutcome, Option<String>)> =
             futures::stream::iter(works.into_iter().enumerate())
                 .map(|(index, work)| async move {
-                    let (outcome, retry) = self.run(work).await;
+                    let (outcome, retry) = self.run(work, deadline).await;
                     (index, outcome, retry)
                 })
                 .buffer_unordered(self.parallelism)
@@ -144,13 +185,16 @@ impl Handler {
                 None => records.push(outcome),
             }
         }
-        let summary = InvocationSummary::new(records, started.elapsed().as_secs_f64() * 1000.0);
+        let mut summary = InvocationSummary::new(records, started.elapsed().as_secs_f64() * 1000.0);
+        summary.invalidation = self.invalidate(&summary).await;
         tracing::info!(
             records = summary.records.len() + failures.len(),
             processed = summary.processed,
             skipped = summary.skipped,
             failed = summary.failed,
             ignored = summary.ignored,
+            deleted = summary.deleted,
+            invalidated = summary.invalidation.as_ref().map_or(0, |i| i.paths.len()),
             retry = failures.len(),
             millis = outcome::round(summary.millis),
             "invocation"
@@ -166,7 +210,7 @@ impl Handler {
     }
 
     /// One record: its outcome, or the message of a fault that needs a retry.
-    async fn run(&self, work: Work) -> (RecordOutcome, Option<String>) {
+    async fn run(&self, work: Work, deadline: Option<Instant>) -> (RecordOutcome, Option<String>) {
         let (obj, relative) = match work {
             Work::Ignore {
                 bucket,
@@ -197,8 +241,13 @@ impl Handler {
                 }
             },
         };
-        let processing =
-            std::panic::AssertUnwindSafe(record::process(self, &obj, &relative)).catch_unwind();
+        let processing = async {
+            match obj.change {
+                Change::Created => created::process(self, &obj, &relative, deadline).await,
+                Change::Removed => removed::process(self, &obj, &relative, deadline).await,
+            }
+        };
+        let processing = std::panic::AssertUnwindSafe(processing).catch_unwind();
         let result = match processing.await {
             Ok(result) => result,
             Err(panic) => {
@@ -266,9 +315,53 @@ impl Handler {
         Ok(relative)
     }
 
+    /// One invalidation of every CDN path this invocation made stale. A failure is logged and
+    /// published to the failure topic with the command that does it by hand: the writes are done, so
+    /// a retry of the invocation would find nothing left to invalidate.
+    async fn invalidate(&self, summary: &InvocationSummary) -> Option<Invalidation> {
+        let cdn = self.cdn.as_ref()?;
+        let mut paths: Vec<String> = summary
+            .records
+            .iter()
+            .flat_map(|r| r.outcome.stale_keys())
+            .map(invalidate::path_of)
+            .collect();
+        paths.sort();
+        paths.dedup();
+        if paths.is_empty() {
+            return None;
+        }
+        let reference = format!("imgdeploy-{}-{}", self.function_name, report::now_rfc3339());
+        let (id, error) = match cdn.invalidate(&paths, &reference).await {
+            Ok(id) => (Some(id), None),
+            Err(error) => {
+                let fix = invalidate::manual_fix(
+                    self.settings
+                        .distribution_id
+                        .as_deref()
+                        .unwrap_or("DISTRIBUTION"),
+                    &paths,
+                );
+                tracing::error!(
+                    error = error.as_str(),
+                    fix = fix.as_str(),
+                    "CDN invalidation failed"
+                );
+                report::notify(
+                    &self.report_destination(),
+                    "invalidation_failed",
+                    &format!("{error}\nfix: {fix}"),
+                )
+                .await;
+                (None, Some(error))
+            }
+        };
+        Some(Invalidation { paths, id, error })
+    }
+
     fn report_destination(&self) -> report::Destination<'_> {
         report::Destination {
-            s3: &self.s3,
+            store: self.store.as_ref(),
             sns: &self.sns,
             topic_arn: &self.settings.failure_topic_arn,
             bucket: &self.settings.processed_bucket,
@@ -280,3 +373,7 @@ impl Handler {
 #[cfg(test)]
 #[path = "handler_tests.rs"]
 mod tests;
+
+#[cfg(test)]
+#[path = "interleave_tests.rs"]
+mod interleave_tests;

@@ -1,5 +1,6 @@
 //! What an invocation did, record by record: returned by the function (and by `imgdeploy invoke
 //! --local`), logged one JSON line per image, and summed up in one line per invocation.
+use super::invalidate::Invalidation;
 use super::report::FailureReport;
 use serde::{Deserialize, Serialize};
 
@@ -10,7 +11,13 @@ pub struct InvocationSummary {
     pub skipped: usize,
     pub failed: usize,
     pub ignored: usize,
+    /// Originals whose deletion removed their variants.
+    #[serde(default)]
+    pub deleted: usize,
     pub millis: f64,
+    /// The CDN paths of the variants this invocation replaced or deleted, and what CloudFront said.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub invalidation: Option<Invalidation>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -42,8 +49,16 @@ pub enum Outcome {
         #[serde(default)]
         decoder: String,
     },
-    /// Every variant already existed for this source ETag (a duplicate delivery).
+    /// Nothing to do: every variant already existed for this source ETag (a duplicate delivery), or a
+    /// newer upload of the key owns them (a late or stale event).
     Skipped { etag: String, reason: String },
+    /// The original was deleted: these variants were deleted with it (`kept`: made from a newer upload
+    /// of the key, left alone).
+    Deleted {
+        variants: Vec<String>,
+        #[serde(default)]
+        kept: Vec<String>,
+    },
     /// A permanent failure, reported (or already reported for this ETag: `newly_reported` false).
     Failed {
         report: FailureReport,
@@ -60,6 +75,21 @@ impl Outcome {
             Outcome::Skipped { .. } => "skipped",
             Outcome::Failed { .. } => "failed",
             Outcome::Ignored { .. } => "ignored",
+            Outcome::Deleted { .. } => "deleted",
+        }
+    }
+
+    /// The processed-bucket keys the CDN may hold an old copy of: variants written over an older
+    /// version, or deleted.
+    pub fn stale_keys(&self) -> Vec<&str> {
+        match self {
+            Outcome::Processed { variants, .. } => variants
+                .iter()
+                .filter(|v| v.replaced)
+                .map(|v| v.key.as_str())
+                .collect(),
+            Outcome::Deleted { variants, .. } => variants.iter().map(String::as_str).collect(),
+            _ => Vec::new(),
         }
     }
 }
@@ -75,6 +105,9 @@ pub struct VariantWritten {
     pub height: u32,
     /// Resample + encode time of this variant (the shared decode is not included).
     pub millis: f64,
+    /// Written over a variant of an older version of the original (or of older settings).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub replaced: bool,
 }
 
 impl InvocationSummary {
@@ -85,8 +118,10 @@ impl InvocationSummary {
             skipped: count("skipped"),
             failed: count("failed"),
             ignored: count("ignored"),
+            deleted: count("deleted"),
             records,
             millis,
+            invalidation: None,
         }
     }
 }
@@ -138,6 +173,16 @@ pub fn log_record(record: &RecordOutcome) {
                 error_kind = report.error_kind.as_str(),
                 message = report.message.as_str(),
                 newly_reported = *newly_reported,
+                "image"
+            );
+        }
+        Outcome::Deleted { variants, kept } => {
+            tracing::info!(
+                bucket,
+                key,
+                outcome = "deleted",
+                variants = %variants.join(","),
+                kept = %kept.join(","),
                 "image"
             );
         }

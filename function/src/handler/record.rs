@@ -1,16 +1,22 @@
-//! One upload, start to end: HEAD, backup copy, skip if already done, capped GET, render, write the
-//! variants. The original is only ever read and copied. A permanent failure ends in a failure report;
-//! anything a retry may heal comes back as an error, which fails the invocation.
+//! What every record shares: where a variant of a key lives ([`variant_key`]), how its settings are
+//! fingerprinted ([`spec_hash`]), the metadata that ties a variant to its source version, and how a
+//! permanent failure becomes a report ([`fail`]).
 use super::event::ObjectRef;
-use super::outcome::{Outcome, VariantWritten};
+use super::outcome::Outcome;
 use super::report::{self, FailureReport};
-use super::storage::{self, Body, Put, StoreError};
+use super::storage::Head;
 use super::{Handler, RetryCause};
 use crate::spec::VariantSpec;
-use percent_encoding::{utf8_percent_encode, NON_ALPHANUMERIC};
-use std::collections::HashMap;
-use std::sync::Arc;
-use std::time::Instant;
+
+/// Variant metadata (`x-amz-meta-*`): the source version it was made from, and the variant settings.
+pub mod meta {
+    pub const SOURCE_ETAG: &str = "source-etag";
+    /// The S3 `sequencer` of the upload event, when the variant was made from one.
+    pub const SOURCE_SEQUENCER: &str = "source-sequencer";
+    pub const SOURCE_KEY: &str = "source-key";
+    pub const SOURCE_BUCKET: &str = "source-bucket";
+    pub const VARIANT_SPEC: &str = "variant-spec";
+}
 
 /// A variant's object in the processed bucket.
 pub struct Target<'a> {
@@ -18,6 +24,25 @@ pub struct Target<'a> {
     pub key: String,
     /// Fingerprint of the variant's settings: a changed spec is not "already done".
     pub spec_hash: String,
+}
+
+impl Target<'_> {
+    pub fn all<'a>(h: &'a Handler, relative: &str) -> Vec<Target<'a>> {
+        h.variants
+            .iter()
+            .map(|spec| Target {
+                spec,
+                key: variant_key(spec, relative),
+                spec_hash: spec_hash(spec),
+            })
+            .collect()
+    }
+
+    /// `head` is this variant, made from the source version `etag` with the current settings.
+    pub fn made_from(&self, head: &Head, etag: &str) -> bool {
+        head.metadata.get(meta::SOURCE_ETAG).map(String::as_str) == Some(etag)
+            && head.metadata.get(meta::VARIANT_SPEC) == Some(&self.spec_hash)
+    }
 }
 
 /// `<variant name>/<key relative to the source prefix, with the variant's extension>`.
@@ -42,158 +67,20 @@ pub fn spec_hash(spec: &VariantSpec) -> String {
     format!("{hash:016x}")
 }
 
-pub async fn process(h: &Handler, obj: &ObjectRef, relative: &str) -> Result<Outcome, RetryCause> {
-    let started = Instant::now();
-    let settings = &h.settings;
-    let head = match storage::head(&h.s3, &obj.bucket, &obj.key).await {
-        Ok(head) => head,
-        Err(StoreError::NotFound { .. }) => return gone(h, obj, None).await,
-        Err(e) => return Err(e.into()),
-    };
-    let etag = head.etag.clone();
-    if let Some(backup) = &settings.backup_bucket {
-        match storage::copy(&h.s3, &obj.bucket, &obj.key, backup, &etag).await {
-            Ok(()) => {}
-            Err(StoreError::NotFound { .. }) => return gone(h, obj, Some(etag)).await,
-            Err(e) => return Err(e.into()),
-        }
-    }
-    let cap = settings.limits.max_input_bytes;
-    if head.size > cap {
-        return too_large(h, obj, etag, head.size, cap).await;
-    }
-    let targets: Vec<Target> = h
-        .variants
-        .iter()
-        .map(|spec| Target {
-            spec,
-            key: variant_key(spec, relative),
-            spec_hash: spec_hash(spec),
-        })
-        .collect();
-    if already_done(h, &etag, &targets).await? {
-        let reason =
-            "every variant already exists for this source ETag and variant spec".to_owned();
-        return Ok(Outcome::Skipped { etag, reason });
-    }
-    let input = match storage::get_capped(&h.s3, &obj.bucket, &obj.key, &etag, cap).await {
-        Ok(Body::Bytes(bytes)) => bytes,
-        Ok(Body::TooLarge(seen)) => return too_large(h, obj, etag, seen, cap).await,
-        Err(StoreError::NotFound { .. }) => return gone(h, obj, Some(etag)).await,
-        Err(e) => return Err(e.into()),
-    };
-    let bytes_in = input.len() as u64;
-    let rendering = Instant::now();
-    let rendered = h
-        .budget
-        .render(
-            h.renderer.clone(),
-            Arc::new(input),
-            h.variants.clone(),
-            settings.limits,
-        )
-        .await;
-    let render_millis = rendering.elapsed().as_secs_f64() * 1000.0;
-    let rendered = match rendered {
-        Ok(rendered) => rendered,
-        Err(e) => {
-            return fail(
-                h,
-                obj,
-                Some(etag),
-                &e.kind,
-                format!("s3://{}/{}: {}", obj.bucket, obj.key, e.message),
-            )
-            .await
-        }
-    };
-    let decoder = rendered
-        .first()
-        .map(|r| r.decoder.name().to_owned())
-        .unwrap_or_default();
-    let mut writes = Vec::with_capacity(rendered.len());
-    let mut written = Vec::with_capacity(rendered.len());
-    for variant in rendered {
-        let Some(target) = targets.iter().find(|t| t.spec.name == variant.name) else {
-            let message = format!(
-                "the renderer returned an unknown variant {:?}",
-                variant.name
-            );
-            return fail(h, obj, Some(etag), "internal", message).await;
-        };
-        written.push(VariantWritten {
-            name: variant.name.clone(),
-            key: target.key.clone(),
-            content_type: variant.format.content_type().to_owned(),
-            bytes: variant.bytes.len() as u64,
-            width: variant.width,
-            height: variant.height,
-            millis: variant.millis,
-        });
-        let metadata = HashMap::from([
-            ("source-etag".to_owned(), etag.clone()),
-            (
-                "source-key".to_owned(),
-                utf8_percent_encode(&obj.key, NON_ALPHANUMERIC).to_string(),
-            ),
-            ("source-bucket".to_owned(), obj.bucket.clone()),
-            ("variant-spec".to_owned(), target.spec_hash.clone()),
-            ("width".to_owned(), variant.width.to_string()),
-            ("height".to_owned(), variant.height.to_string()),
-        ]);
-        writes.push(storage::put(
-            &h.s3,
-            Put {
-                bucket: &settings.processed_bucket,
-                key: &target.key,
-                body: variant.bytes,
-                content_type: variant.format.content_type(),
-                cache_control: Some(&settings.cache_control),
-                metadata,
-            },
-        ));
-    }
-    futures::future::try_join_all(writes).await?;
-    report::clear(&h.report_destination(), &obj.key).await;
-    let bytes_out = written.iter().map(|v| v.bytes).sum();
-    Ok(Outcome::Processed {
-        etag,
-        bytes_in,
-        bytes_out,
-        variants: written,
-        backup_bucket: settings.backup_bucket.clone(),
-        millis: started.elapsed().as_secs_f64() * 1000.0,
-        render_millis,
-        decoder,
-    })
-}
-
-/// Every variant exists, made from this very source version with the current spec.
-async fn already_done(h: &Handler, etag: &str, targets: &[Target<'_>]) -> Result<bool, StoreError> {
-    if targets.is_empty() {
-        return Ok(false);
-    }
-    let heads = targets
-        .iter()
-        .map(|t| storage::head_output(&h.s3, &h.settings.processed_bucket, &t.key));
-    let heads = futures::future::try_join_all(heads).await?;
-    Ok(heads.iter().zip(targets).all(|(head, target)| {
-        head.as_ref().is_some_and(|head| {
-            head.metadata.get("source-etag").map(String::as_str) == Some(etag)
-                && head.metadata.get("variant-spec") == Some(&target.spec_hash)
-        })
-    }))
-}
-
-async fn gone(h: &Handler, obj: &ObjectRef, etag: Option<String>) -> Result<Outcome, RetryCause> {
+/// The original was deleted before it was processed: a permanent outcome, reported, never retried.
+pub async fn gone(
+    h: &Handler,
+    obj: &ObjectRef,
+    etag: Option<String>,
+) -> Result<Outcome, RetryCause> {
     let message = format!(
-        "s3://{}/{} no longer exists (deleted or overwritten after the upload notification)",
+        "s3://{}/{} was deleted before it was processed",
         obj.bucket, obj.key
     );
     fail(h, obj, etag, "object_gone", message).await
 }
 
-async fn too_large(
+pub async fn too_large(
     h: &Handler,
     obj: &ObjectRef,
     etag: String,

@@ -1,7 +1,7 @@
 //! Failure reports: a permanent failure of one upload is published to the failure topic and kept as a
 //! JSON object under the failures prefix of the processed bucket (so that `imgdeploy status` lists it),
 //! once per source version: a duplicate delivery of the same broken upload does not report it again.
-use super::storage::{self, Put, StoreError};
+use super::storage::{self, Condition, Put, Store, StoreError};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 
@@ -42,7 +42,7 @@ pub enum ReportError {
 
 /// Where reports go.
 pub struct Destination<'a> {
-    pub s3: &'a aws_sdk_s3::Client,
+    pub store: &'a dyn Store,
     pub sns: &'a aws_sdk_sns::Client,
     pub topic_arn: &'a str,
     pub bucket: &'a str,
@@ -54,7 +54,7 @@ pub struct Destination<'a> {
 /// (at least once), rather than never.
 pub async fn file(dest: &Destination<'_>, report: &FailureReport) -> Result<bool, ReportError> {
     let key = report_key(dest.failures_prefix, &report.key);
-    if let Some(existing) = storage::head_output(dest.s3, dest.bucket, &key).await? {
+    if let Some(existing) = storage::head_output(dest.store, dest.bucket, &key).await? {
         let same_etag = existing.metadata.get("source-etag").map(String::as_str)
             == Some(report.etag.as_deref().unwrap_or(""));
         let same_kind = existing.metadata.get("error-kind") == Some(&report.error_kind);
@@ -92,22 +92,35 @@ pub async fn file(dest: &Destination<'_>, report: &FailureReport) -> Result<bool
         content_type: "application/json",
         cache_control: Some("no-store"),
         metadata,
+        condition: Condition::Always,
     };
-    storage::put(dest.s3, put).await?;
+    dest.store.put(put).await?;
     Ok(true)
 }
 
-/// Removes the report of an upload that now rendered (a fixed re-upload), if there is one. Best effort:
-/// a stale report is cosmetic, so a refusal is logged, never a reason to fail the record.
-pub async fn clear(dest: &Destination<'_>, source_key: &str) {
+/// Removes the report of an upload that now rendered (a fixed re-upload) or was deleted, if there is
+/// one. A `DELETE` of a missing key succeeds (and S3 does not charge for it), so nothing is read first.
+/// A refusal fails the record, so that the retry removes it: `imgdeploy status` must never list a
+/// failure that is no longer true.
+pub async fn clear(dest: &Destination<'_>, source_key: &str) -> Result<(), StoreError> {
     let key = report_key(dest.failures_prefix, source_key);
-    let result = match storage::head_output(dest.s3, dest.bucket, &key).await {
-        Ok(Some(_)) => storage::delete(dest.s3, dest.bucket, &key).await,
-        Ok(None) => Ok(()),
-        Err(e) => Err(e),
-    };
-    if let Err(e) = result {
-        tracing::warn!(key, error = %e, "could not remove a stale failure report");
+    dest.store.delete(dest.bucket, &key, None).await
+}
+
+/// Publishes a failure that belongs to no one upload (a failed CDN invalidation) to the failure
+/// topic. Best effort: the caller has logged it already.
+pub async fn notify(dest: &Destination<'_>, kind: &str, message: &str) {
+    let published = dest
+        .sns
+        .publish()
+        .topic_arn(dest.topic_arn)
+        .subject(format!("imgdeploy: {}", ascii_only(kind)))
+        .message(message)
+        .send()
+        .await;
+    if let Err(e) = published {
+        let error = aws_sdk_sns::error::DisplayErrorContext(&e).to_string();
+        tracing::error!(kind, error, "publishing to the failure topic failed");
     }
 }
 

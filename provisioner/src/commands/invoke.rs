@@ -7,8 +7,8 @@ use crate::cli::{GlobalArgs, InvokeArgs};
 use crate::commands::connect;
 use crate::config::Config;
 use crate::output::size;
-use crate::resources::function;
-use crate::resources::Stack;
+use crate::resources::resource::{Known, Resource};
+use crate::resources::{cdn, function, Stack};
 use anyhow::{bail, Context, Result};
 use imgdeploy_function::handler::record::variant_key;
 use imgdeploy_function::handler::{
@@ -17,6 +17,7 @@ use imgdeploy_function::handler::{
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 use std::fmt;
+use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -38,6 +39,8 @@ pub struct LocalRun {
     pub skipped: usize,
     pub failed: usize,
     pub ignored: usize,
+    /// Deleted originals whose variants were removed.
+    pub deleted: usize,
     /// Failures a retry may heal (the deployed function's invocation would fail and be retried).
     pub retry: Vec<String>,
     #[serde(skip)]
@@ -63,7 +66,8 @@ impl InvokeResult {
         if let InvokeResult::Local(r) = self {
             let not_done = r.failed + r.ignored + r.retry.len();
             if not_done > 0 {
-                bail!("{not_done} of {} upload(s) did not become variants (see above); failure reports are listed by `imgdeploy status`", r.keys);
+                let retry: String = r.retry.iter().map(|m| format!("\n  {m}")).collect();
+                bail!("{not_done} of {} record(s) did not become variants (see above); failure reports are listed by `imgdeploy status`{retry}", r.keys);
             }
         }
         Ok(())
@@ -75,9 +79,10 @@ impl fmt::Display for InvokeResult {
         match self {
             InvokeResult::Local(r) => writeln!(
                 f,
-                "{} processed, {} already done, {} failed, {} ignored, {} to retry",
+                "{} processed, {} already done, {} deleted, {} failed, {} ignored, {} to retry",
                 r.processed,
                 r.skipped,
+                r.deleted,
                 r.failed,
                 r.ignored,
                 r.retry.len()
@@ -110,8 +115,16 @@ pub async fn run(g: &GlobalArgs, args: &InvokeArgs) -> Result<InvokeResult> {
     let stack = Stack::new(&aws, &config, &config.stack()?.name);
     let prefix = &config.source.prefix;
     let keys: Vec<String> = args.keys.iter().map(|k| full_key(prefix, k)).collect();
-    if args.local {
-        run_local(g, &stack, &keys).await
+    if let Some(file) = &args.event {
+        let event = read_event(file)?;
+        run_local(g, &stack, vec![(file.display().to_string(), event)]).await
+    } else if args.local {
+        let bucket = &stack.names.originals_bucket;
+        let events = keys
+            .iter()
+            .map(|k| (k.clone(), sns_s3_event(bucket, &[k])))
+            .collect();
+        run_local(g, &stack, events).await
     } else {
         run_deployed(g, &stack, &keys, args).await
     }
@@ -127,30 +140,47 @@ pub fn full_key(prefix: &str, key: &str) -> String {
     }
 }
 
-/// One event per key, as SNS delivers them (one record per invocation), run concurrently up to the
-/// vCPUs; the handler's memory budget is shared by every clone.
-async fn run_local(g: &GlobalArgs, stack: &Stack<'_>, keys: &[String]) -> Result<InvokeResult> {
-    let settings = function::settings(stack);
+/// An event from a file (`-`: stdin), as JSON.
+fn read_event(file: &Path) -> Result<serde_json::Value> {
+    let text = if file == Path::new("-") {
+        std::io::read_to_string(std::io::stdin()).context("reading the event from stdin")?
+    } else {
+        std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?
+    };
+    serde_json::from_str(&text).with_context(|| format!("{} is not JSON", file.display()))
+}
+
+/// The events (one per key as SNS delivers them, one record per invocation; or the one given), run
+/// concurrently up to the vCPUs; the handler's memory budget is shared by every clone. The handler
+/// gets the settings the deployed function gets, the distribution's id included.
+async fn run_local(
+    g: &GlobalArgs,
+    stack: &Stack<'_>,
+    events: Vec<(String, serde_json::Value)>,
+) -> Result<InvokeResult> {
+    let mut settings = function::settings(stack);
+    let mut known = Known::default();
+    let distribution = cdn::distribution(stack);
+    if distribution.wanted() {
+        distribution.describe(stack, &mut known).await?;
+    }
+    settings.distribution_id = known.distribution.map(|d| d.id);
     let handler = Handler::from_settings(settings, &stack.aws.sdk_config).await;
     let bucket = stack.names.originals_bucket.clone();
-    let bar = local_bar(g.json, keys.len());
+    let count = events.len();
+    let bar = local_bar(g.json, count);
     let parallel = std::thread::available_parallelism().map_or(1, |n| n.get());
     let permits = Arc::new(tokio::sync::Semaphore::new(parallel));
     let mut tasks = tokio::task::JoinSet::new();
-    for (index, key) in keys.iter().enumerate() {
-        let (handler, bucket, key, permits) = (
-            handler.clone(),
-            bucket.clone(),
-            key.clone(),
-            permits.clone(),
-        );
+    for (index, (key, event)) in events.into_iter().enumerate() {
+        let (handler, permits) = (handler.clone(), permits.clone());
         tasks.spawn(async move {
             let _permit = permits.acquire_owned().await.expect("semaphore open");
-            let result = handler.handle(sns_s3_event(&bucket, &[&key])).await;
+            let result = handler.handle(event).await;
             (index, key, result)
         });
     }
-    let mut results = Vec::with_capacity(keys.len());
+    let mut results = Vec::with_capacity(count);
     while let Some(joined) = tasks.join_next().await {
         let (index, key, result) = joined.context("an invocation task panicked")?;
         if let Some(bar) = &bar {
@@ -186,9 +216,10 @@ async fn run_local(g: &GlobalArgs, stack: &Stack<'_>, keys: &[String]) -> Result
         skipped: summary.skipped,
         failed: summary.failed,
         ignored: summary.ignored,
+        deleted: summary.deleted,
         records: summary.records,
         retry,
-        keys: keys.len(),
+        keys: count,
     }))
 }
 
@@ -247,17 +278,32 @@ pub fn describe_record(record: &RecordOutcome) -> String {
             )];
             for v in variants {
                 lines.push(format!(
-                    "    {:<10} {:>5}x{:<5} {:>9}  {}",
+                    "    {:<10} {:>5}x{:<5} {:>9}  {}{}",
                     v.name,
                     v.width,
                     v.height,
                     size(v.bytes),
-                    v.key
+                    v.key,
+                    if v.replaced {
+                        "  (replaced an older one)"
+                    } else {
+                        ""
+                    }
                 ));
             }
             lines.join("\n")
         }
-        Outcome::Skipped { reason, .. } => format!("= {key}  already done: {reason}"),
+        Outcome::Skipped { reason, .. } => format!("= {key}  nothing to do: {reason}"),
+        Outcome::Deleted { variants, kept } => {
+            let mut line = format!("- {key}  deleted: {} variant(s) removed", variants.len());
+            if !kept.is_empty() {
+                line.push_str(&format!(", {} kept (made from a newer upload)", kept.len()));
+            }
+            for v in variants {
+                line.push_str(&format!("\n    {v}"));
+            }
+            line
+        }
         Outcome::Failed {
             report,
             newly_reported,

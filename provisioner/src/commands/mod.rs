@@ -9,6 +9,7 @@ use anyhow::Result;
 
 pub mod build;
 pub mod invoke;
+pub mod policies;
 pub mod render;
 pub mod status;
 pub mod teardown;
@@ -23,6 +24,7 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Build(args) => emit(g.json, &build::run(g, args)?),
         Command::Update(args) => emit(g.json, &update::run(g, args).await?),
         Command::Status(args) => emit(g.json, &status::run(g, args).await?),
+        Command::Policies(args) => emit(g.json, &policies::run(g, args).await?),
         Command::Invoke(args) => {
             let result = invoke::run(g, args).await?;
             emit(g.json, &result);

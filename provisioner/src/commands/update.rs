@@ -7,7 +7,8 @@ use crate::commands::connect;
 use crate::config::Config;
 use crate::output::size;
 use crate::progress::Progress;
-use crate::resources::{function, Stack};
+use crate::resources::resource::{Known, Resource};
+use crate::resources::{cdn, function, Stack};
 use anyhow::{bail, Result};
 use serde::Serialize;
 use std::fmt;
@@ -25,7 +26,13 @@ pub async fn run(g: &GlobalArgs, args: &UpdateArgs) -> Result<UpdateResult> {
     let built_s = started.elapsed().as_secs_f64();
     let aws = connect(g, &config).await?;
     let stack = Stack::new(&aws, &config, &stack_name);
-    let desired = function::desired(&stack, Some(&artifact));
+    // The function's environment names the distribution (for invalidations): read it, as `up` does.
+    let mut known = Known::default();
+    let distribution = cdn::distribution(&stack);
+    if distribution.wanted() {
+        distribution.describe(&stack, &mut known).await?;
+    }
+    let desired = function::desired(&stack, Some(&artifact)).knowing(&known);
 
     let task = progress.start("read", &format!("function {}", desired.name));
     let Some(current) = function::describe(&stack, &desired).await? else {

@@ -1,6 +1,7 @@
 //! `imgdeploy.toml`: parsing, defaults and validation. Every error names the file, the key and the fix.
 use crate::artifact::Arch;
 use crate::names::MAX_STACK_NAME;
+use imgdeploy_function::spec::OnDelete;
 use imgdeploy_function::spec::{Fit, Format, Limits, VariantSpec, DEFAULT_CACHE_CONTROL};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashSet};
@@ -40,15 +41,23 @@ pub struct StackConfig {
 pub struct SourceConfig {
     #[serde(default = "default_prefix")]
     pub prefix: String,
+    /// What deleting an original does to its variants: `delete-variants` (the default: they are
+    /// deleted, and invalidated on the CDN) or `keep`.
+    #[serde(default)]
+    pub on_delete: OnDelete,
 }
 
 impl Default for SourceConfig {
     fn default() -> Self {
         SourceConfig {
             prefix: default_prefix(),
+            on_delete: OnDelete::default(),
         }
     }
 }
+
+/// S3's limit for one `CopyObject` (5 GiB).
+pub const MAX_SINGLE_COPY_BYTES: u64 = 5 * 1024 * 1024 * 1024;
 
 fn default_prefix() -> String {
     "originals/".into()
@@ -264,6 +273,18 @@ impl Config {
                 "[function] max_input_pixels/max_input_bytes",
                 "is 0".into(),
                 "use a positive limit",
+            ));
+        }
+        // S3 copies at most 5 GB in one CopyObject; the backup copy of a larger original would fail
+        // on every retry. The cap is checked before any copy, so it keeps every copy within S3's.
+        if f.max_input_bytes > MAX_SINGLE_COPY_BYTES {
+            return Err(err(
+                "[function] max_input_bytes",
+                format!(
+                    "is {}: more than the 5 GB S3 copies in one request",
+                    f.max_input_bytes
+                ),
+                "use at most 5368709120 (an image that large would not fit Lambda's memory anyway)",
             ));
         }
         if ![

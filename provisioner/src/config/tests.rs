@@ -144,3 +144,31 @@ fn colours() {
     assert_eq!(parse_colour("#ff800080"), Some([255, 128, 0, 128]));
     assert_eq!(parse_colour("ff8000"), None);
 }
+
+#[test]
+fn source_on_delete_parses_and_a_cap_beyond_one_s3_copy_is_refused() {
+    assert_eq!(
+        parse(FULL).unwrap().source.on_delete,
+        OnDelete::DeleteVariants
+    );
+    let keep = FULL.replace(
+        "prefix = \"uploads/\"",
+        "prefix = \"uploads/\"\non_delete = \"keep\"",
+    );
+    assert_eq!(parse(&keep).unwrap().source.on_delete, OnDelete::Keep);
+    let wrong = FULL.replace(
+        "prefix = \"uploads/\"",
+        "prefix = \"uploads/\"\non_delete = \"purge\"",
+    );
+    let e = parse(&wrong).unwrap_err().to_string();
+    assert!(e.contains("on_delete") || e.contains("purge"), "{e}");
+    let huge = FULL.replace(
+        "memory_mb = 1024",
+        "memory_mb = 1024\nmax_input_bytes = 6000000000",
+    );
+    let e = parse(&huge).unwrap_err().to_string();
+    assert!(
+        e.contains("max_input_bytes") && e.contains("5 GB") && e.contains("fix:"),
+        "{e}"
+    );
+}

@@ -8,7 +8,7 @@ const UPLOAD_TOPIC: &str = include_str!("../../../policies/upload-topic.json");
 const BUCKET: &str = include_str!("../../../policies/bucket.json");
 
 /// Everything a policy template can refer to.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct PolicyContext {
     pub partition: String,
     pub account: String,
@@ -16,6 +16,9 @@ pub struct PolicyContext {
     pub arns: Arns,
     pub source_prefix: String,
     pub backup_enabled: bool,
+    /// The folders of the processed bucket the function writes, reads and deletes: one per variant,
+    /// and the failure reports' (`thumb/`, `_failures/`).
+    pub output_prefixes: Vec<String>,
 }
 
 impl PolicyContext {
@@ -34,7 +37,14 @@ impl PolicyContext {
             names: names.clone(),
             source_prefix: source_prefix.into(),
             backup_enabled,
+            output_prefixes: Vec::new(),
         }
+    }
+
+    /// The processed bucket's folders the function owns (see [`PolicyContext::output_prefixes`]).
+    pub fn with_outputs(mut self, prefixes: impl IntoIterator<Item = String>) -> Self {
+        self.output_prefixes = prefixes.into_iter().collect();
+        self
     }
 
     fn render(&self, template: &str, extra: &[(&str, &str)]) -> Value {
@@ -57,10 +67,40 @@ impl PolicyContext {
         self.render(LAMBDA_TRUST, &[])
     }
 
-    pub fn function_access(&self) -> Value {
-        let mut doc = self.render(FUNCTION_ACCESS, &[]);
+    /// The function role's inline policy. `distribution_arn`: the stack's CloudFront distribution,
+    /// which the function invalidates (no grant without one).
+    pub fn function_access(&self, distribution_arn: Option<&str>) -> Value {
+        let mut doc = self.render(
+            FUNCTION_ACCESS,
+            &[
+                ("DistributionArn", distribution_arn.unwrap_or("")),
+                ("OutputObjects", ""),
+            ],
+        );
         if !self.backup_enabled {
-            drop_statement(&mut doc, "CopyOriginalsToBackup");
+            drop_statement(&mut doc, "CopyOriginalsWithTheirTagsToBackup");
+        }
+        if distribution_arn.is_none() {
+            drop_statement(
+                &mut doc,
+                "InvalidateReplacedAndDeletedVariantsOnTheStacksCdn",
+            );
+        }
+        let outputs: Vec<Value> = self
+            .output_prefixes
+            .iter()
+            .map(|p| {
+                let arn = format!(
+                    "arn:{}:s3:::{}/{p}*",
+                    self.partition, self.names.processed_bucket
+                );
+                Value::String(arn)
+            })
+            .collect();
+        if let Some(Value::Array(statements)) = doc.get_mut("Statement") {
+            for s in statements.iter_mut().filter(|s| s["Resource"] == "") {
+                s["Resource"] = normalize(&Value::Array(outputs.clone()));
+            }
         }
         doc
     }
@@ -151,3 +191,10 @@ pub fn same_policy(current: &str, desired: &Value) -> bool {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+pub mod evaluate;
+
+#[cfg(test)]
+#[path = "grants_tests.rs"]
+mod grants_tests;

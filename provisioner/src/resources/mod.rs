@@ -43,6 +43,13 @@ impl<'a> Stack<'a> {
             &aws.account,
             &config.source.prefix,
             config.backup.enabled,
+        )
+        .with_outputs(
+            config
+                .variants
+                .iter()
+                .map(|v| format!("{}/", v.name))
+                .chain([imgdeploy_function::spec::DEFAULT_FAILURES_PREFIX.to_string()]),
         );
         Stack {
             aws,

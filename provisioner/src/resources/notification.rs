@@ -1,5 +1,5 @@
-//! The S3 event notification: `s3:ObjectCreated:*` under the source prefix of the originals bucket, sent to
-//! the upload topic. Notification configurations are one document per bucket: ours is found by its Id, and
+//! The S3 event notification: `s3:ObjectCreated:*` and (unless `[source] on_delete = "keep"`)
+//! `s3:ObjectRemoved:*` under the source prefix of the originals bucket, sent to the upload topic. Notification configurations are one document per bucket: ours is found by its Id, and
 //! any other configuration on the bucket is kept.
 use crate::aws::{error_code, Explain};
 use crate::progress::Task;
@@ -20,7 +20,12 @@ pub struct Desired {
     pub bucket: String,
     pub topic_arn: String,
     pub prefix: String,
+    /// S3 event types, sorted.
+    pub events: Vec<&'static str>,
 }
+
+pub const CREATED: &str = "s3:ObjectCreated:*";
+pub const REMOVED: &str = "s3:ObjectRemoved:*";
 
 /// The bucket's whole notification document (ours and anybody else's).
 #[derive(Debug, Clone)]
@@ -42,6 +47,10 @@ pub fn desired(stack: &Stack<'_>) -> Desired {
         bucket: stack.names.originals_bucket.clone(),
         topic_arn: stack.arns.upload_topic.clone(),
         prefix: stack.config.source.prefix.clone(),
+        events: match stack.config.source.on_delete {
+            imgdeploy_function::spec::OnDelete::DeleteVariants => vec![CREATED, REMOVED],
+            imgdeploy_function::spec::OnDelete::Keep => vec![CREATED],
+        },
     }
 }
 
@@ -61,8 +70,14 @@ pub fn diff(current: Option<&Current>, desired: &Desired) -> Action {
     if t.topic_arn() != desired.topic_arn {
         changes.push("topic".to_string());
     }
-    if t.events() != [Event::from("s3:ObjectCreated:*")] {
-        changes.push("events".to_string());
+    let mut events: Vec<&str> = t.events().iter().map(Event::as_str).collect();
+    events.sort_unstable();
+    if events != desired.events {
+        changes.push(format!(
+            "events {} -> {}",
+            events.join(","),
+            desired.events.join(",")
+        ));
     }
     if prefix_of(t) != Some(desired.prefix.as_str()) {
         changes.push(format!(
@@ -174,7 +189,9 @@ impl Resource for Desired {
         let ours = TopicConfiguration::builder()
             .id(NOTIFICATION_ID)
             .topic_arn(&desired.topic_arn)
-            .events(Event::from("s3:ObjectCreated:*"))
+            .set_events(Some(
+                desired.events.iter().map(|e| Event::from(*e)).collect(),
+            ))
             .filter(
                 NotificationConfigurationFilter::builder()
                     .key(S3KeyFilter::builder().filter_rules(rule).build())
@@ -204,6 +221,7 @@ mod tests {
             bucket: "acme-originals".into(),
             topic_arn: "arn:aws:sns:us-east-1:1:acme-uploads".into(),
             prefix: "originals/".into(),
+            events: vec![CREATED, REMOVED],
         }
     }
 
@@ -215,7 +233,8 @@ mod tests {
         let t = TopicConfiguration::builder()
             .id(id)
             .topic_arn(desired().topic_arn)
-            .events(Event::from("s3:ObjectCreated:*"))
+            .events(Event::from(REMOVED))
+            .events(Event::from(CREATED))
             .filter(
                 NotificationConfigurationFilter::builder()
                     .key(S3KeyFilter::builder().filter_rules(rule).build())

@@ -1,7 +1,7 @@
 //! The function's IAM role: trusted by Lambda only, with one inline policy that grants exactly what the
 //! function does (see `policies/`).
 use crate::aws::{error_code, Explain};
-use crate::policy::same_policy;
+use crate::policy::{same_policy, PolicyContext};
 use crate::progress::Task;
 use crate::resources::kind::Kind;
 use crate::resources::plan::Action;
@@ -17,8 +17,22 @@ pub struct Desired {
     pub name: String,
     pub policy_name: String,
     pub trust: Value,
+    /// The inline policy, as far as the stack alone says; [`Desired::knowing`] adds the grant on the
+    /// distribution, whose ARN is known once it is described or created.
     pub access: Value,
+    pub policies: PolicyContext,
     pub tags: BTreeMap<String, String>,
+}
+
+impl Desired {
+    /// The role as wanted once the distribution (if any) is known: the function may invalidate it.
+    pub fn knowing(&self, known: &Known) -> Desired {
+        let arn = known.distribution.as_ref().map(|d| d.arn.as_str());
+        Desired {
+            access: self.policies.function_access(arn),
+            ..self.clone()
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -33,7 +47,8 @@ pub fn desired(stack: &Stack<'_>) -> Desired {
         name: stack.names.role.clone(),
         policy_name: stack.names.role_policy.clone(),
         trust: stack.policies.lambda_trust(),
-        access: stack.policies.function_access(),
+        access: stack.policies.function_access(None),
+        policies: stack.policies.clone(),
         tags: stack.tags(),
     }
 }
@@ -110,18 +125,18 @@ impl Resource for Desired {
         }))
     }
 
-    fn diff(&self, current: Option<&Current>, _: &Known) -> Action {
-        diff(current, self)
+    fn diff(&self, current: Option<&Current>, known: &Known) -> Action {
+        diff(current, &self.knowing(known))
     }
 
     async fn apply(
         &self,
         stack: &Stack<'_>,
         current: Option<&Current>,
-        _: &mut Known,
+        known: &mut Known,
         _: &Task,
     ) -> Result<()> {
-        let desired = self;
+        let desired = &self.knowing(known);
         let iam = &stack.aws.iam;
         let name = desired.name.as_str();
         let tags = || {
@@ -245,7 +260,8 @@ mod tests {
             name: "acme-function".into(),
             policy_name: "acme-function-access".into(),
             trust: p.lambda_trust(),
-            access: p.function_access(),
+            access: p.function_access(None),
+            policies: p,
             tags: BTreeMap::from([("imgdeploy:stack".into(), "acme".into())]),
         }
     }

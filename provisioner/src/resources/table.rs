@@ -13,7 +13,8 @@
 //!   teardown, after the function, or a last invocation recreates it);
 //! - the role before the function (the function retries while IAM propagates);
 //! - the OAC before the distribution (its origins read through it; CloudFront refuses to delete an
-//!   OAC in use), the distribution before the bucket policies (they name its ARN);
+//!   OAC in use), the distribution before the bucket policies (they name its ARN) and before the role
+//!   and the function (the role may invalidate it, the function's environment names its id);
 //! - the permission before the subscription (SNS delivers as soon as it subscribes);
 //! - the upload notification last, so that uploads flow only into a finished stack, and in
 //!   teardown first, so that new work stops before anything it needs goes.
@@ -37,10 +38,10 @@ pub fn table(stack: &Stack<'_>, artifact: Option<&Artifact>) -> Vec<Box<dyn Slot
     t.push(entry(topic::failure(stack)));
     t.push(entry(topic::upload(stack)));
     t.push(entry(log_group::desired(stack)));
-    t.push(entry(role::desired(stack)));
-    t.push(entry(function::desired(stack, artifact)));
     t.push(entry(cdn::oac(stack)));
     t.push(entry(cdn::distribution(stack)));
+    t.push(entry(role::desired(stack)));
+    t.push(entry(function::desired(stack, artifact)));
     for b in bucket::all(stack) {
         t.push(entry(bucket::policy::desired(stack, &b)));
     }
@@ -82,10 +83,10 @@ mod tests {
                 Topic,
                 Topic,
                 LogGroup,
-                Role,
-                Function,
                 CdnOac,
                 CdnDistribution,
+                Role,
+                Function,
                 BucketPolicy,
                 BucketPolicy,
                 BucketPolicy,

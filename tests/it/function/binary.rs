@@ -6,7 +6,7 @@
 //! `cargo test --workspace` builds. With `cargo test -p imgdeploy --test it`, build it first:
 //! `cargo build -p imgdeploy-function --bin bootstrap`.
 use super::fixture::*;
-use crate::harness::{moto, run_bootstrap_events, RuntimeOutcome};
+use crate::harness::{moto_s3_iam as moto, run_bootstrap_events, RuntimeOutcome};
 use imgdeploy_function::handler::sns_s3_event;
 use serde_json::{json, Value};
 use std::path::PathBuf;
@@ -36,6 +36,9 @@ async fn bootstrap_serves_events_from_the_runtime_api() {
     let etag = f.upload(key, photo(400, 300)).await;
     let mut cmd = Command::new(bootstrap_path());
     moto().configure(&mut cmd);
+    // Signed as the function's role: exactly its policy.
+    cmd.env("AWS_ACCESS_KEY_ID", &f.function_keys.0)
+        .env("AWS_SECRET_ACCESS_KEY", &f.function_keys.1);
     cmd.envs(f.settings.to_env())
         .env("AWS_LAMBDA_FUNCTION_VERSION", "7");
     let events = vec![

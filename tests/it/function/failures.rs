@@ -2,7 +2,7 @@
 //! successful invocation; a missing object too; a renderer panic stays in its record; S3 answering 503
 //! fails the invocation, and the retry succeeds.
 use super::fixture::*;
-use crate::harness::moto;
+use crate::harness::moto_s3_iam as moto;
 use imgdeploy_function::engine::Rendered;
 use imgdeploy_function::handler::{
     sns_s3_event, EngineRenderer, Handler, HandlerError, Outcome, RenderError, Renderer,
@@ -182,10 +182,10 @@ impl Renderer for PanicsOnMarker {
 #[tokio::test]
 async fn function_reports_a_panicking_record_and_finishes_the_others() {
     let f = fixture("fn-panic").await;
-    let config = moto().sdk_config().await;
+    let config = f.function_config().await;
     let handler = Handler::new(
         f.settings.clone(),
-        moto().s3().await,
+        imgdeploy_function::handler::s3_client(&config),
         aws_sdk_sns::Client::new(&config),
         Arc::new(PanicsOnMarker),
     );
@@ -254,8 +254,8 @@ async fn function_fails_the_invocation_on_s3_503s_and_succeeds_on_the_retry() {
     let etag = f.upload(key, photo(300, 200)).await;
     let fail = Arc::new(AtomicUsize::new(0));
     let proxy = flaky_proxy(moto().endpoint.clone(), fail.clone()).await;
-    let config = moto()
-        .sdk_config()
+    let config = f
+        .function_config()
         .await
         .into_builder()
         .endpoint_url(&proxy)

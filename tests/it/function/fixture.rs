@@ -1,6 +1,9 @@
-//! A fresh function stack in moto per test (source, processed and backup buckets, a failure topic with a
-//! test queue on it), generated photos, and readers for what the function left behind.
-use crate::harness::{self, moto, unique_name};
+//! A fresh function stack per test (source, processed and backup buckets, a failure topic with a test
+//! queue on it), on the moto server that authorises S3 as AWS does: the handler's S3 calls are signed
+//! as an IAM user holding exactly the function role's policy, rendered by `imgdeploy policies` for
+//! this stack. Plus generated photos, and readers (as an admin) for what the function left behind.
+use crate::harness::{self, moto_s3_iam as moto, Moto};
+use crate::stack::StackDir;
 use aws_sdk_s3::primitives::ByteStream;
 use imgdeploy_function::handler::{Handler, InvocationSummary, Outcome, RecordOutcome};
 use imgdeploy_function::spec::{
@@ -15,7 +18,10 @@ pub const PREFIX: &str = "originals/";
 pub const WAIT: Duration = Duration::from_secs(10);
 
 pub struct Fixture {
+    /// The harness's own S3 client (an admin of the S3-enforcing moto).
     pub s3: aws_sdk_s3::Client,
+    /// The keys of the IAM user that holds exactly the function role's policy.
+    pub function_keys: (String, String),
     pub source: String,
     pub processed: String,
     pub backup: String,
@@ -41,10 +47,19 @@ pub fn variants() -> Vec<VariantSpec> {
     .unwrap()
 }
 
+/// The function role's policy for `stack`, rendered by `imgdeploy policies` from a configuration with
+/// the fixture's variant names and no CDN (so no invalidation grant).
+pub fn function_policy(moto: &Moto, stack: &StackDir) -> Value {
+    stack.write_config("[cdn]\nenabled = false");
+    let policies = stack.ok(moto, &["policies"]);
+    policies["function_access"].clone()
+}
+
 pub async fn fixture(name: &str) -> Fixture {
     let moto = moto();
     let s3 = moto.s3().await;
-    let stack = unique_name(name);
+    let dir = StackDir::new(name, "");
+    let stack = dir.name.clone();
     let (source, processed, backup) = (
         format!("{stack}-originals"),
         format!("{stack}-processed"),
@@ -68,6 +83,10 @@ pub async fn fixture(name: &str) -> Fixture {
         .topic_arn
         .unwrap();
     let failures_queue = harness::subscribe_queue(moto, &topic_arn).await;
+    let function_policy = function_policy(moto, &dir);
+    let function_keys = moto
+        .iam_user(&format!("{stack}-function"), &function_policy)
+        .await;
     let settings = FunctionSettings {
         variants: variants(),
         limits: Limits::default(),
@@ -77,9 +96,12 @@ pub async fn fixture(name: &str) -> Fixture {
         failure_topic_arn: topic_arn.clone(),
         failures_prefix: DEFAULT_FAILURES_PREFIX.into(),
         cache_control: DEFAULT_CACHE_CONTROL.into(),
+        on_delete: Default::default(),
+        distribution_id: None,
     };
     Fixture {
         s3,
+        function_keys,
         source,
         processed,
         backup,
@@ -89,9 +111,16 @@ pub async fn fixture(name: &str) -> Fixture {
 }
 
 impl Fixture {
-    /// The real handler (engine, S3 and SNS of moto), as `imgdeploy invoke --local` builds it.
+    /// The real handler (engine, S3 and SNS of moto), as the Lambda builds it, with the credentials of
+    /// the user that holds exactly the role's policy.
     pub async fn handler(&self) -> Handler {
-        Handler::from_settings(self.settings.clone(), &moto().sdk_config().await).await
+        Handler::from_settings(self.settings.clone(), &self.function_config().await).await
+    }
+
+    /// SDK configuration with the function role's credentials.
+    pub async fn function_config(&self) -> aws_config::SdkConfig {
+        let (key, secret) = &self.function_keys;
+        moto().sdk_config_as(key, secret).await
     }
 
     /// Uploads to the source bucket; returns the ETag (without quotes).

@@ -1,7 +1,8 @@
 //! The happy paths against moto: the deployed trigger shape (S3 -> SNS, keys with spaces and Unicode,
-//! the `s3:TestEvent`), a 48 MP photo, duplicate deliveries, and the keys the function must leave alone.
+//! the `s3:TestEvent`), a 48 MP photo, duplicate deliveries, and the keys and events the function must
+//! leave alone.
 use super::fixture::*;
-use crate::harness::{moto, ACCOUNT};
+use crate::harness::{moto_s3_iam as moto, ACCOUNT};
 use aws_sdk_s3::types::{
     Event, FilterRule, FilterRuleName, NotificationConfiguration, NotificationConfigurationFilter,
     S3KeyFilter, TopicConfiguration,
@@ -223,7 +224,7 @@ async fn function_writes_identical_objects_on_duplicate_delivery_then_skips() {
 }
 
 #[tokio::test]
-async fn function_ignores_keys_outside_the_prefix_its_own_outputs_and_deletions() {
+async fn function_ignores_keys_outside_the_prefix_its_own_outputs_and_other_event_types() {
     let f = fixture("fn-ignore").await;
     f.upload("elsewhere/a.jpg", photo(64, 64)).await;
     let s3_record = |bucket: &str, key: &str, event: &str| {
@@ -237,7 +238,8 @@ async fn function_ignores_keys_outside_the_prefix_its_own_outputs_and_deletions(
         s3_record(&f.source, "elsewhere/a.jpg", "ObjectCreated:Put"),
         s3_record(&f.processed, "thumb/a.jpg", "ObjectCreated:Put"),
         s3_record(&f.processed, "_failures/originals/x.jpg.json", "ObjectCreated:Put"),
-        s3_record(&f.source, "originals/gone.jpg", "ObjectRemoved:Delete"),
+        s3_record(&f.source, "elsewhere/b.jpg", "ObjectRemoved:Delete"),
+        s3_record(&f.source, "originals/cold.jpg", "ObjectRestore:Completed"),
         {"Service": "Amazon S3", "Event": "s3:TestEvent"}
     ]});
     // The last record is not a record at all: the event is refused as a whole and kept for a retry.
@@ -245,7 +247,7 @@ async fn function_ignores_keys_outside_the_prefix_its_own_outputs_and_deletions(
     let mut event = event;
     event["Records"].as_array_mut().unwrap().pop();
     let summary = f.handler().await.handle(event).await.unwrap();
-    assert_eq!(summary.ignored, 4, "{summary:#?}");
+    assert_eq!(summary.ignored, 5, "{summary:#?}");
     let reasons: Vec<&str> = summary
         .records
         .iter()
@@ -261,9 +263,14 @@ async fn function_ignores_keys_outside_the_prefix_its_own_outputs_and_deletions(
         "{reasons:?}"
     );
     assert!(
-        reasons[3].contains("ObjectRemoved:Delete"),
+        reasons[3].contains("outside the source prefix"),
         "{}",
         reasons[3]
+    );
+    assert!(
+        reasons[4].contains("ObjectRestore:Completed"),
+        "{}",
+        reasons[4]
     );
     assert!(f.keys(&f.processed).await.is_empty());
     assert!(f.keys(&f.backup).await.is_empty());

@@ -46,7 +46,7 @@ pub mod runtime_api;
 pub mod venv;
 
 pub use inspect::{found, inspect};
-pub use moto::{moto, unique_name, Moto, ACCOUNT, REGION};
+pub use moto::{moto, moto_s3_iam, unique_name, Moto, ACCOUNT, REGION};
 pub use queues::{drain_messages, subscribe_queue};
 pub use runtime_api::{run_bootstrap, run_bootstrap_events, BootstrapRun, RuntimeOutcome};
 pub use venv::{repo_root, venv_dir};

@@ -13,6 +13,7 @@ use std::time::Duration;
 pub const REGION: &str = "us-east-1";
 /// moto's fixed account id (STS GetCallerIdentity answers it).
 pub const ACCOUNT: &str = "123456789012";
+/// Any keys do for the open server; the S3-enforcing one checks them (its admin user's, below).
 const ACCESS_KEY: &str = "testing";
 const SECRET_KEY: &str = "testing";
 
@@ -26,31 +27,48 @@ pub struct Moto {
     pub log: PathBuf,
     /// JSON lines, one per SNS -> Lambda delivery (see `tests/moto/launch.py`).
     lambda_deliveries: PathBuf,
+    /// The keys of this harness's own calls: dummy ones, or on the S3-enforcing server those of an
+    /// IAM user allowed `s3:*`.
+    access_key: String,
+    secret_key: String,
     /// Never waited for: the launcher exits by itself once this process is gone.
     _child: Mutex<Child>,
 }
 
 static MOTO: OnceLock<Moto> = OnceLock::new();
+static MOTO_S3_IAM: OnceLock<Moto> = OnceLock::new();
 
 /// The process's moto server, started on first use (the venv is made first if it is missing).
 pub fn moto() -> &'static Moto {
-    MOTO.get_or_init(|| Moto::start().unwrap_or_else(|e| panic!("cannot start moto: {e:#}")))
+    MOTO.get_or_init(|| Moto::start(false).unwrap_or_else(|e| panic!("cannot start moto: {e:#}")))
+}
+
+/// A second moto server that authorises every S3 request as AWS does, against the caller's IAM
+/// policies (other services stay open: see `tests/moto/launch.py`). The harness's own calls run as an
+/// admin user; the function's run as a user holding exactly its role's policy ([`Moto::iam_user`]).
+pub fn moto_s3_iam() -> &'static Moto {
+    MOTO_S3_IAM.get_or_init(|| {
+        Moto::start(true).unwrap_or_else(|e| panic!("cannot start moto with S3 IAM: {e:#}"))
+    })
 }
 
 impl Moto {
-    fn start() -> anyhow::Result<Moto> {
+    fn start(enforce_s3_iam: bool) -> anyhow::Result<Moto> {
         let venv = ensure_venv()?;
         let launcher = repo_root().join("tests/moto/launch.py");
-        let log = std::env::temp_dir().join(format!("imgdeploy-moto-{}.log", std::process::id()));
+        let tag = if enforce_s3_iam { "-s3iam" } else { "" };
+        let log =
+            std::env::temp_dir().join(format!("imgdeploy-moto-{}{tag}.log", std::process::id()));
         let log_file = std::fs::File::create(&log)?;
         let lambda_deliveries = std::env::temp_dir().join(format!(
-            "imgdeploy-moto-{}-lambda.jsonl",
+            "imgdeploy-moto-{}{tag}-lambda.jsonl",
             std::process::id()
         ));
         std::fs::write(&lambda_deliveries, "")?;
         let mut child = Command::new(venv_python(&venv))
             .arg(&launcher)
             .args(["--port", "0"])
+            .args(enforce_s3_iam.then_some("--enforce-s3-iam"))
             .arg("--parent-pid")
             .arg(std::process::id().to_string())
             .arg("--lambda-deliveries")
@@ -74,10 +92,22 @@ impl Moto {
                 log.display()
             )
         })?;
-        let port: u16 = line
+        let mut fields = line
             .trim()
-            .strip_prefix("MOTO READY port=")
-            .and_then(|p| p.parse().ok())
+            .strip_prefix("MOTO READY ")
+            .unwrap_or("")
+            .split(' ');
+        let port: Option<u16> = fields
+            .next()
+            .and_then(|p| p.strip_prefix("port="))
+            .and_then(|p| p.parse().ok());
+        let admin = fields.next().and_then(|a| a.strip_prefix("admin="));
+        let (access_key, secret_key) = match admin.and_then(|a| a.split_once(':')) {
+            Some((key, secret)) => (key.to_string(), secret.to_string()),
+            None => (ACCESS_KEY.to_string(), SECRET_KEY.to_string()),
+        };
+        let port = port
+            .filter(|_| admin.is_some() == enforce_s3_iam)
             .ok_or_else(|| {
                 let stderr = std::fs::read_to_string(&log).unwrap_or_default();
                 anyhow::anyhow!("unexpected launcher output {line:?}; its log:\n{stderr}")
@@ -88,18 +118,48 @@ impl Moto {
             venv,
             log,
             lambda_deliveries,
+            access_key,
+            secret_key,
             _child: Mutex::new(child),
         })
     }
 
-    /// SDK configuration for moto: dummy credentials, us-east-1, the explicit endpoint.
+    /// SDK configuration for moto: the harness's credentials, us-east-1, the explicit endpoint.
     pub async fn sdk_config(&self) -> SdkConfig {
+        self.sdk_config_as(&self.access_key, &self.secret_key).await
+    }
+
+    /// SDK configuration with other credentials (an IAM user's, see [`Moto::iam_user`]).
+    pub async fn sdk_config_as(&self, access_key: &str, secret_key: &str) -> SdkConfig {
         aws_config::defaults(BehaviorVersion::latest())
             .region(Region::new(REGION))
             .endpoint_url(&self.endpoint)
-            .credentials_provider(Credentials::new(ACCESS_KEY, SECRET_KEY, None, None, "moto"))
+            .credentials_provider(Credentials::new(access_key, secret_key, None, None, "moto"))
             .load()
             .await
+    }
+
+    /// An IAM user holding exactly `policy` as its one inline policy; returns its access key and
+    /// secret. On [`moto_s3_iam`], S3 then allows that user what the policy allows and nothing else.
+    pub async fn iam_user(&self, name: &str, policy: &serde_json::Value) -> (String, String) {
+        let iam = aws_sdk_iam::Client::new(&self.sdk_config().await);
+        iam.create_user().user_name(name).send().await.unwrap();
+        iam.put_user_policy()
+            .user_name(name)
+            .policy_name("access")
+            .policy_document(policy.to_string())
+            .send()
+            .await
+            .unwrap();
+        let key = iam
+            .create_access_key()
+            .user_name(name)
+            .send()
+            .await
+            .unwrap()
+            .access_key
+            .expect("an access key");
+        (key.access_key_id, key.secret_access_key)
     }
 
     /// What SNS delivered so far to `lambda` subscriptions whose endpoint is `function` (a name or an ARN),
@@ -149,8 +209,8 @@ impl Moto {
     pub fn env(&self) -> Vec<(String, String)> {
         [
             ("AWS_ENDPOINT_URL", self.endpoint.as_str()),
-            ("AWS_ACCESS_KEY_ID", ACCESS_KEY),
-            ("AWS_SECRET_ACCESS_KEY", SECRET_KEY),
+            ("AWS_ACCESS_KEY_ID", self.access_key.as_str()),
+            ("AWS_SECRET_ACCESS_KEY", self.secret_key.as_str()),
             ("AWS_REGION", REGION),
             ("AWS_DEFAULT_REGION", REGION),
             ("AWS_EC2_METADATA_DISABLED", "true"),

@@ -90,6 +90,9 @@ pub fn settings(stack: &Stack<'_>) -> FunctionSettings {
         failure_topic_arn: stack.arns.failure_topic.clone(),
         failures_prefix: DEFAULT_FAILURES_PREFIX.to_string(),
         cache_control: c.function.cache_control.clone(),
+        on_delete: c.source.on_delete,
+        // Set once the distribution is known (`Desired::knowing`).
+        distribution_id: None,
     }
 }
 
@@ -180,6 +183,19 @@ pub fn diff(current: Option<&Current>, desired: &Desired) -> Action {
     }
 }
 
+impl Desired {
+    /// The function as wanted once the distribution (if any) is known: its id is in the environment,
+    /// for the invalidation of replaced and deleted variants.
+    pub fn knowing(&self, known: &Known) -> Desired {
+        let mut desired = self.clone();
+        if let Some(d) = &known.distribution {
+            let name = imgdeploy_function::spec::env::DISTRIBUTION_ID;
+            desired.config.env.insert(name.into(), d.id.clone());
+        }
+        desired
+    }
+}
+
 impl Resource for Desired {
     type Current = Current;
     const KIND: Kind = Kind::Function;
@@ -194,18 +210,18 @@ impl Resource for Desired {
         Ok(current)
     }
 
-    fn diff(&self, current: Option<&Current>, _: &Known) -> Action {
-        diff(current, self)
+    fn diff(&self, current: Option<&Current>, known: &Known) -> Action {
+        diff(current, &self.knowing(known))
     }
 
     async fn apply(
         &self,
         stack: &Stack<'_>,
         current: Option<&Current>,
-        _: &mut Known,
+        known: &mut Known,
         task: &Task,
     ) -> Result<()> {
-        apply(stack, self, current, task).await
+        apply(stack, &self.knowing(known), current, task).await
     }
 
     async fn destroy(&self, stack: &Stack<'_>, _: Teardown, _: &Task) -> Result<Action> {

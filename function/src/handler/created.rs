@@ -1,0 +1,215 @@
+//! One upload, start to end: HEAD; stale event or too large? skip or report; duplicate? done, writing
+//! nothing; backup copy; capped GET; render within the invocation's time left; conditional writes of
+//! the variants (see `write`). The original is only ever read and copied. A permanent failure ends in a
+//! failure report; anything a retry may heal comes back as an error, which fails the invocation.
+use super::event::ObjectRef;
+use super::outcome::{Outcome, VariantWritten};
+use super::record::{fail, gone, too_large, Target};
+use super::storage::{self, Body, Condition, Put, StoreError};
+use super::write::{self, Source, Written};
+use super::{report, Handler, RetryCause};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// Kept from the invocation's time for writing the variants after the render.
+pub const WRITE_RESERVE: Duration = Duration::from_secs(2);
+
+pub async fn process(
+    h: &Handler,
+    obj: &ObjectRef,
+    relative: &str,
+    deadline: Option<Instant>,
+) -> Result<Outcome, RetryCause> {
+    let started = Instant::now();
+    let settings = &h.settings;
+    let store = h.store.as_ref();
+    let head = match storage::head_original(store, &obj.bucket, &obj.key).await {
+        Ok(head) => head,
+        Err(StoreError::NotFound { .. }) => return gone(h, obj, None).await,
+        Err(e) => return Err(e.into()),
+    };
+    let etag = head.etag.clone();
+    if let Some(named) = obj.etag.as_deref().filter(|named| *named != etag) {
+        let reason = format!(
+            "superseded: the key was overwritten after this event (ETag {named}, now {etag}); the newer upload's own event makes its variants"
+        );
+        return Ok(Outcome::Skipped {
+            etag: named.to_owned(),
+            reason,
+        });
+    }
+    let cap = settings.limits.max_input_bytes;
+    if head.size > cap {
+        return too_large(h, obj, etag, head.size, cap).await;
+    }
+    let targets = Target::all(h, relative);
+    let found = futures::future::try_join_all(
+        targets
+            .iter()
+            .map(|t| storage::head_output(store, &settings.processed_bucket, &t.key)),
+    )
+    .await?;
+    let done = targets
+        .iter()
+        .zip(&found)
+        .all(|(t, f)| f.as_ref().is_some_and(|f| t.made_from(f, &etag)));
+    if done && !targets.is_empty() {
+        let reason =
+            "every variant already exists for this source ETag and variant spec".to_owned();
+        return Ok(Outcome::Skipped { etag, reason });
+    }
+    if let Some(backup) = &settings.backup_bucket {
+        match store.copy(&obj.bucket, &obj.key, backup, &etag).await {
+            Ok(()) => {}
+            Err(StoreError::NotFound { .. }) => return gone(h, obj, Some(etag)).await,
+            Err(StoreError::Conflict { .. }) => return Ok(changed_meanwhile(etag)),
+            Err(e) => return Err(e.into()),
+        }
+    }
+    let input = match store.get_capped(&obj.bucket, &obj.key, &etag, cap).await {
+        Ok(Body::Bytes(bytes)) => bytes,
+        Ok(Body::TooLarge(seen)) => return too_large(h, obj, etag, seen, cap).await,
+        Err(StoreError::NotFound { .. }) => return gone(h, obj, Some(etag)).await,
+        Err(StoreError::Conflict { .. }) => return Ok(changed_meanwhile(etag)),
+        Err(e) => return Err(e.into()),
+    };
+    let bytes_in = input.len() as u64;
+    let rendering = Instant::now();
+    let render = h.budget.render(
+        h.renderer.clone(),
+        Arc::new(input),
+        h.variants.clone(),
+        settings.limits,
+    );
+    let rendered = match deadline.map(time_left) {
+        None => render.await,
+        Some(left) => match tokio::time::timeout(left, render).await {
+            Ok(rendered) => rendered,
+            Err(_) => return too_slow(h, obj, etag, left).await,
+        },
+    };
+    let render_millis = rendering.elapsed().as_secs_f64() * 1000.0;
+    let rendered = match rendered {
+        Ok(rendered) => rendered,
+        Err(e) => {
+            let message = format!("s3://{}/{}: {}", obj.bucket, obj.key, e.message);
+            return fail(h, obj, Some(etag), &e.kind, message).await;
+        }
+    };
+    let decoder = rendered
+        .first()
+        .map(|r| r.decoder.name().to_owned())
+        .unwrap_or_default();
+    let source = Source {
+        bucket: &obj.bucket,
+        key: &obj.key,
+        etag: &etag,
+        sequencer: obj.sequencer.as_ref(),
+    };
+    let mut writes = Vec::with_capacity(rendered.len());
+    for variant in &rendered {
+        let Some(index) = targets.iter().position(|t| t.spec.name == variant.name) else {
+            let message = format!(
+                "the renderer returned an unknown variant {:?}",
+                variant.name
+            );
+            return fail(h, obj, Some(etag.clone()), "internal", message).await;
+        };
+        let target = &targets[index];
+        let metadata = write::metadata(&source, target, variant.width, variant.height);
+        let put = move |condition: Condition| Put {
+            bucket: &settings.processed_bucket,
+            key: &target.key,
+            body: variant.bytes.clone(),
+            content_type: variant.format.content_type(),
+            cache_control: Some(&settings.cache_control),
+            metadata: metadata.clone(),
+            condition,
+        };
+        let found = found[index].clone();
+        let source = &source;
+        writes.push(async move {
+            write::variant(
+                store,
+                &settings.processed_bucket,
+                target,
+                source,
+                found,
+                put,
+            )
+            .await
+        });
+    }
+    let results = futures::future::try_join_all(writes).await?;
+    let mut written = Vec::with_capacity(rendered.len());
+    let mut superseded = Vec::new();
+    for (variant, result) in rendered.iter().zip(results) {
+        let target = targets.iter().find(|t| t.spec.name == variant.name);
+        let key = target.map(|t| t.key.clone()).unwrap_or_default();
+        let replaced = match result {
+            Written::Superseded(why) => {
+                superseded.push(why);
+                continue;
+            }
+            Written::Replaced => true,
+            Written::Created | Written::Unchanged => false,
+        };
+        written.push(VariantWritten {
+            name: variant.name.clone(),
+            key,
+            content_type: variant.format.content_type().to_owned(),
+            bytes: variant.bytes.len() as u64,
+            width: variant.width,
+            height: variant.height,
+            millis: variant.millis,
+            replaced,
+        });
+    }
+    if written.is_empty() && !superseded.is_empty() {
+        let reason = format!("superseded: {}", superseded.join("; "));
+        return Ok(Outcome::Skipped { etag, reason });
+    }
+    report::clear(&h.report_destination(), &obj.key).await?;
+    let bytes_out = written.iter().map(|v| v.bytes).sum();
+    Ok(Outcome::Processed {
+        etag,
+        bytes_in,
+        bytes_out,
+        variants: written,
+        backup_bucket: settings.backup_bucket.clone(),
+        millis: started.elapsed().as_secs_f64() * 1000.0,
+        render_millis,
+        decoder,
+    })
+}
+
+/// The render's share of the time left before `deadline`: all of it but [`WRITE_RESERVE`].
+fn time_left(deadline: Instant) -> Duration {
+    deadline
+        .saturating_duration_since(Instant::now())
+        .saturating_sub(WRITE_RESERVE)
+}
+
+/// The version HEAD saw was replaced before it could be copied or read.
+fn changed_meanwhile(etag: String) -> Outcome {
+    let reason = "superseded: the key was overwritten while this upload was being processed; the newer upload's own event makes its variants".to_owned();
+    Outcome::Skipped { etag, reason }
+}
+
+/// The render cannot finish before the invocation's timeout: a permanent failure of this image at
+/// this memory size, reported with the figure instead of timing out into the dead-letter target.
+async fn too_slow(
+    h: &Handler,
+    obj: &ObjectRef,
+    etag: String,
+    left: Duration,
+) -> Result<Outcome, RetryCause> {
+    let message = format!(
+        "s3://{}/{} is too slow for the configured timeout: rendering did not finish in the {:.1} s the invocation had left ({} s kept for writing); raise [function] timeout, or memory (which also buys CPU)",
+        obj.bucket,
+        obj.key,
+        left.as_secs_f64(),
+        WRITE_RESERVE.as_secs()
+    );
+    fail(h, obj, Some(etag), "too_slow", message).await
+}

@@ -1,0 +1,273 @@
+//! Every call the function makes, under each condition that changes what AWS authorises, against the
+//! rendered role policy, evaluated as IAM does (`evaluate`). The table is the one `policies/README.md`
+//! prints for a reviewer: (SDK call, condition) -> the IAM actions AWS documents for it. Then what
+//! must stay refused. moto enforces S3 only, and without conditions: this is where SNS, CloudFront,
+//! CloudWatch Logs and the `s3:prefix` condition are proven.
+use super::evaluate::{evaluate, Decision, Request};
+use super::*;
+use crate::names::Names;
+
+const DIST: &str = "arn:aws:cloudfront::123456789012:distribution/E2EXAMPLE";
+
+fn policy(backup: bool, cdn: bool) -> Value {
+    PolicyContext::new(
+        &Names::new("acme"),
+        "aws",
+        "eu-west-1",
+        "123456789012",
+        "originals/",
+        backup,
+    )
+    .with_outputs([
+        "thumb/".to_string(),
+        "web/".to_string(),
+        "_failures/".to_string(),
+    ])
+    .function_access(cdn.then_some(DIST))
+}
+
+const ORIGINAL: &str = "arn:aws:s3:::acme-originals/originals/2024/red flower.jpg";
+const VARIANT: &str = "arn:aws:s3:::acme-processed/thumb/2024/red flower.webp";
+const REPORT: &str = "arn:aws:s3:::acme-processed/_failures/originals/2024/red flower.jpg.json";
+const BACKUP: &str = "arn:aws:s3:::acme-backup/originals/2024/red flower.jpg";
+const FAILURE_TOPIC: &str = "arn:aws:sns:eu-west-1:123456789012:acme-failures";
+const LOG_STREAM: &str =
+    "arn:aws:logs:eu-west-1:123456789012:log-group:/aws/lambda/acme-variants:log-stream:2026/12/03/x";
+
+/// (the call and its condition, [(IAM action, resource, condition keys)]): every action a call needs.
+type Needs = (
+    &'static str,
+    Vec<(
+        &'static str,
+        &'static str,
+        Vec<(&'static str, &'static str)>,
+    )>,
+);
+
+fn every_call_the_function_makes() -> Vec<Needs> {
+    vec![
+        (
+            "HeadObject of the upload",
+            vec![("s3:GetObject", ORIGINAL, vec![])],
+        ),
+        (
+            "GetObject of the upload (If-Match)",
+            vec![("s3:GetObject", ORIGINAL, vec![])],
+        ),
+        (
+            "ListObjectsV2 of the upload's own key (a HEAD answered 403: missing or refused?)",
+            vec![(
+                "s3:ListBucket",
+                "arn:aws:s3:::acme-originals",
+                vec![("s3:prefix", "originals/2024/red flower.jpg")],
+            )],
+        ),
+        (
+            "CopyObject to the backup, untagged upload",
+            vec![
+                ("s3:GetObject", ORIGINAL, vec![]),
+                ("s3:PutObject", BACKUP, vec![]),
+            ],
+        ),
+        (
+            "CopyObject to the backup, tagged upload (x-amz-tagging-directive: COPY, the default)",
+            vec![
+                ("s3:GetObject", ORIGINAL, vec![]),
+                ("s3:GetObjectTagging", ORIGINAL, vec![]),
+                ("s3:PutObject", BACKUP, vec![]),
+                ("s3:PutObjectTagging", BACKUP, vec![]),
+            ],
+        ),
+        (
+            "HeadObject of a variant",
+            vec![("s3:GetObject", VARIANT, vec![])],
+        ),
+        (
+            "PutObject of a variant, If-None-Match: *",
+            vec![("s3:PutObject", VARIANT, vec![])],
+        ),
+        (
+            "PutObject of a variant, If-Match (replacing an older one)",
+            vec![
+                ("s3:PutObject", VARIANT, vec![]),
+                ("s3:GetObject", VARIANT, vec![]),
+            ],
+        ),
+        (
+            "DeleteObject of a variant, If-Match (its original was deleted)",
+            vec![
+                ("s3:DeleteObject", VARIANT, vec![]),
+                ("s3:GetObject", VARIANT, vec![]),
+            ],
+        ),
+        (
+            "HeadObject of a failure report",
+            vec![("s3:GetObject", REPORT, vec![])],
+        ),
+        (
+            "PutObject of a failure report",
+            vec![("s3:PutObject", REPORT, vec![])],
+        ),
+        (
+            "DeleteObject of a failure report (fixed or deleted upload)",
+            vec![("s3:DeleteObject", REPORT, vec![])],
+        ),
+        (
+            "sns:Publish of a failure report",
+            vec![("sns:Publish", FAILURE_TOPIC, vec![])],
+        ),
+        (
+            "cloudfront:CreateInvalidation of replaced and deleted variants",
+            vec![("cloudfront:CreateInvalidation", DIST, vec![])],
+        ),
+        (
+            "CloudWatch Logs (the Lambda runtime, for the function)",
+            vec![
+                ("logs:CreateLogStream", LOG_STREAM, vec![]),
+                ("logs:PutLogEvents", LOG_STREAM, vec![]),
+            ],
+        ),
+    ]
+}
+
+fn decide(policy: &Value, action: &str, resource: &str, context: &[(&str, &str)]) -> Decision {
+    let request = Request {
+        action,
+        resource,
+        context: context.iter().copied().collect(),
+    };
+    evaluate(policy, &request)
+}
+
+#[test]
+fn every_call_the_function_makes_is_granted() {
+    let policy = policy(true, true);
+    for (call, needs) in every_call_the_function_makes() {
+        for (action, resource, context) in needs {
+            assert_eq!(
+                decide(&policy, action, resource, &context),
+                Decision::Allowed,
+                "{call} needs {action} on {resource}: {policy:#}"
+            );
+        }
+    }
+}
+
+#[test]
+fn nothing_else_is_granted() {
+    let policy = policy(true, true);
+    let refused = [
+        (
+            "s3:DeleteObject",
+            ORIGINAL,
+            "the pipeline never deletes an original",
+        ),
+        ("s3:PutObject", ORIGINAL, "nor writes one"),
+        ("s3:DeleteObject", BACKUP, "the backup keeps its copy"),
+        ("s3:GetObject", BACKUP, "nor reads the backup"),
+        (
+            "s3:GetObject",
+            "arn:aws:s3:::acme-originals/elsewhere/a.jpg",
+            "nor reads outside the prefix",
+        ),
+        (
+            "s3:PutObject",
+            "arn:aws:s3:::acme-processed/other/a.jpg",
+            "nor writes outside its folders",
+        ),
+        (
+            "s3:DeleteObject",
+            "arn:aws:s3:::acme-processed/other/a.jpg",
+            "nor deletes outside them",
+        ),
+        (
+            "s3:PutObject",
+            "arn:aws:s3:::another-bucket/thumb/a.jpg",
+            "nor another bucket",
+        ),
+        (
+            "s3:ListBucket",
+            "arn:aws:s3:::acme-processed",
+            "nor lists the outputs",
+        ),
+        (
+            "sns:Publish",
+            "arn:aws:sns:eu-west-1:123456789012:acme-uploads",
+            "nor fakes uploads",
+        ),
+        (
+            "cloudfront:CreateInvalidation",
+            "arn:aws:cloudfront::123456789012:distribution/EOTHER",
+            "nor another stack's CDN",
+        ),
+        ("iam:PassRole", "*", "nor anything of IAM"),
+    ];
+    for (action, resource, why) in refused {
+        assert_eq!(
+            decide(&policy, action, resource, &[]),
+            Decision::ImplicitDeny,
+            "{why}: {action} on {resource}"
+        );
+    }
+    let list = |prefix| {
+        decide(
+            &policy,
+            "s3:ListBucket",
+            "arn:aws:s3:::acme-originals",
+            &[("s3:prefix", prefix)],
+        )
+    };
+    assert_eq!(
+        list("elsewhere/"),
+        Decision::ImplicitDeny,
+        "listing outside the prefix"
+    );
+    assert_eq!(list(""), Decision::ImplicitDeny, "listing the whole bucket");
+}
+
+/// S3 answers a HEAD of a missing key with 404 only when the caller "has s3:ListBucket on the bucket",
+/// a check made without any `s3:prefix` in the request context. With the grant conditioned on the
+/// prefix, that check fails: S3 answers 403, and the function settles it with a listing of the key
+/// (`storage::head_original`), which the conditioned grant does allow.
+#[test]
+fn a_prefix_conditioned_list_grant_does_not_make_head_answer_404() {
+    let policy = policy(true, true);
+    let bucket = "arn:aws:s3:::acme-originals";
+    assert_eq!(
+        decide(&policy, "s3:ListBucket", bucket, &[]),
+        Decision::ImplicitDeny
+    );
+    let key = [("s3:prefix", "originals/gone.jpg")];
+    assert_eq!(
+        decide(&policy, "s3:ListBucket", bucket, &key),
+        Decision::Allowed
+    );
+}
+
+#[test]
+fn grants_follow_the_features() {
+    let plain = policy(false, false);
+    assert_eq!(
+        decide(&plain, "s3:PutObject", BACKUP, &[]),
+        Decision::ImplicitDeny
+    );
+    assert_eq!(
+        decide(&plain, "cloudfront:CreateInvalidation", DIST, &[]),
+        Decision::ImplicitDeny
+    );
+    assert_eq!(
+        decide(&plain, "s3:DeleteObject", VARIANT, &[]),
+        Decision::Allowed
+    );
+}
+
+#[test]
+fn every_statement_says_why_it_exists() {
+    for s in policy(true, true)["Statement"].as_array().unwrap() {
+        let sid = s["Sid"].as_str().unwrap_or_default();
+        assert!(
+            sid.len() >= 12 && sid.chars().all(|c| c.is_ascii_alphanumeric()),
+            "{s}"
+        );
+    }
+}
