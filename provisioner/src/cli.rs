@@ -70,6 +70,10 @@ pub enum Command {
     /// Send the function the event SNS delivers for these uploads: `--local` runs the handler here
     /// (no deployed function needed), otherwise the deployed function is invoked asynchronously.
     Invoke(InvokeArgs),
+    /// Make every original under the source prefix (or the given sub-prefixes) have every current
+    /// variant: list, print the plan and its estimated cost, ask, then process. Work already done is
+    /// skipped; a second backfill rewrites nothing.
+    Backfill(BackfillArgs),
     /// Print every policy the stack grants (the function's role, the upload topic, each bucket),
     /// rendered for this account and configuration exactly as `up` sends them. Read-only.
     Policies(PoliciesArgs),
@@ -77,6 +81,18 @@ pub enum Command {
 
 #[derive(Args, Debug)]
 pub struct PoliciesArgs {}
+
+#[derive(Args, Debug)]
+pub struct BackfillArgs {
+    /// Sub-prefixes of the originals to backfill, relative to the source prefix (`2024/`) or with it
+    /// (`originals/2024/`); default: everything under the source prefix.
+    #[arg(value_name = "PREFIX")]
+    pub prefixes: Vec<String>,
+    /// Run the function's handler in this process, on this machine's cores, against the configured
+    /// endpoint (the engine this version has).
+    #[arg(long)]
+    pub local: bool,
+}
 
 #[derive(Args, Debug)]
 pub struct UpArgs {

@@ -5,6 +5,7 @@ mod calls;
 mod cli;
 mod commands;
 mod config;
+mod local;
 mod names;
 mod output;
 mod policy;

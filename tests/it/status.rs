@@ -9,12 +9,12 @@ use serde_json::Value;
 use std::path::Path;
 use std::process::{Command, Output};
 
-fn photo(name: &str) -> Vec<u8> {
+pub fn photo(name: &str) -> Vec<u8> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/photos");
     std::fs::read(root.join(name)).unwrap_or_else(|e| panic!("examples/photos/{name}: {e}"))
 }
 
-fn put(moto: &Moto, bucket: &str, key: &str, body: Vec<u8>) {
+pub fn put(moto: &Moto, bucket: &str, key: &str, body: Vec<u8>) {
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
         let s3 = moto.s3().await;
@@ -56,7 +56,7 @@ fn exists(moto: &Moto, bucket: &str, key: &str) -> bool {
 }
 
 /// `imgdeploy <args>` without `--json`: what a person sees.
-fn human(s: &StackDir, moto: &Moto, args: &[&str]) -> Output {
+pub fn human(s: &StackDir, moto: &Moto, args: &[&str]) -> Output {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_imgdeploy"));
     moto.configure(&mut cmd)
         .current_dir(s.dir.path())

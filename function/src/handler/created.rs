@@ -1,6 +1,6 @@
 //! One upload, start to end: HEAD; stale event or too large? skip or report; duplicate? done, writing
-//! nothing; backup copy; capped GET; render within the invocation's time left; conditional writes of
-//! the variants (see `write`). The original is only ever read and copied. A permanent failure ends in a
+//! nothing; backup copy; capped GET; render what is missing or stale within the invocation's time left;
+//! conditional writes of the variants (see `write`). The original is only ever read and copied. A permanent failure ends in a
 //! failure report; anything a retry may heal comes back as an error, which fails the invocation.
 use super::event::ObjectRef;
 use super::outcome::{Outcome, VariantWritten};
@@ -49,11 +49,16 @@ pub async fn process(
             .map(|t| storage::head_output(store, &settings.processed_bucket, &t.key)),
     )
     .await?;
-    let done = targets
-        .iter()
-        .zip(&found)
-        .all(|(t, f)| f.as_ref().is_some_and(|f| t.made_from(f, &etag)));
-    if done && !targets.is_empty() {
+    // Only what is missing or stale is rendered: a variant added to the configuration is made alone,
+    // and the others are left as they are.
+    let needed: Vec<usize> = (0..targets.len())
+        .filter(|&i| {
+            !found[i]
+                .as_ref()
+                .is_some_and(|f| targets[i].made_from(f, &etag))
+        })
+        .collect();
+    if needed.is_empty() && !targets.is_empty() {
         let reason =
             "every variant already exists for this source ETag and variant spec".to_owned();
         return Ok(Outcome::Skipped { etag, reason });
@@ -75,12 +80,14 @@ pub async fn process(
     };
     let bytes_in = input.len() as u64;
     let rendering = Instant::now();
-    let render = h.budget.render(
-        h.renderer.clone(),
-        Arc::new(input),
-        h.variants.clone(),
-        settings.limits,
-    );
+    let specs = if needed.len() == targets.len() {
+        h.variants.clone()
+    } else {
+        Arc::new(needed.iter().map(|&i| targets[i].spec.clone()).collect())
+    };
+    let render = h
+        .budget
+        .render(h.renderer.clone(), Arc::new(input), specs, settings.limits);
     let rendered = match deadline.map(time_left) {
         None => render.await,
         Some(left) => match tokio::time::timeout(left, render).await {
@@ -212,4 +219,64 @@ async fn too_slow(
         WRITE_RESERVE.as_secs()
     );
     fail(h, obj, Some(etag), "too_slow", message).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::storage::memory::Memory;
+    use super::super::tests::Echo;
+    use super::*;
+    use crate::spec::{FunctionSettings, Limits};
+    use serde_json::json;
+
+    fn handler(memory: Arc<Memory>, variants: serde_json::Value) -> Handler {
+        let settings = FunctionSettings {
+            variants: serde_json::from_value(variants).unwrap(),
+            limits: Limits::default(),
+            source_prefix: "originals/".into(),
+            processed_bucket: "out".into(),
+            backup_bucket: None,
+            failure_topic_arn: "arn:aws:sns:us-east-1:123456789012:failures".into(),
+            failures_prefix: "_failures/".into(),
+            cache_control: "public".into(),
+            on_delete: Default::default(),
+            distribution_id: None,
+        };
+        let s3 = aws_smithy_mocks::mock_client!(aws_sdk_s3, []);
+        let sns = aws_smithy_mocks::mock_client!(aws_sdk_sns, []);
+        Handler::new(settings, s3, sns, Arc::new(Echo)).with_store(memory)
+    }
+
+    #[tokio::test]
+    async fn a_new_variant_is_rendered_and_written_alone() {
+        let memory = Arc::new(Memory::default());
+        memory.upload("src", "originals/a.jpg", b"photo");
+        let backfill = json!({"bucket": "src", "keys": ["originals/a.jpg"]});
+        let one = json!([{"name": "thumb", "width": 8}]);
+        let summary = handler(memory.clone(), one)
+            .handle(backfill.clone())
+            .await
+            .unwrap();
+        assert_eq!(summary.processed, 1, "{summary:#?}");
+        let thumb = memory.object("out", "thumb/a.jpg").unwrap();
+
+        let two = json!([{"name": "thumb", "width": 8}, {"name": "retina", "width": 16}]);
+        let summary = handler(memory.clone(), two.clone())
+            .handle(backfill.clone())
+            .await
+            .unwrap();
+        let Outcome::Processed { variants, .. } = &summary.records[0].outcome else {
+            panic!("{summary:#?}")
+        };
+        let names: Vec<&str> = variants.iter().map(|v| v.name.as_str()).collect();
+        assert_eq!(names, ["retina"], "only the new variant is rendered");
+        assert_eq!(
+            memory.object("out", "thumb/a.jpg").unwrap().metadata,
+            thumb.metadata
+        );
+        assert!(memory.object("out", "retina/a.jpg").is_some());
+        // A second backfill rewrites nothing.
+        let summary = handler(memory, two).handle(backfill).await.unwrap();
+        assert_eq!(summary.skipped, 1, "{summary:#?}");
+    }
 }

@@ -6,19 +6,15 @@ use crate::aws::{Aws, Explain};
 use crate::cli::{GlobalArgs, InvokeArgs};
 use crate::commands::connect;
 use crate::config::Config;
-use crate::output::size;
-use crate::resources::resource::{Known, Resource};
-use crate::resources::{cdn, function, Stack};
+use crate::local::{self, LocalRun};
+use crate::resources::Stack;
 use anyhow::{bail, Context, Result};
 use imgdeploy_function::handler::record::variant_key;
-use imgdeploy_function::handler::{
-    sns_s3_event, Handler, HandlerError, InvocationSummary, Outcome, RecordOutcome,
-};
+use imgdeploy_function::handler::sns_s3_event;
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 use std::fmt;
 use std::path::Path;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// What `invoke` did: each upload's outcome (`--local`), or the asynchronous invocation.
@@ -27,24 +23,6 @@ use std::time::{Duration, Instant};
 pub enum InvokeResult {
     Local(LocalRun),
     Event(EventRun),
-}
-
-#[derive(Debug, Serialize)]
-pub struct LocalRun {
-    pub stack: String,
-    pub mode: &'static str,
-    pub bucket: String,
-    pub records: Vec<RecordOutcome>,
-    pub processed: usize,
-    pub skipped: usize,
-    pub failed: usize,
-    pub ignored: usize,
-    /// Deleted originals whose variants were removed.
-    pub deleted: usize,
-    /// Failures a retry may heal (the deployed function's invocation would fail and be retried).
-    pub retry: Vec<String>,
-    #[serde(skip)]
-    pub keys: usize,
 }
 
 #[derive(Debug, Serialize)]
@@ -63,30 +41,17 @@ pub struct EventRun {
 impl InvokeResult {
     /// An error when an upload did not become variants: after printing, the command exits non-zero.
     pub fn check(&self) -> Result<()> {
-        if let InvokeResult::Local(r) = self {
-            let not_done = r.failed + r.ignored + r.retry.len();
-            if not_done > 0 {
-                let retry: String = r.retry.iter().map(|m| format!("\n  {m}")).collect();
-                bail!("{not_done} of {} record(s) did not become variants (see above); failure reports are listed by `imgdeploy status`{retry}", r.keys);
-            }
+        match self {
+            InvokeResult::Local(r) => r.check(),
+            InvokeResult::Event(_) => Ok(()),
         }
-        Ok(())
     }
 }
 
 impl fmt::Display for InvokeResult {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            InvokeResult::Local(r) => writeln!(
-                f,
-                "{} processed, {} already done, {} deleted, {} failed, {} ignored, {} to retry",
-                r.processed,
-                r.skipped,
-                r.deleted,
-                r.failed,
-                r.ignored,
-                r.retry.len()
-            ),
+            InvokeResult::Local(r) => r.fmt(f),
             InvokeResult::Event(r) => {
                 writeln!(
                     f,
@@ -117,14 +82,19 @@ pub async fn run(g: &GlobalArgs, args: &InvokeArgs) -> Result<InvokeResult> {
     let keys: Vec<String> = args.keys.iter().map(|k| full_key(prefix, k)).collect();
     if let Some(file) = &args.event {
         let event = read_event(file)?;
-        run_local(g, &stack, vec![(file.display().to_string(), event)]).await
+        let events = vec![(file.display().to_string(), event)];
+        Ok(InvokeResult::Local(
+            local::run(&stack, events, g.json).await?,
+        ))
     } else if args.local {
         let bucket = &stack.names.originals_bucket;
         let events = keys
             .iter()
             .map(|k| (k.clone(), sns_s3_event(bucket, &[k])))
             .collect();
-        run_local(g, &stack, events).await
+        Ok(InvokeResult::Local(
+            local::run(&stack, events, g.json).await?,
+        ))
     } else {
         run_deployed(g, &stack, &keys, args).await
     }
@@ -148,177 +118,6 @@ fn read_event(file: &Path) -> Result<serde_json::Value> {
         std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?
     };
     serde_json::from_str(&text).with_context(|| format!("{} is not JSON", file.display()))
-}
-
-/// The events (one per key as SNS delivers them, one record per invocation; or the one given), run
-/// concurrently up to the vCPUs; the handler's memory budget is shared by every clone. The handler
-/// gets the settings the deployed function gets, the distribution's id included.
-async fn run_local(
-    g: &GlobalArgs,
-    stack: &Stack<'_>,
-    events: Vec<(String, serde_json::Value)>,
-) -> Result<InvokeResult> {
-    let mut settings = function::settings(stack);
-    let mut known = Known::default();
-    let distribution = cdn::distribution(stack);
-    if distribution.wanted() {
-        distribution.describe(stack, &mut known).await?;
-    }
-    settings.distribution_id = known.distribution.map(|d| d.id);
-    let handler = Handler::from_settings(settings, &stack.aws.sdk_config).await;
-    let bucket = stack.names.originals_bucket.clone();
-    let count = events.len();
-    let bar = local_bar(g.json, count);
-    let parallel = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let permits = Arc::new(tokio::sync::Semaphore::new(parallel));
-    let mut tasks = tokio::task::JoinSet::new();
-    for (index, (key, event)) in events.into_iter().enumerate() {
-        let (handler, permits) = (handler.clone(), permits.clone());
-        tasks.spawn(async move {
-            let _permit = permits.acquire_owned().await.expect("semaphore open");
-            let result = handler.handle(event).await;
-            (index, key, result)
-        });
-    }
-    let mut results = Vec::with_capacity(count);
-    while let Some(joined) = tasks.join_next().await {
-        let (index, key, result) = joined.context("an invocation task panicked")?;
-        if let Some(bar) = &bar {
-            // Each upload's outcome on stdout (the bar is on stderr, and hidden when it is no terminal).
-            bar.suspend(|| println!("{}", describe_result(&key, &result)));
-            bar.inc(1);
-        }
-        results.push((index, key, result));
-    }
-    if let Some(bar) = bar {
-        bar.finish_and_clear();
-    }
-    results.sort_by_key(|(index, ..)| *index);
-
-    let mut records: Vec<RecordOutcome> = Vec::new();
-    let mut retry: Vec<String> = Vec::new();
-    for (_, _, result) in results {
-        match result {
-            Ok(summary) => records.extend(summary.records),
-            Err(HandlerError::Retry { failures, summary }) => {
-                records.extend(summary.records);
-                retry.extend(failures);
-            }
-            Err(e @ HandlerError::Event(_)) => retry.push(e.to_string()),
-        }
-    }
-    let summary = InvocationSummary::new(records, 0.0);
-    Ok(InvokeResult::Local(LocalRun {
-        stack: stack.names.stack.clone(),
-        mode: "local",
-        bucket,
-        processed: summary.processed,
-        skipped: summary.skipped,
-        failed: summary.failed,
-        ignored: summary.ignored,
-        deleted: summary.deleted,
-        records: summary.records,
-        retry,
-        keys: count,
-    }))
-}
-
-fn local_bar(json: bool, total: usize) -> Option<ProgressBar> {
-    if json {
-        return None;
-    }
-    let bar = ProgressBar::new(total as u64);
-    bar.set_style(
-        ProgressStyle::with_template("{spinner:.cyan} processing [{bar:30}] {pos}/{len} {elapsed}")
-            .expect("template")
-            .progress_chars("=> "),
-    );
-    bar.enable_steady_tick(Duration::from_millis(100));
-    Some(bar)
-}
-
-/// The lines printed for one key: its outcome and, when processed, one line per variant.
-fn describe_result(key: &str, result: &Result<InvocationSummary, HandlerError>) -> String {
-    match result {
-        Ok(summary) => summary
-            .records
-            .iter()
-            .map(describe_record)
-            .collect::<Vec<_>>()
-            .join("\n"),
-        Err(e) => format!("✗ {key}  needs a retry: {e}"),
-    }
-}
-
-pub fn describe_record(record: &RecordOutcome) -> String {
-    let key = record.key.as_deref().unwrap_or("(no key)");
-    match &record.outcome {
-        Outcome::Processed {
-            bytes_in,
-            bytes_out,
-            variants,
-            millis,
-            render_millis,
-            backup_bucket,
-            decoder,
-            ..
-        } => {
-            // The engine's time apart from the S3 round trips (on the emulator, those dominate).
-            let mut lines = vec![format!(
-                "✓ {key}  processed: {} variant(s), {} in ({decoder}), {} out, {:.0} ms rendering + {:.0} ms S3 and the rest{}",
-                variants.len(),
-                size(*bytes_in),
-                size(*bytes_out),
-                render_millis,
-                (millis - render_millis).max(0.0),
-                backup_bucket
-                    .as_deref()
-                    .map(|b| format!(", backed up to {b}"))
-                    .unwrap_or_default()
-            )];
-            for v in variants {
-                lines.push(format!(
-                    "    {:<10} {:>5}x{:<5} {:>9}  {}{}",
-                    v.name,
-                    v.width,
-                    v.height,
-                    size(v.bytes),
-                    v.key,
-                    if v.replaced {
-                        "  (replaced an older one)"
-                    } else {
-                        ""
-                    }
-                ));
-            }
-            lines.join("\n")
-        }
-        Outcome::Skipped { reason, .. } => format!("= {key}  nothing to do: {reason}"),
-        Outcome::Deleted { variants, kept } => {
-            let mut line = format!("- {key}  deleted: {} variant(s) removed", variants.len());
-            if !kept.is_empty() {
-                line.push_str(&format!(", {} kept (made from a newer upload)", kept.len()));
-            }
-            for v in variants {
-                line.push_str(&format!("\n    {v}"));
-            }
-            line
-        }
-        Outcome::Failed {
-            report,
-            newly_reported,
-        } => format!(
-            "✗ {key}  failed ({}): {}{}",
-            report.error_kind,
-            report.message,
-            if *newly_reported {
-                ", reported"
-            } else {
-                " (already reported)"
-            }
-        ),
-        Outcome::Ignored { reason } => format!("- {key}  ignored: {reason}"),
-    }
 }
 
 /// Lambda `Invoke` with `InvocationType=Event` (as SNS does), then optionally wait for the variants.

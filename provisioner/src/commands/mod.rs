@@ -7,6 +7,7 @@ use crate::config::Config;
 use crate::output::emit;
 use anyhow::Result;
 
+pub mod backfill;
 pub mod build;
 pub mod invoke;
 pub mod policies;
@@ -25,6 +26,11 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Update(args) => emit(g.json, &update::run(g, args).await?),
         Command::Status(args) => emit(g.json, &status::run(g, args).await?),
         Command::Policies(args) => emit(g.json, &policies::run(g, args).await?),
+        Command::Backfill(args) => {
+            let result = backfill::run(g, args).await?;
+            emit(g.json, &result);
+            result.check()?
+        }
         Command::Invoke(args) => {
             let result = invoke::run(g, args).await?;
             emit(g.json, &result);

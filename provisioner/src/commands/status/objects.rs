@@ -2,6 +2,7 @@
 //! per variant name, the originals missing a variant, and the failure reports the function keeps under
 //! the failures prefix of the processed bucket (latest first).
 use crate::aws::Explain;
+use crate::resources::bucket::list::list;
 use crate::resources::Stack;
 use anyhow::Result;
 use imgdeploy_function::handler::record::variant_key;
@@ -9,12 +10,6 @@ use imgdeploy_function::handler::report::report_key;
 use serde::Serialize;
 use serde_json::Value;
 use std::collections::{BTreeMap, HashMap, HashSet};
-
-/// One object as listed: its key and when it was last written (RFC 3339).
-struct Listed {
-    key: String,
-    last_modified: String,
-}
 
 #[derive(Debug, Serialize)]
 pub struct Objects {
@@ -42,33 +37,6 @@ pub struct Failures {
     pub count: usize,
     /// The latest reports, newest first: the report as the function wrote it, plus where it is.
     pub latest: Vec<Value>,
-}
-
-async fn list(stack: &Stack<'_>, bucket: &str, prefix: &str) -> Result<Vec<Listed>> {
-    let mut out = Vec::new();
-    let mut pages = stack
-        .aws
-        .s3
-        .list_objects_v2()
-        .bucket(bucket)
-        .prefix(prefix)
-        .into_paginator()
-        .send();
-    while let Some(page) = pages.next().await {
-        let page = page.explain(stack.aws, &format!("s3:ListObjectsV2 {bucket}"))?;
-        for o in page.contents() {
-            let Some(key) = o.key() else { continue };
-            let last_modified = o
-                .last_modified()
-                .and_then(|t| t.fmt(aws_smithy_types::date_time::Format::DateTime).ok())
-                .unwrap_or_default();
-            out.push(Listed {
-                key: key.to_string(),
-                last_modified,
-            });
-        }
-    }
-    Ok(out)
 }
 
 /// Counts originals and variants and lists the gaps; a bucket that does not exist counts as empty.

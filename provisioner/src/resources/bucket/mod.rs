@@ -19,6 +19,7 @@ use aws_sdk_s3::types::{
 use std::collections::BTreeMap;
 
 pub mod empty;
+pub mod list;
 pub mod policy;
 
 /// What a bucket should look like.
