@@ -1,6 +1,7 @@
 //! `imgdeploy backfill --local` against a deployed stack on moto: originals uploaded before the stack
 //! processed them (one broken, one outside the prefix) get every variant; `--dry-run` counts and
-//! prices without writing; a second run rewrites nothing; an added variant is the only one written.
+//! prices without writing; a second run rewrites nothing; `up` says how many originals an added variant
+//! leaves behind, and the backfill then writes only that variant.
 use crate::harness::{moto, Moto};
 use crate::stack::StackDir;
 use crate::status::{human, photo, put};
@@ -131,6 +132,15 @@ fn backfill_fills_in_every_variant_once_then_only_a_new_one() {
     let mut text = std::fs::read_to_string(&config).unwrap();
     text.push_str("\n[[variant]]\nname = \"small\"\nwidth = 64\nheight = 64\n");
     std::fs::write(&config, text).unwrap();
+    // `up` deploys the new variant set and says how many originals it leaves behind.
+    let upped = s.ok(moto, &["up", "--yes"]);
+    assert_eq!(upped["backfill"]["originals"], 3, "{:#}", upped["backfill"]);
+    assert_eq!(upped["backfill"]["command"], "imgdeploy backfill --local");
+    let again = s.ok(moto, &["up", "--yes"]);
+    assert!(
+        again.get("backfill").is_none(),
+        "only when the variants change"
+    );
     let (_, third, _) = s.run(moto, &["backfill", "--local", "--yes"]);
     assert_eq!(third["missing_variants"], 5, "{third:#}");
     assert_eq!(names(&third["result"]["records"]), [["small"], ["small"]]);

@@ -5,6 +5,7 @@ use crate::cli::{GlobalArgs, UpArgs};
 use crate::commands::connect;
 use crate::config::Config;
 use crate::progress::Progress;
+use crate::resources::function::{self, BackfillHint};
 use crate::resources::plan::Plan;
 use crate::resources::state::StackState;
 use crate::resources::Stack;
@@ -37,9 +38,20 @@ pub async fn run(g: &GlobalArgs, args: &UpArgs) -> Result<UpResult> {
         eprintln!("\nPlan for stack {stack_name}:\n{plan}");
     }
 
+    // A changed variant set leaves the existing originals with the previous variants: say how many.
+    let desired = function::desired(&stack, Some(&artifact));
+    let variants_changed = state
+        .known
+        .function
+        .as_ref()
+        .is_some_and(|current| function::variants_changed(current, &desired));
     state.apply(&stack, &progress).await?;
     let mutating = aws.calls.mutating();
     let outputs = Outputs::of(&stack, &state);
+    let backfill = match variants_changed {
+        true => function::backfill_hint(&stack).await?,
+        false => None,
+    };
     Ok(UpResult {
         stack: stack_name,
         dry_run: false,
@@ -48,6 +60,7 @@ pub async fn run(g: &GlobalArgs, args: &UpArgs) -> Result<UpResult> {
         mutating_calls: Some(mutating),
         calls_sent: Some(aws.calls.count()),
         outputs: Some(outputs),
+        backfill,
     })
 }
 
@@ -68,6 +81,9 @@ pub struct UpResult {
     pub calls_sent: Option<usize>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub outputs: Option<Outputs>,
+    /// When the variant set changed: the originals made with the previous one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub backfill: Option<BackfillHint>,
 }
 
 impl UpResult {
@@ -80,6 +96,7 @@ impl UpResult {
             mutating_calls: None,
             calls_sent: None,
             outputs: None,
+            backfill: None,
         }
     }
 }
@@ -140,10 +157,13 @@ impl fmt::Display for UpResult {
         if self.changed == Some(false) {
             writeln!(f, "no changes: stack {} is up to date", self.stack)?;
         }
-        match &self.outputs {
-            Some(o) => write!(f, "{o}"),
-            None => Ok(()),
+        if let Some(o) = &self.outputs {
+            write!(f, "{o}")?;
         }
+        if let Some(hint) = &self.backfill {
+            write!(f, "\n{hint}")?;
+        }
+        Ok(())
     }
 }
 
@@ -199,6 +219,11 @@ mod tests {
             mutating_calls: Some(vec!["S3:CreateBucket".into()]),
             calls_sent: Some(20),
             outputs: Some(outputs(true)),
+            backfill: Some(BackfillHint {
+                originals: 1200,
+                at_least: false,
+                command: "imgdeploy backfill --local".into(),
+            }),
         };
         insta::assert_snapshot!(result.to_string());
     }
@@ -215,6 +240,7 @@ mod tests {
             mutating_calls: Some(vec![]),
             calls_sent: Some(20),
             outputs: Some(outputs(false)),
+            backfill: None,
         };
         let text = result.to_string();
         assert!(

@@ -7,6 +7,7 @@ use crate::commands::connect;
 use crate::config::Config;
 use crate::output::size;
 use crate::progress::Progress;
+use crate::resources::function::BackfillHint;
 use crate::resources::resource::{Known, Resource};
 use crate::resources::{cdn, function, Stack};
 use anyhow::{bail, Result};
@@ -62,6 +63,11 @@ pub async fn run(g: &GlobalArgs, args: &UpdateArgs) -> Result<UpdateResult> {
         update_s = Some(applying.elapsed().as_secs_f64());
         task.finish(&format!("updated {}", changes.join(", ")));
     }
+    // A changed variant set leaves the existing originals with the previous variants: say how many.
+    let backfill = match function::variants_changed(&current, &desired) {
+        true => function::backfill_hint(&stack).await?,
+        false => None,
+    };
     Ok(UpdateResult {
         stack: stack_name,
         function: desired.name,
@@ -75,6 +81,7 @@ pub async fn run(g: &GlobalArgs, args: &UpdateArgs) -> Result<UpdateResult> {
             update_s,
             total_s: started.elapsed().as_secs_f64(),
         },
+        backfill,
     })
 }
 
@@ -89,6 +96,9 @@ pub struct UpdateResult {
     pub mutating_calls: Vec<String>,
     pub artifact: Summary,
     pub timings: Timings,
+    /// When the variant set changed: the originals made with the previous one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub backfill: Option<BackfillHint>,
 }
 
 #[derive(Debug, Serialize)]
@@ -130,6 +140,9 @@ impl fmt::Display for UpdateResult {
                 writeln!(f, "  {change}")?;
             }
         }
-        Ok(())
+        match &self.backfill {
+            Some(hint) => write!(f, "\n{hint}"),
+            None => Ok(()),
+        }
     }
 }

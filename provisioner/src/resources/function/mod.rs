@@ -183,6 +183,46 @@ pub fn diff(current: Option<&Current>, desired: &Desired) -> Action {
     }
 }
 
+/// After a change of the variant set: the originals made with the previous one, and how to bring
+/// them up to date.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct BackfillHint {
+    pub originals: usize,
+    /// More originals than were counted (the count stops at 10,000 to stay cheap).
+    pub at_least: bool,
+    pub command: String,
+}
+
+impl std::fmt::Display for BackfillHint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let more = if self.at_least { "at least " } else { "" };
+        writeln!(
+            f,
+            "The variants changed: {more}{} original(s) were made with the previous ones. Bring them up to date with `{}` (add --dry-run to see the plan and its cost first).",
+            self.originals, self.command
+        )
+    }
+}
+
+/// Whether the deployed function makes other variants than the configuration asks for.
+pub fn variants_changed(current: &Current, desired: &Desired) -> bool {
+    let name = imgdeploy_function::spec::env::VARIANTS;
+    current.config.env.get(name) != desired.config.env.get(name)
+}
+
+/// The backfill hint of a stack whose variant set just changed (`None` without originals).
+pub async fn backfill_hint(stack: &Stack<'_>) -> Result<Option<BackfillHint>> {
+    let bucket = &stack.names.originals_bucket;
+    let prefix = &stack.config.source.prefix;
+    let (originals, at_least) =
+        crate::resources::bucket::list::count(stack, bucket, prefix, 10_000).await?;
+    Ok((originals > 0).then(|| BackfillHint {
+        originals,
+        at_least,
+        command: "imgdeploy backfill --local".into(),
+    }))
+}
+
 impl Desired {
     /// The function as wanted once the distribution (if any) is known: its id is in the environment,
     /// for the invalidation of replaced and deleted variants.
