@@ -4,7 +4,7 @@
 //! failure report; anything a retry may heal comes back as an error, which fails the invocation.
 use super::event::ObjectRef;
 use super::outcome::{Outcome, VariantWritten};
-use super::record::{fail, gone, too_large, Target};
+use super::record::{self, fail, gone, too_large, Target};
 use super::storage::{self, Body, Condition, Put, StoreError};
 use super::write::{self, Source, Written};
 use super::{report, Handler, RetryCause};
@@ -63,7 +63,15 @@ pub async fn process(
             "every variant already exists for this source ETag and variant spec".to_owned();
         return Ok(Outcome::Skipped { etag, reason });
     }
-    if let Some(backup) = &settings.backup_bucket {
+    // A variant made from this very version means it was processed before, backup copy included (the
+    // copy precedes the writes): adding a variant must not add a backup version of every original.
+    let backed_up = found.iter().flatten().any(|f| {
+        f.metadata
+            .get(record::meta::SOURCE_ETAG)
+            .map(String::as_str)
+            == Some(etag.as_str())
+    });
+    if let Some(backup) = settings.backup_bucket.as_ref().filter(|_| !backed_up) {
         match store.copy(&obj.bucket, &obj.key, backup, &etag).await {
             Ok(()) => {}
             Err(StoreError::NotFound { .. }) => return gone(h, obj, Some(etag)).await,
@@ -235,7 +243,7 @@ mod tests {
             limits: Limits::default(),
             source_prefix: "originals/".into(),
             processed_bucket: "out".into(),
-            backup_bucket: None,
+            backup_bucket: Some("backup".into()),
             failure_topic_arn: "arn:aws:sns:us-east-1:123456789012:failures".into(),
             failures_prefix: "_failures/".into(),
             cache_control: "public".into(),
@@ -259,6 +267,11 @@ mod tests {
             .unwrap();
         assert_eq!(summary.processed, 1, "{summary:#?}");
         let thumb = memory.object("out", "thumb/a.jpg").unwrap();
+        assert!(
+            memory.object("backup", "originals/a.jpg").is_some(),
+            "backed up"
+        );
+        memory.remove("backup", "originals/a.jpg");
 
         let two = json!([{"name": "thumb", "width": 8}, {"name": "retina", "width": 16}]);
         let summary = handler(memory.clone(), two.clone())
@@ -275,6 +288,10 @@ mod tests {
             thumb.metadata
         );
         assert!(memory.object("out", "retina/a.jpg").is_some());
+        assert!(
+            memory.object("backup", "originals/a.jpg").is_none(),
+            "a version already backed up is not copied again"
+        );
         // A second backfill rewrites nothing.
         let summary = handler(memory, two).handle(backfill).await.unwrap();
         assert_eq!(summary.skipped, 1, "{summary:#?}");
