@@ -4,8 +4,7 @@
 //! line per record on stdout; the result counts each outcome, and [`LocalRun::check`] turns anything not
 //! done into an error (a non-zero exit).
 use crate::output::size;
-use crate::resources::resource::{Known, Resource};
-use crate::resources::{cdn, function, Stack};
+use crate::resources::{function, Stack};
 use anyhow::{bail, Context, Result};
 use imgdeploy_function::handler::{
     Handler, HandlerError, InvocationSummary, Outcome, RecordOutcome,
@@ -43,12 +42,7 @@ pub async fn run(
     json: bool,
 ) -> Result<LocalRun> {
     let mut settings = function::settings(stack);
-    let mut known = Known::default();
-    let distribution = cdn::distribution(stack);
-    if distribution.wanted() {
-        distribution.describe(stack, &mut known).await?;
-    }
-    settings.distribution_id = known.distribution.map(|d| d.id);
+    settings.distribution_id = function::known(stack).await?.distribution.map(|d| d.id);
     let handler = Handler::from_settings(settings, &stack.aws.sdk_config).await;
     let bucket = stack.names.originals_bucket.clone();
     let count = events.len();

@@ -232,28 +232,9 @@ async fn too_slow(
 #[cfg(test)]
 mod tests {
     use super::super::storage::memory::Memory;
-    use super::super::tests::Echo;
+    use super::super::tests::on_store;
     use super::*;
-    use crate::spec::{FunctionSettings, Limits};
     use serde_json::json;
-
-    fn handler(memory: Arc<Memory>, variants: serde_json::Value) -> Handler {
-        let settings = FunctionSettings {
-            variants: serde_json::from_value(variants).unwrap(),
-            limits: Limits::default(),
-            source_prefix: "originals/".into(),
-            processed_bucket: "out".into(),
-            backup_bucket: Some("backup".into()),
-            failure_topic_arn: "arn:aws:sns:us-east-1:123456789012:failures".into(),
-            failures_prefix: "_failures/".into(),
-            cache_control: "public".into(),
-            on_delete: Default::default(),
-            distribution_id: None,
-        };
-        let s3 = aws_smithy_mocks::mock_client!(aws_sdk_s3, []);
-        let sns = aws_smithy_mocks::mock_client!(aws_sdk_sns, []);
-        Handler::new(settings, s3, sns, Arc::new(Echo)).with_store(memory)
-    }
 
     #[tokio::test]
     async fn a_new_variant_is_rendered_and_written_alone() {
@@ -261,7 +242,7 @@ mod tests {
         memory.upload("src", "originals/a.jpg", b"photo");
         let backfill = json!({"bucket": "src", "keys": ["originals/a.jpg"]});
         let one = json!([{"name": "thumb", "width": 8}]);
-        let summary = handler(memory.clone(), one)
+        let summary = on_store(memory.clone(), one)
             .handle(backfill.clone())
             .await
             .unwrap();
@@ -274,7 +255,7 @@ mod tests {
         memory.remove("backup", "originals/a.jpg");
 
         let two = json!([{"name": "thumb", "width": 8}, {"name": "retina", "width": 16}]);
-        let summary = handler(memory.clone(), two.clone())
+        let summary = on_store(memory.clone(), two.clone())
             .handle(backfill.clone())
             .await
             .unwrap();
@@ -293,7 +274,7 @@ mod tests {
             "a version already backed up is not copied again"
         );
         // A second backfill rewrites nothing.
-        let summary = handler(memory, two).handle(backfill).await.unwrap();
+        let summary = on_store(memory, two).handle(backfill).await.unwrap();
         assert_eq!(summary.skipped, 1, "{summary:#?}");
     }
 }

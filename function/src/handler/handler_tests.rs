@@ -47,7 +47,7 @@ impl Renderer for Echo {
     }
 }
 
-fn settings() -> FunctionSettings {
+pub(super) fn settings() -> FunctionSettings {
     FunctionSettings {
         variants: vec![
             serde_json::from_value(json!({"name": "thumb", "width": 10})).unwrap(),
@@ -63,6 +63,18 @@ fn settings() -> FunctionSettings {
         on_delete: Default::default(),
         distribution_id: None,
     }
+}
+
+/// A handler on `store`, rendering `variants` with [`Echo`]; its S3 and SNS clients have no rules,
+/// so any call that leaves the store fails the test.
+pub(super) fn on_store(store: Arc<dyn storage::Store>, variants: serde_json::Value) -> Handler {
+    let settings = FunctionSettings {
+        variants: serde_json::from_value(variants).unwrap(),
+        ..settings()
+    };
+    let s3 = mock_client!(aws_sdk_s3, []);
+    let sns = mock_client!(aws_sdk_sns, []);
+    Handler::new(settings, s3, sns, Arc::new(Echo)).with_store(store)
 }
 
 fn s3_rules(source_head: Rule, body: &'static [u8]) -> Vec<Rule> {

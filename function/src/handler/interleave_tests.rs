@@ -4,10 +4,9 @@
 //! the older render never replaces it, and neither invocation fails. Runs with and without S3's
 //! sequencers (moto sends none, backfill lists have none).
 use super::storage::memory::{Gated, Memory};
-// Echoes the input as every variant: a variant's bytes name the version it was made from.
-use super::tests::Echo;
+// A handler on the store that renders with `Echo`: a variant's bytes name the version it was made from.
+use super::tests::on_store;
 use super::*;
-use crate::spec::Limits;
 use serde_json::{json, Value};
 use tokio::sync::mpsc;
 
@@ -19,24 +18,7 @@ const OLD: &[u8] = b"the first upload";
 const NEW: &[u8] = b"the second upload, which replaced it";
 
 fn handler(store: Gated) -> Handler {
-    let settings = FunctionSettings {
-        variants: vec![serde_json::from_value(json!({"name": "thumb", "width": 8})).unwrap()],
-        limits: Limits::default(),
-        source_prefix: "originals/".into(),
-        processed_bucket: OUT.into(),
-        backup_bucket: Some("backup".into()),
-        failure_topic_arn: "arn:aws:sns:us-east-1:123456789012:failures".into(),
-        failures_prefix: "_failures/".into(),
-        cache_control: "public".into(),
-        on_delete: Default::default(),
-        distribution_id: None,
-    };
-    // No S3 or SNS call may leave the memory: clients without rules fail any call.
-    let s3 = aws_smithy_mocks::mock_client!(aws_sdk_s3, []);
-    let sns = aws_smithy_mocks::mock_client!(aws_sdk_sns, []);
-    Handler::new(settings, s3, sns, Arc::new(Echo))
-        .with_store(Arc::new(store))
-        .with_parallelism(1)
+    on_store(Arc::new(store), json!([{"name": "thumb", "width": 8}])).with_parallelism(1)
 }
 
 fn upload_event(etag: &str, sequencer: Option<&str>) -> Value {

@@ -63,20 +63,13 @@ pub async fn file(dest: &Destination<'_>, report: &FailureReport) -> Result<bool
         }
     }
     let body = serde_json::to_string_pretty(report).expect("a report serializes");
-    dest.sns
-        .publish()
-        .topic_arn(dest.topic_arn)
-        .subject(format!(
-            "imgdeploy: an upload failed ({})",
-            ascii_only(&report.error_kind)
-        ))
-        .message(&body)
-        .send()
+    let subject = format!("an upload failed ({})", report.error_kind);
+    publish(dest, &subject, &body)
         .await
-        .map_err(|e| ReportError::Publish {
+        .map_err(|message| ReportError::Publish {
             key: report.key.clone(),
             topic: dest.topic_arn.into(),
-            message: aws_sdk_sns::error::DisplayErrorContext(&e).to_string(),
+            message,
         })?;
     let metadata = HashMap::from([
         (
@@ -110,18 +103,22 @@ pub async fn clear(dest: &Destination<'_>, source_key: &str) -> Result<(), Store
 /// Publishes a failure that belongs to no one upload (a failed CDN invalidation) to the failure
 /// topic. Best effort: the caller has logged it already.
 pub async fn notify(dest: &Destination<'_>, kind: &str, message: &str) {
-    let published = dest
-        .sns
-        .publish()
-        .topic_arn(dest.topic_arn)
-        .subject(format!("imgdeploy: {}", ascii_only(kind)))
-        .message(message)
-        .send()
-        .await;
-    if let Err(e) = published {
-        let error = aws_sdk_sns::error::DisplayErrorContext(&e).to_string();
+    if let Err(error) = publish(dest, kind, message).await {
         tracing::error!(kind, error, "publishing to the failure topic failed");
     }
+}
+
+/// Publishes to the failure topic with the subject `imgdeploy: <subject>`.
+async fn publish(dest: &Destination<'_>, subject: &str, message: &str) -> Result<(), String> {
+    dest.sns
+        .publish()
+        .topic_arn(dest.topic_arn)
+        .subject(format!("imgdeploy: {}", ascii_only(subject)))
+        .message(message)
+        .send()
+        .await
+        .map(|_| ())
+        .map_err(|e| aws_sdk_sns::error::DisplayErrorContext(&e).to_string())
 }
 
 /// SNS subjects and S3 metadata values must be printable ASCII.

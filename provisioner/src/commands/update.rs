@@ -8,8 +8,7 @@ use crate::config::Config;
 use crate::output::size;
 use crate::progress::Progress;
 use crate::resources::function::BackfillHint;
-use crate::resources::resource::{Known, Resource};
-use crate::resources::{cdn, function, Stack};
+use crate::resources::{function, Stack};
 use anyhow::{bail, Result};
 use serde::Serialize;
 use std::fmt;
@@ -28,11 +27,7 @@ pub async fn run(g: &GlobalArgs, args: &UpdateArgs) -> Result<UpdateResult> {
     let aws = connect(g, &config).await?;
     let stack = Stack::new(&aws, &config, &stack_name);
     // The function's environment names the distribution (for invalidations): read it, as `up` does.
-    let mut known = Known::default();
-    let distribution = cdn::distribution(&stack);
-    if distribution.wanted() {
-        distribution.describe(&stack, &mut known).await?;
-    }
+    let known = function::known(&stack).await?;
     let desired = function::desired(&stack, Some(&artifact)).knowing(&known);
 
     let task = progress.start("read", &format!("function {}", desired.name));

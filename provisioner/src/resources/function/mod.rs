@@ -223,6 +223,18 @@ pub async fn backfill_hint(stack: &Stack<'_>) -> Result<Option<BackfillHint>> {
     }))
 }
 
+/// What the function needs to know beyond the stack: the distribution (when `[cdn]` wants one and it
+/// exists), whose id is in its environment. For the commands that do not walk the whole table
+/// (`update`, the local runner).
+pub async fn known(stack: &Stack<'_>) -> Result<Known> {
+    let mut known = Known::default();
+    let distribution = crate::resources::cdn::distribution(stack);
+    if distribution.wanted() {
+        distribution.describe(stack, &mut known).await?;
+    }
+    Ok(known)
+}
+
 impl Desired {
     /// The function as wanted once the distribution (if any) is known: its id is in the environment,
     /// for the invalidation of replaced and deleted variants.
