@@ -98,6 +98,11 @@ pub struct BackfillArgs {
 pub struct UpArgs {
     #[command(flatten)]
     pub source: ArtifactSource,
+    /// Take over resources of the stack's names that carry no `imgdeploy:stack` tag (made by hand, or
+    /// by an `up` interrupted before it tagged them): the plan says "adopt" and `up` tags them. Never
+    /// takes a resource tagged for another stack, nor a role with policies imgdeploy did not put there.
+    #[arg(long)]
+    pub adopt: bool,
 }
 
 #[derive(Args, Debug)]

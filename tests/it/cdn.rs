@@ -79,11 +79,19 @@ fn check_behaviour(b: &Value, target: &str) {
 #[test]
 fn cdn_serves_through_the_oac_converges_and_is_disabled_before_it_is_deleted() {
     let moto = moto();
-    let s = StackDir::new("cdn", "[cdn]\nprice_class = \"PriceClass_200\"");
+    let s = StackDir::new(
+        "cdn",
+        "[cdn]\nprice_class = \"PriceClass_200\"\nserve_originals = true",
+    );
     let n = s.name.clone();
 
     // 1. up: one OAC, one distribution with the processed bucket by default and originals/* beside it.
-    let (_, created) = recorded(&s, moto, &["up", "--yes"], "up1");
+    let (first, created) = recorded(&s, moto, &["up", "--yes"], "up1");
+    let warning = first["plan"]["warnings"][0].as_str().unwrap_or_default();
+    assert!(
+        warning.contains("GPS"),
+        "serving originals warns: {first:#}"
+    );
     let report = inspect(moto, &n);
     let oacs = report["cloudfront"]["origin_access_controls"]
         .as_object()
@@ -132,6 +140,18 @@ fn cdn_serves_through_the_oac_converges_and_is_disabled_before_it_is_deleted() {
     assert_eq!(behaviours.len(), 1);
     assert_eq!(behaviours[0]["PathPattern"], "originals/*");
     check_behaviour(&behaviours[0], "originals");
+    // With `serve_originals`, the originals bucket lets this distribution read the prefix, nothing else.
+    let statements = report["s3"]["buckets"][format!("{n}-originals")]["policy"]["Statement"]
+        .as_array()
+        .unwrap();
+    let read = statements
+        .iter()
+        .find(|s| s["Sid"] == "CloudFrontReadsWhatItServes")
+        .expect("the originals bucket lets CloudFront read the prefix");
+    assert_eq!(
+        read["Resource"],
+        format!("arn:aws:s3:::{n}-originals/originals/*")
+    );
     // moto drops OriginAccessControlId on the way back: the request carried it on both origins.
     let requests = cloudfront_requests(&created);
     let create = requests
@@ -170,6 +190,7 @@ fn cdn_serves_through_the_oac_converges_and_is_disabled_before_it_is_deleted() {
         step(&edited["plan"], "cdn-distribution")["action"],
         "update"
     );
+    assert!(edited["plan"].get("warnings").is_none(), "{edited:#}");
     let ops: Vec<_> = cloudfront_requests(&file)
         .into_iter()
         .filter(|r| !is_read(&r.0))

@@ -13,6 +13,8 @@ mod function;
 mod harness;
 /// The harness itself: moto, S3 -> SNS -> SQS, the inspector, the fake Lambda Runtime API.
 mod moto_smoke;
+/// Ownership on a shared account (issue 17): foreign and untagged look-alikes, `--adopt`, teardown.
+mod ownership;
 /// The arm64 `bootstrap` of `imgdeploy build` under qemu-aarch64 against moto's S3 (issue 3).
 mod qemu;
 /// Requests moto does not keep or check (ordering, trust policy, DeadLetterConfig), pinned by snapshot.

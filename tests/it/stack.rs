@@ -295,6 +295,8 @@ fn check_resources(r: &Value, n: &str, memory: i64) {
                 cdn.is_none(),
                 "the backup bucket must never be readable through the CDN"
             ),
+            // `[cdn] serve_originals` is off by default: originals keep their EXIF, GPS included.
+            "originals" => assert!(cdn.is_none(), "originals served by default"),
             _ => {
                 let cdn = cdn.unwrap_or_else(|| panic!("{b} lacks the CloudFront statement"));
                 let source = cdn["Condition"]["StringEquals"]["AWS:SourceArn"]
@@ -302,14 +304,10 @@ fn check_resources(r: &Value, n: &str, memory: i64) {
                     .unwrap();
                 assert!(source.contains(":distribution/"), "{source}");
                 // Only what is served: the variant folders (never `_failures/`), the originals' prefix.
-                let expect = if b == "processed" {
-                    serde_json::json!([
-                        format!("arn:aws:s3:::{n}-processed/thumb/*"),
-                        format!("arn:aws:s3:::{n}-processed/web/*")
-                    ])
-                } else {
-                    serde_json::json!(format!("arn:aws:s3:::{n}-originals/originals/*"))
-                };
+                let expect = serde_json::json!([
+                    format!("arn:aws:s3:::{n}-processed/thumb/*"),
+                    format!("arn:aws:s3:::{n}-processed/web/*")
+                ]);
                 assert_eq!(cdn["Resource"], expect, "{b}");
             }
         }
@@ -415,11 +413,10 @@ fn check_resources(r: &Value, n: &str, memory: i64) {
         cfg["DefaultCacheBehavior"]["ViewerProtocolPolicy"],
         "redirect-to-https"
     );
-    let behaviors = &cfg["CacheBehaviors"]["Items"];
-    assert_eq!(behaviors[0]["PathPattern"], "originals/*");
-    assert_eq!(behaviors[0]["ViewerProtocolPolicy"], "redirect-to-https");
+    // The processed bucket only: originals are not served by default.
+    assert_eq!(cfg["CacheBehaviors"]["Quantity"], 0, "{cfg:#}");
     let origins = cfg["Origins"]["Items"].as_array().unwrap();
-    assert_eq!(origins.len(), 2);
+    assert_eq!(origins.len(), 1);
     assert!(!origins
         .iter()
         .any(|o| o["DomainName"].as_str().unwrap().contains("-backup")));

@@ -6,10 +6,10 @@ use crate::commands::connect;
 use crate::config::Config;
 use crate::progress::Progress;
 use crate::resources::function::{self, BackfillHint};
-use crate::resources::plan::Plan;
+use crate::resources::plan::{Action, Plan};
 use crate::resources::state::StackState;
 use crate::resources::Stack;
-use anyhow::Result;
+use anyhow::{bail, Result};
 use serde::Serialize;
 use std::fmt;
 
@@ -30,12 +30,14 @@ pub async fn run(g: &GlobalArgs, args: &UpArgs) -> Result<UpResult> {
     );
     let mut state = StackState::describe(&stack, Some(&artifact)).await?;
     task.finish("done");
-    let plan = state.plan(&stack);
+    let plan = state.plan(&stack, args.adopt);
+    if !g.json && (!g.dry_run || !plan.conflicts().is_empty()) {
+        eprintln!("\nPlan for stack {stack_name}:\n{plan}");
+    }
+    // Nothing is changed while any resource it would touch is another stack's or nobody's.
+    refuse_conflicts(&plan, &aws)?;
     if g.dry_run {
         return Ok(UpResult::planned(plan));
-    }
-    if !g.json {
-        eprintln!("\nPlan for stack {stack_name}:\n{plan}");
     }
 
     // A changed variant set leaves the existing originals with the previous variants: say how many.
@@ -62,6 +64,30 @@ pub async fn run(g: &GlobalArgs, args: &UpArgs) -> Result<UpResult> {
         outputs: Some(outputs),
         backfill,
     })
+}
+
+/// Stops `up` when the plan has conflicts: each resource, whose it is and the fix.
+fn refuse_conflicts(plan: &Plan, aws: &crate::aws::Aws) -> Result<()> {
+    let conflicts = plan.conflicts();
+    if conflicts.is_empty() {
+        return Ok(());
+    }
+    let mut message = format!(
+        "stack {} in {} ({}): {} resource(s) of its names exist and are not the stack's; nothing was changed",
+        plan.stack,
+        aws.region,
+        aws.account,
+        conflicts.len()
+    );
+    for step in conflicts {
+        if let Action::Conflict { reason, fix, .. } = &step.action {
+            message.push_str(&format!(
+                "\n  {} {}: {reason}\n    fix: {fix}",
+                step.kind, step.name
+            ));
+        }
+    }
+    bail!(message)
 }
 
 /// What `up` did: its plan and, unless `--dry-run`, what it changed and where everything is.

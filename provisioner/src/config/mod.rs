@@ -122,11 +122,22 @@ impl FunctionConfig {
 pub struct BackupConfig {
     #[serde(default = "yes")]
     pub enabled: bool,
+    /// Days a replaced or deleted original's earlier version is kept in the backup bucket before a
+    /// lifecycle rule expires it.
+    #[serde(default = "default_noncurrent_days")]
+    pub noncurrent_days: u32,
+}
+
+fn default_noncurrent_days() -> u32 {
+    90
 }
 
 impl Default for BackupConfig {
     fn default() -> Self {
-        BackupConfig { enabled: true }
+        BackupConfig {
+            enabled: true,
+            noncurrent_days: default_noncurrent_days(),
+        }
     }
 }
 
@@ -135,8 +146,9 @@ impl Default for BackupConfig {
 pub struct CdnConfig {
     #[serde(default = "yes")]
     pub enabled: bool,
-    /// Serve `<prefix>*` from the originals bucket too.
-    #[serde(default = "yes")]
+    /// Serve `<prefix>*` from the originals bucket too. Off by default: originals keep their EXIF
+    /// metadata, GPS position included; the plan warns when it is on.
+    #[serde(default)]
     pub serve_originals: bool,
     #[serde(default = "default_price_class")]
     pub price_class: String,
@@ -146,7 +158,7 @@ impl Default for CdnConfig {
     fn default() -> Self {
         CdnConfig {
             enabled: true,
-            serve_originals: true,
+            serve_originals: false,
             price_class: default_price_class(),
         }
     }
@@ -244,6 +256,13 @@ impl Config {
                 "[source] prefix",
                 format!("is {prefix:?}: it must be a folder such as \"originals/\""),
                 "use a non-empty folder name ending in '/', without a leading '/' or '*'",
+            ));
+        }
+        if self.backup.noncurrent_days == 0 {
+            return Err(err(
+                "[backup] noncurrent_days",
+                "is 0: S3 expires noncurrent versions after at least one day".into(),
+                "use a number of days, 1 or more (default 90)",
             ));
         }
         let f = &self.function;

@@ -14,6 +14,7 @@ pub mod function;
 pub mod kind;
 pub mod log_group;
 pub mod notification;
+pub mod owner;
 pub mod permission;
 pub mod plan;
 pub mod resource;

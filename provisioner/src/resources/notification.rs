@@ -173,6 +173,10 @@ impl Resource for Desired {
         diff(current, self)
     }
 
+    fn part_of(&self) -> Option<(Kind, String)> {
+        Some((Kind::Bucket, self.bucket.clone()))
+    }
+
     /// Must run after the upload topic's policy exists: S3 checks that it may publish, and refuses otherwise.
     async fn apply(
         &self,

@@ -82,6 +82,10 @@ impl Resource for Desired {
         diff(current, self)
     }
 
+    fn part_of(&self) -> Option<(Kind, String)> {
+        Some((Kind::Function, self.function.clone()))
+    }
+
     async fn apply(
         &self,
         stack: &Stack<'_>,

@@ -19,6 +19,18 @@ pub enum Action {
     },
     /// Nothing to delete: already gone.
     Absent,
+    /// It exists but is not the stack's (see `owner.rs`): `up` refuses to touch it.
+    Conflict {
+        /// The stack its tag names; `None` when it has no stack tag.
+        owner: Option<String>,
+        reason: String,
+        fix: String,
+    },
+    /// Teardown leaves it alone: it is not the stack's.
+    NotOurs {
+        /// The stack its tag names; `None` when it has no stack tag.
+        owner: Option<String>,
+    },
 }
 
 impl Action {
@@ -45,6 +57,8 @@ impl Action {
             Action::Delete => "-",
             Action::Unchanged | Action::Absent => "=",
             Action::Keep { .. } => "!",
+            Action::Conflict { .. } => "x",
+            Action::NotOurs { .. } => "?",
         }
     }
 }
@@ -62,6 +76,9 @@ pub struct Step {
 pub struct Plan {
     pub stack: String,
     pub steps: Vec<Step>,
+    /// Settings the plan applies that deserve a second look (one line each).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
 }
 
 impl Plan {
@@ -69,6 +86,7 @@ impl Plan {
         Plan {
             stack: stack.to_string(),
             steps: Vec::new(),
+            warnings: Vec::new(),
         }
     }
 
@@ -82,6 +100,14 @@ impl Plan {
 
     pub fn has_changes(&self) -> bool {
         self.steps.iter().any(|s| s.action.mutates())
+    }
+
+    /// The steps `up` must not take: resources that exist and are not the stack's.
+    pub fn conflicts(&self) -> Vec<&Step> {
+        self.steps
+            .iter()
+            .filter(|s| matches!(s.action, Action::Conflict { .. }))
+            .collect()
     }
 }
 
@@ -101,6 +127,8 @@ impl fmt::Display for Plan {
                 Action::Delete => "delete".to_string(),
                 Action::Keep { reason } => format!("keep: {reason}"),
                 Action::Absent => "already gone".to_string(),
+                Action::Conflict { reason, .. } => format!("refused: {reason}"),
+                Action::NotOurs { owner } => not_ours(owner.as_deref()),
             };
             writeln!(
                 f,
@@ -113,7 +141,18 @@ impl fmt::Display for Plan {
         if !self.has_changes() {
             writeln!(f, "  no changes")?;
         }
+        for w in &self.warnings {
+            writeln!(f, "  warning: {w}")?;
+        }
         Ok(())
+    }
+}
+
+/// How a resource teardown leaves alone is described.
+pub fn not_ours(owner: Option<&str>) -> String {
+    match owner {
+        Some(stack) => format!("not ours (stack {stack}'s), left alone"),
+        None => "not ours (untagged), left alone".to_string(),
     }
 }
 

@@ -10,6 +10,7 @@
 //!   finished by running it again.
 use crate::progress::Task;
 use crate::resources::kind::Kind;
+use crate::resources::owner::Owner;
 use crate::resources::plan::Action;
 use crate::resources::{cdn, function, Stack};
 use anyhow::Result;
@@ -26,6 +27,8 @@ pub struct Known {
     pub distribution: Option<cdn::Deployed>,
     /// The function as Lambda describes it: `status` prints its version, size and dates.
     pub function: Option<function::Current>,
+    /// The OACs the stack's own distribution reads through: such an OAC is the stack's.
+    pub distribution_oacs: Vec<String>,
 }
 
 /// How `teardown` was asked to run.
@@ -55,6 +58,23 @@ pub trait Resource {
         -> Result<Option<Self::Current>>;
 
     fn diff(&self, current: Option<&Self::Current>, known: &Known) -> Action;
+
+    /// Whose what exists is (see `owner.rs`), for the stack named `stack`. `None` for a kind that is a
+    /// part of another resource ([`Resource::part_of`]) and so belongs to that resource's owner.
+    fn owner(&self, _current: &Self::Current, _stack: &str, _known: &Known) -> Option<Owner> {
+        None
+    }
+
+    /// Why `--adopt` must refuse this untagged resource even so (a role with other policies).
+    fn adoption_refused(&self, _current: &Self::Current) -> Option<String> {
+        None
+    }
+
+    /// The resource (kind, name) this one is a part of: a bucket's policy or notification, the
+    /// function's permission, the topic's subscription. Teardown leaves it alone with its owner.
+    fn part_of(&self) -> Option<(Kind, String)> {
+        None
+    }
 
     /// Creates or updates what `diff` reported. Called only when the action mutates.
     async fn apply(
@@ -98,6 +118,10 @@ pub trait Slot {
     fn torn_down_alone(&self) -> bool;
     fn describe<'a>(&'a mut self, stack: &'a Stack<'a>, known: &'a mut Known) -> Fut<'a, ()>;
     fn diff(&self, known: &Known) -> Action;
+    /// Whose the described resource is; `None` when it does not exist or is a part of another.
+    fn owner(&self, stack: &str, known: &Known) -> Option<Owner>;
+    fn adoption_refused(&self) -> Option<String>;
+    fn part_of(&self) -> Option<(Kind, String)>;
     fn apply<'a>(
         &'a self,
         stack: &'a Stack<'a>,
@@ -153,6 +177,19 @@ impl<R: Resource> Slot for Entry<R> {
 
     fn diff(&self, known: &Known) -> Action {
         self.desired.diff(self.current.as_ref(), known)
+    }
+
+    fn owner(&self, stack: &str, known: &Known) -> Option<Owner> {
+        let current = self.current.as_ref()?;
+        self.desired.owner(current, stack, known)
+    }
+
+    fn adoption_refused(&self) -> Option<String> {
+        self.desired.adoption_refused(self.current.as_ref()?)
+    }
+
+    fn part_of(&self) -> Option<(Kind, String)> {
+        self.desired.part_of()
     }
 
     fn apply<'a>(

@@ -4,6 +4,7 @@ use crate::aws::{error_code, Explain};
 use crate::policy::{same_policy, PolicyContext};
 use crate::progress::Task;
 use crate::resources::kind::Kind;
+use crate::resources::owner::Owner;
 use crate::resources::plan::Action;
 use crate::resources::resource::{Known, Resource, Teardown};
 use crate::resources::{tag_changes, Stack};
@@ -40,6 +41,10 @@ pub struct Current {
     pub trust: String,
     pub access: Option<String>,
     pub tags: BTreeMap<String, String>,
+    /// The managed policies attached to it (ARNs): imgdeploy attaches none.
+    pub attached: Vec<String>,
+    /// The names of its inline policies: imgdeploy's own is `policy_name`.
+    pub inline: Vec<String>,
 }
 
 pub fn desired(stack: &Stack<'_>) -> Desired {
@@ -118,15 +123,63 @@ impl Resource for Desired {
             .iter()
             .map(|t| (t.key().to_string(), t.value().to_string()))
             .collect();
+        // What else it carries: a role adopted with more would lend the function those rights.
+        let attached = iam
+            .list_attached_role_policies()
+            .role_name(&desired.name)
+            .into_paginator()
+            .items()
+            .send()
+            .collect::<Result<Vec<_>, _>>()
+            .await
+            .explain(
+                stack.aws,
+                &format!("iam:ListAttachedRolePolicies {}", desired.name),
+            )?
+            .into_iter()
+            .map(|p| p.policy_arn.unwrap_or_default())
+            .collect();
+        let inline = iam
+            .list_role_policies()
+            .role_name(&desired.name)
+            .into_paginator()
+            .items()
+            .send()
+            .collect::<Result<Vec<_>, _>>()
+            .await
+            .explain(stack.aws, &format!("iam:ListRolePolicies {}", desired.name))?;
         Ok(Some(Current {
             trust,
             access,
             tags,
+            attached,
+            inline,
         }))
     }
 
     fn diff(&self, current: Option<&Current>, known: &Known) -> Action {
         diff(current, &self.knowing(known))
+    }
+
+    fn owner(&self, current: &Current, stack: &str, _: &Known) -> Option<Owner> {
+        Some(Owner::of_tags(&current.tags, stack))
+    }
+
+    /// A role is adopted only bare: anything else attached would run the function with it.
+    fn adoption_refused(&self, current: &Current) -> Option<String> {
+        let mut extra: Vec<String> = current
+            .attached
+            .iter()
+            .map(|p| format!("managed policy {p}"))
+            .collect();
+        extra.extend(
+            current
+                .inline
+                .iter()
+                .filter(|p| **p != self.policy_name)
+                .map(|p| format!("inline policy {p}")),
+        );
+        (!extra.is_empty()).then(|| format!("it carries {}", extra.join(", ")))
     }
 
     async fn apply(
@@ -267,12 +320,31 @@ mod tests {
     }
 
     #[test]
+    fn a_role_is_adopted_only_bare() {
+        let d = desired();
+        let bare = Current {
+            inline: vec!["acme-function-access".into()],
+            ..Current::default()
+        };
+        assert_eq!(d.adoption_refused(&bare), None);
+        let admin = Current {
+            attached: vec!["arn:aws:iam::aws:policy/AdministratorAccess".into()],
+            inline: vec!["acme-function-access".into(), "extra".into()],
+            ..Current::default()
+        };
+        let why = d.adoption_refused(&admin).unwrap();
+        assert!(why.contains("AdministratorAccess"), "{why}");
+        assert!(why.contains("inline policy extra"), "{why}");
+    }
+
+    #[test]
     fn iam_returns_url_encoded_documents_and_they_match() {
         let d = desired();
         let c = Current {
             trust: urlencoding::encode(&d.trust.to_string()).into_owned(),
             access: Some(urlencoding::encode(&d.access.to_string()).into_owned()),
             tags: d.tags.clone(),
+            ..Current::default()
         };
         assert_eq!(diff(Some(&c), &d), Action::Unchanged);
     }
@@ -284,6 +356,7 @@ mod tests {
             trust: d.trust.to_string(),
             access: None,
             tags: d.tags.clone(),
+            ..Current::default()
         };
         assert_eq!(
             diff(Some(&c), &d),

@@ -34,6 +34,10 @@ impl Resource for Desired {
         &self.topic
     }
 
+    fn part_of(&self) -> Option<(Kind, String)> {
+        Some((Kind::Topic, self.topic.clone()))
+    }
+
     async fn describe(&self, stack: &Stack<'_>, _: &mut Known) -> Result<Option<Current>> {
         let mut pages = stack
             .aws

@@ -3,6 +3,7 @@
 use crate::aws::{error_code, Explain};
 use crate::progress::Task;
 use crate::resources::kind::Kind;
+use crate::resources::owner::Owner;
 use crate::resources::plan::Action;
 use crate::resources::resource::{Known, Resource, Teardown};
 use crate::resources::{tag_changes, Stack};
@@ -109,6 +110,10 @@ impl Resource for Desired {
 
     fn diff(&self, current: Option<&Current>, _: &Known) -> Action {
         diff(current, self)
+    }
+
+    fn owner(&self, current: &Current, stack: &str, _: &Known) -> Option<Owner> {
+        Some(Owner::of_tags(&current.tags, stack))
     }
 
     async fn apply(

@@ -83,7 +83,12 @@ pub async fn run(g: &GlobalArgs, args: &StatusArgs) -> Result<StatusResult> {
 
     // The same table and diffs as `up`'s plan; without a build, the function's code is not compared.
     let state = StackState::describe(&stack, None).await?;
-    let resources: Vec<ResourceState> = state.plan(&stack).steps.iter().map(state_of).collect();
+    let resources: Vec<ResourceState> = state
+        .plan(&stack, false)
+        .steps
+        .iter()
+        .map(state_of)
+        .collect();
     let exists = |name: &str| {
         resources
             .iter()
@@ -126,6 +131,7 @@ fn state_of(step: &Step) -> ResourceState {
     let (state, changes) = match &step.action {
         Action::Create => ("missing", Vec::new()),
         Action::Update { changes } => ("drifted", changes.clone()),
+        Action::Conflict { reason, .. } => ("not ours", vec![reason.clone()]),
         _ => ("ok", Vec::new()),
     };
     ResourceState {

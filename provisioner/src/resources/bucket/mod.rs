@@ -1,11 +1,12 @@
 //! The three S3 buckets: private (Block Public Access, BucketOwnerEnforced), encrypted (SSE-S3), tagged;
-//! the backup bucket is versioned. Teardown empties the processed bucket, every version included, and
+//! the backup bucket is versioned; each has its lifecycle rules ([`lifecycle`]). Teardown empties the processed bucket, every version included, and
 //! keeps the buckets that hold the user's data (originals, backup) unless they are empty or
 //! `--delete-data` is given. Each bucket's policy is a resource of its own ([`policy`]): it names the
 //! CloudFront distribution, which exists only later in the run.
 use crate::aws::{error_code, Explain};
 use crate::progress::Task;
 use crate::resources::kind::Kind;
+use crate::resources::owner::Owner;
 use crate::resources::plan::Action;
 use crate::resources::resource::{Known, Resource, Teardown};
 use crate::resources::{tag_changes, Stack};
@@ -19,8 +20,11 @@ use aws_sdk_s3::types::{
 use std::collections::BTreeMap;
 
 pub mod empty;
+pub mod lifecycle;
 pub mod list;
 pub mod policy;
+#[cfg(test)]
+mod tests;
 
 /// What a bucket should look like.
 #[derive(Debug, Clone, PartialEq)]
@@ -32,6 +36,8 @@ pub struct Desired {
     pub holds_data: bool,
     /// False for the backup bucket without `[backup] enabled`.
     pub wanted: bool,
+    /// The lifecycle rules imgdeploy owns on it.
+    pub lifecycle: Vec<lifecycle::Rule>,
 }
 
 /// What a bucket looks like now.
@@ -42,22 +48,38 @@ pub struct Current {
     pub sse_s3: bool,
     pub versioned: bool,
     pub tags: BTreeMap<String, String>,
+    /// Every lifecycle rule, the user's included.
+    pub lifecycle: Vec<aws_sdk_s3::types::LifecycleRule>,
 }
 
 /// The stack's buckets, in creation order: originals, processed, backup.
 pub fn all(stack: &Stack<'_>) -> Vec<Desired> {
     let n = &stack.names;
-    let bucket = |name: &str, versioned, holds_data, wanted| Desired {
-        name: name.to_string(),
-        versioned,
-        tags: stack.tags(),
-        holds_data,
-        wanted,
-    };
+    let bucket =
+        |name: &str, versioned, holds_data, wanted, rule: Option<lifecycle::Rule>| Desired {
+            name: name.to_string(),
+            versioned,
+            tags: stack.tags(),
+            holds_data,
+            wanted,
+            lifecycle: [lifecycle::abort_multipart()]
+                .into_iter()
+                .chain(rule)
+                .collect(),
+        };
+    let reports = lifecycle::expire_reports(imgdeploy_function::spec::DEFAULT_FAILURES_PREFIX);
+    let backup = &stack.config.backup;
+    let old_versions = lifecycle::expire_noncurrent(backup.noncurrent_days);
     vec![
-        bucket(&n.originals_bucket, false, true, true),
-        bucket(&n.processed_bucket, false, false, true),
-        bucket(&n.backup_bucket, true, true, stack.config.backup.enabled),
+        bucket(&n.originals_bucket, false, true, true, None),
+        bucket(&n.processed_bucket, false, false, true, Some(reports)),
+        bucket(
+            &n.backup_bucket,
+            true,
+            true,
+            backup.enabled,
+            Some(old_versions),
+        ),
     ]
 }
 
@@ -79,6 +101,7 @@ pub fn diff(current: Option<&Current>, desired: &Desired) -> Action {
         changes.push("versioning on".to_string());
     }
     changes.extend(tag_changes(&c.tags, &desired.tags));
+    changes.extend(lifecycle::changes(&c.lifecycle, &desired.lifecycle));
     Action::from_changes(changes)
 }
 
@@ -151,6 +174,7 @@ pub async fn describe(stack: &Stack<'_>, bucket: &str) -> Result<Option<Current>
         sse_s3,
         versioned,
         tags,
+        lifecycle: lifecycle::describe(stack, bucket).await?,
     }))
 }
 
@@ -191,6 +215,10 @@ impl Resource for Desired {
 
     fn diff(&self, current: Option<&Current>, _: &Known) -> Action {
         diff(current, self)
+    }
+
+    fn owner(&self, current: &Current, stack: &str, _: &Known) -> Option<Owner> {
+        Some(Owner::of_tags(&current.tags, stack))
     }
 
     async fn apply(
@@ -270,6 +298,23 @@ async fn apply(stack: &Stack<'_>, desired: &Desired, current: Option<&Current>) 
             &fresh
         }
     };
+    // The stack tag first: it is what makes the bucket the stack's (`owner.rs`), so an interrupted
+    // run leaves a bucket the next `up` recognises.
+    if !tag_changes(&c.tags, &desired.tags).is_empty() {
+        // PutBucketTagging replaces the set: keep tags that others added.
+        let mut merged = c.tags.clone();
+        merged.extend(desired.tags.clone());
+        let tags = merged
+            .iter()
+            .map(|(k, v)| Tag::builder().key(k).value(v).build())
+            .collect::<Result<Vec<_>, _>>()?;
+        s3.put_bucket_tagging()
+            .bucket(b)
+            .tagging(Tagging::builder().set_tag_set(Some(tags)).build()?)
+            .send()
+            .await
+            .explain(stack.aws, &format!("s3:PutBucketTagging {b}"))?;
+    }
     if !c.public_access_blocked {
         let bpa = PublicAccessBlockConfiguration::builder()
             .block_public_acls(true)
@@ -325,77 +370,9 @@ async fn apply(stack: &Stack<'_>, desired: &Desired, current: Option<&Current>) 
             .await
             .explain(stack.aws, &format!("s3:PutBucketVersioning {b}"))?;
     }
-    if !tag_changes(&c.tags, &desired.tags).is_empty() {
-        // PutBucketTagging replaces the set: keep tags that others added.
-        let mut merged = c.tags.clone();
-        merged.extend(desired.tags.clone());
-        let tags = merged
-            .iter()
-            .map(|(k, v)| Tag::builder().key(k).value(v).build())
-            .collect::<Result<Vec<_>, _>>()?;
-        s3.put_bucket_tagging()
-            .bucket(b)
-            .tagging(Tagging::builder().set_tag_set(Some(tags)).build()?)
-            .send()
-            .await
-            .explain(stack.aws, &format!("s3:PutBucketTagging {b}"))?;
+    let rules = &desired.lifecycle;
+    if !lifecycle::changes(&c.lifecycle, rules).is_empty() {
+        lifecycle::apply(stack, b, &c.lifecycle, rules).await?;
     }
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn desired(versioned: bool) -> Desired {
-        Desired {
-            name: "acme-backup".into(),
-            versioned,
-            tags: BTreeMap::from([("imgdeploy:stack".into(), "acme".into())]),
-            holds_data: true,
-            wanted: true,
-        }
-    }
-
-    fn good() -> Current {
-        Current {
-            public_access_blocked: true,
-            owner_enforced: true,
-            sse_s3: true,
-            versioned: true,
-            tags: desired(true).tags,
-        }
-    }
-
-    #[test]
-    fn missing_bucket_is_created() {
-        assert_eq!(diff(None, &desired(true)), Action::Create);
-    }
-
-    #[test]
-    fn matching_bucket_is_unchanged() {
-        assert_eq!(diff(Some(&good()), &desired(true)), Action::Unchanged);
-    }
-
-    #[test]
-    fn each_drift_is_named() {
-        let c = Current {
-            public_access_blocked: false,
-            versioned: false,
-            sse_s3: false,
-            ..good()
-        };
-        let Action::Update { changes } = diff(Some(&c), &desired(true)) else {
-            panic!()
-        };
-        assert_eq!(
-            changes,
-            ["block public access", "encryption SSE-S3", "versioning on"]
-        );
-    }
-
-    #[test]
-    fn a_versioned_bucket_that_need_not_be_is_left_alone() {
-        assert_eq!(diff(Some(&good()), &desired(false)), Action::Unchanged);
-    }
 }

@@ -1,10 +1,13 @@
-//! The distribution, found by its comment: create it with the stack's tags, update it with the ETag of
-//! the configuration just read. Its teardown is in `teardown.rs`.
+//! The distribution, found by its comment and its stack tag: create it with the stack's tags, update it
+//! with the ETag of the configuration just read. Distributions have no unique name, so a look-alike
+//! with the same comment and another stack's tag is not this stack's: it is never read as the stack's,
+//! changed or deleted. Its teardown is in `teardown.rs`.
 use super::sdk::origin_access_controls;
 use super::spec::DistributionSpec;
 use super::{Deployed, Desired};
 use crate::aws::{Aws, Explain};
 use crate::progress::Task;
+use crate::resources::owner::Owner;
 use crate::resources::{tag_changes, Stack};
 use anyhow::{bail, Context, Result};
 use aws_sdk_cloudfront::error::ProvideErrorMetadata;
@@ -88,17 +91,12 @@ pub async fn get_config(aws: &Aws, id: &str) -> Result<Option<(String, Distribut
     Ok(Some((etag, config)))
 }
 
-async fn state(
-    aws: &Aws,
-    (id, arn, domain, status): (String, String, String, String),
-) -> Result<Option<DistributionState>> {
-    let Some((etag, config)) = get_config(aws, &id).await? else {
-        return Ok(None);
-    };
-    let tags = aws
+/// A distribution's tags.
+pub async fn tags_of(aws: &Aws, id: &str, arn: &str) -> Result<BTreeMap<String, String>> {
+    Ok(aws
         .cloudfront
         .list_tags_for_resource()
-        .resource(&arn)
+        .resource(arn)
         .send()
         .await
         .explain(aws, &format!("cloudfront:ListTagsForResource {id}"))?
@@ -107,7 +105,17 @@ async fn state(
         .unwrap_or_default()
         .into_iter()
         .map(|t| (t.key, t.value.unwrap_or_default()))
-        .collect();
+        .collect())
+}
+
+async fn state(
+    aws: &Aws,
+    (id, arn, domain, status): (String, String, String, String),
+) -> Result<Option<DistributionState>> {
+    let Some((etag, config)) = get_config(aws, &id).await? else {
+        return Ok(None);
+    };
+    let tags = tags_of(aws, &id, &arn).await?;
     Ok(Some(DistributionState {
         id,
         arn,
@@ -120,13 +128,22 @@ async fn state(
     }))
 }
 
+/// The stack's distribution: the one with its comment and its tag; else an untagged one with its
+/// comment (the plan then shows a conflict, or `--adopt` tags it). One tagged for another stack is
+/// passed over as if it did not exist.
 pub async fn describe(stack: &Stack<'_>) -> Result<Option<DistributionState>> {
+    let mut untagged = None;
     for summary in find(stack.aws, &stack.names.distribution_comment).await? {
-        if let Some(s) = state(stack.aws, summary).await? {
-            return Ok(Some(s));
+        let Some(s) = state(stack.aws, summary).await? else {
+            continue;
+        };
+        match Owner::of_tags(&s.tags, &stack.names.stack) {
+            Owner::Us => return Ok(Some(s)),
+            Owner::Untagged => untagged = untagged.or(Some(s)),
+            Owner::Other(_) => {}
         }
     }
-    Ok(None)
+    Ok(untagged)
 }
 
 /// (configuration changes, tag changes) between `current` and `desired`, the origins reading through

@@ -4,7 +4,7 @@
 //! bucket is never an origin.
 //!
 //! CloudFront has no names: the OAC is found by its name (`names.oac`), the distribution by its comment
-//! (`names.distribution_comment`), and it carries the stack tag. They are two resources of the stack's
+//! (`names.distribution_comment`) and its stack tag (a look-alike of another stack is passed over). They are two resources of the stack's
 //! table, [`Oac`] and [`Distribution`]; both are unwanted (left alone by `up`) without `[cdn] enabled`.
 //!
 //! Teardown order: the distribution first (disable, wait until deployed, delete with the latest ETag),
@@ -21,6 +21,7 @@
 //! - its distributions are `Deployed` as soon as they are read, so the waiter returns at once.
 use crate::progress::Task;
 use crate::resources::kind::Kind;
+use crate::resources::owner::Owner;
 use crate::resources::plan::Action;
 use crate::resources::resource::{Known, Resource, Teardown};
 use crate::resources::Stack;
@@ -169,6 +170,15 @@ impl Resource for Oac {
         diff_oac(current, &self.0)
     }
 
+    /// An OAC has no tags: it is the stack's when the stack's distribution reads through it, or when
+    /// its description is the one imgdeploy writes for this stack (before the distribution exists,
+    /// and where, as on moto, the distribution's answer leaves its OACs out).
+    fn owner(&self, current: &OacState, _: &str, known: &Known) -> Option<Owner> {
+        let ours = known.distribution_oacs.contains(&current.id)
+            || current.spec.description == self.0.oac.description;
+        Some(if ours { Owner::Us } else { Owner::Untagged })
+    }
+
     async fn apply(
         &self,
         stack: &Stack<'_>,
@@ -205,11 +215,21 @@ impl Resource for Distribution {
     ) -> Result<Option<DistributionState>> {
         let found = distribution::describe(stack).await?;
         known.distribution = found.as_ref().map(DistributionState::deployed);
+        known.distribution_oacs = found
+            .iter()
+            .filter(|d| Owner::of_tags(&d.tags, &stack.names.stack) == Owner::Us)
+            .flat_map(|d| sdk::origin_access_controls(&d.config))
+            .filter_map(|(_, oac)| oac.filter(|id| !id.is_empty()))
+            .collect();
         Ok(found)
     }
 
     fn diff(&self, current: Option<&DistributionState>, known: &Known) -> Action {
         diff_distribution(current, &self.0, known.oac_id.as_deref())
+    }
+
+    fn owner(&self, current: &DistributionState, stack: &str, _: &Known) -> Option<Owner> {
+        Some(Owner::of_tags(&current.tags, stack))
     }
 
     async fn apply(

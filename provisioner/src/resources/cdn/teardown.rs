@@ -1,9 +1,10 @@
 //! Teardown of the distribution, in the order CloudFront demands: disable it, wait until the change is
 //! deployed (minutes on AWS), delete it with the latest ETag; if CloudFront still answers
 //! `DistributionNotDisabled` (something re-enabled it), do it all again. Safe to interrupt and re-run.
-use super::distribution::{find, get_config};
+use super::distribution::{find, get_config, tags_of};
 use crate::aws::{Aws, Explain};
 use crate::progress::Task;
+use crate::resources::owner::Owner;
 use crate::resources::plan::Action;
 use crate::resources::Stack;
 use anyhow::{anyhow, bail, Result};
@@ -19,17 +20,22 @@ pub const DEPLOY_WAIT: Duration = Duration::from_secs(45 * 60);
 /// How often teardown disables and retries when CloudFront says the distribution is not disabled yet.
 const DELETE_ATTEMPTS: usize = 3;
 
-/// Disables, waits for and deletes every distribution with the stack's comment.
+/// Disables, waits for and deletes every distribution with the stack's comment and the stack's tag;
+/// look-alikes (another stack's tag, or none) are left exactly as they are.
 pub async fn destroy(stack: &Stack<'_>, task: &Task) -> Result<Action> {
     let aws = stack.aws;
-    let found = find(aws, &stack.names.distribution_comment).await?;
-    if found.is_empty() {
-        return Ok(Action::Absent);
+    let mut deleted = false;
+    for (id, arn, ..) in find(aws, &stack.names.distribution_comment).await? {
+        if Owner::of_tags(&tags_of(aws, &id, &arn).await?, &stack.names.stack) == Owner::Us {
+            delete(aws, &id, task).await?;
+            deleted = true;
+        }
     }
-    for (id, ..) in found {
-        delete(aws, &id, task).await?;
-    }
-    Ok(Action::Delete)
+    Ok(if deleted {
+        Action::Delete
+    } else {
+        Action::Absent
+    })
 }
 
 /// One distribution: disable it (if enabled), wait until deployed, delete with the latest ETag. Safe to

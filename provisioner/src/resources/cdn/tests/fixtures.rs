@@ -234,6 +234,23 @@ pub(super) fn readable(xml: &str) -> String {
     lines.join("\n")
 }
 
+/// `ListTagsForResource` of a distribution tagged for `stack`.
+pub(super) fn tagged_for(stack: &'static str) -> Rule {
+    mock!(Client::list_tags_for_resource).then_output(move || {
+        let tag = aws_sdk_cloudfront::types::Tag::builder()
+            .key("imgdeploy:stack")
+            .value(stack)
+            .build()
+            .unwrap();
+        let tags = aws_sdk_cloudfront::types::Tags::builder()
+            .items(tag)
+            .build();
+        aws_sdk_cloudfront::operation::list_tags_for_resource::ListTagsForResourceOutput::builder()
+            .tags(tags)
+            .build()
+    })
+}
+
 pub(super) fn oac_rules() -> (Rule, Rule, Rule) {
     (
         mock!(Client::list_origin_access_controls).then_output(oac_listed),

@@ -14,7 +14,14 @@ mod teardown;
 
 pub(super) const OAC_ID: &str = "E2OACOFTHESTACK";
 
+/// A stack configured with `cdn`; these tests cover the fullest CDN, so the originals are served unless
+/// `cdn` says `serve_originals` (the default, off, is `config::tests`' and `the_default_serves_no_originals`).
 pub(super) fn config(cdn: &str) -> Config {
+    let cdn = match (cdn.contains("[cdn]"), cdn.contains("serve_originals")) {
+        (_, true) => cdn.to_string(),
+        (true, false) => cdn.replacen("[cdn]", "[cdn]\nserve_originals = true", 1),
+        (false, false) => format!("[cdn]\nserve_originals = true\n{cdn}"),
+    };
     let text = format!(
         "[stack]\nname = \"acme\"\n[stack.tags]\nteam = \"photos\"\n{cdn}\n[[variant]]\nname = \"thumb\"\nwidth = 200\nheight = 200\n"
     );
@@ -97,6 +104,22 @@ fn desired_cdn_serves_processed_by_default_and_originals_under_the_prefix() {
         Some("acme")
     );
     assert_eq!(d.tags.get("team").map(String::as_str), Some("photos"));
+}
+
+#[test]
+fn the_default_serves_no_originals() {
+    let aws = offline_aws();
+    let text =
+        "[stack]\nname = \"acme\"\n[[variant]]\nname = \"thumb\"\nwidth = 200\nheight = 200\n";
+    let config = Config::parse(text, "imgdeploy.toml").unwrap();
+    let d = desired(&Stack::new(&aws, &config, "acme"));
+    assert_eq!(
+        d.distribution.origins.len(),
+        1,
+        "{:?}",
+        d.distribution.origins
+    );
+    assert!(d.distribution.behaviors.is_empty());
 }
 
 #[test]

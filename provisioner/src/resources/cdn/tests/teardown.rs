@@ -42,8 +42,10 @@ async fn teardown_disables_waits_until_deployed_then_deletes_with_the_latest_eta
     let delete = mock!(Client::delete_distribution)
         .then_output(|| DeleteDistributionOutput::builder().build());
     let (list_oac, get_oac, delete_oac) = oac_rules();
+    let tags = tagged_for("acme");
     let rules = [
         &list,
+        &tags,
         &get,
         &disable,
         &poll,
@@ -93,8 +95,10 @@ async fn distribution_not_disabled_means_disable_wait_and_delete_again() {
         .output(|| DeleteDistributionOutput::builder().build())
         .build();
     let (list_oac, get_oac, delete_oac) = oac_rules();
+    let tags = tagged_for("acme");
     let rules = [
         &list,
+        &tags,
         &get,
         &disable,
         &poll,
@@ -131,8 +135,10 @@ async fn an_interrupted_teardown_waits_for_the_disabled_distribution_and_deletes
     let delete = mock!(Client::delete_distribution)
         .then_output(|| DeleteDistributionOutput::builder().build());
     let (list_oac, get_oac, delete_oac) = oac_rules();
+    let tags = tagged_for("acme");
     let rules = [
         &list,
+        &tags,
         &get,
         &poll,
         &delete,
@@ -204,6 +210,29 @@ async fn another_stacks_distribution_is_left_alone() {
         .await
         .unwrap();
     assert_eq!((oac, dist), (Action::Delete, Action::Absent));
+}
+
+#[tokio::test]
+async fn a_look_alike_with_the_stacks_comment_and_another_stacks_tag_is_not_touched() {
+    let rec = Recorder::default();
+    let list = mock!(Client::list_distributions).then_output(|| listed("imgdeploy:acme"));
+    let tags = tagged_for("prod");
+    let (list_oac, get_oac, delete_oac) = oac_rules();
+    let (_, dist) = teardown(&[&list, &tags, &list_oac, &get_oac, &delete_oac], &rec)
+        .await
+        .unwrap();
+    assert_eq!(dist, Action::Absent);
+    let seq = sequence(&rec);
+    assert_eq!(
+        seq[..2],
+        ["ListDistributions", "ListTagsForResource"],
+        "{seq:?}"
+    );
+    assert!(
+        !seq.iter()
+            .any(|s| s.contains("Distribution") && !s.starts_with("ListDistributions")),
+        "read its tags and nothing more: {seq:?}"
+    );
 }
 
 #[tokio::test]
