@@ -74,6 +74,10 @@ pub enum Command {
     /// variant: list, print the plan and its estimated cost, ask, then process. Work already done is
     /// skipped; a second backfill rewrites nothing.
     Backfill(BackfillArgs),
+    /// After a fix is deployed, send the function every event the failure queue kept (those Lambda
+    /// or SNS gave up on), with progress. A message is deleted only once Lambda accepted it;
+    /// `--dry-run` says how many wait.
+    Redrive(RedriveArgs),
     /// Print every policy the stack grants (the function's role, the upload topic, each bucket),
     /// rendered for this account and configuration exactly as `up` sends them. Read-only.
     Policies(PoliciesArgs),
@@ -81,6 +85,13 @@ pub enum Command {
 
 #[derive(Args, Debug)]
 pub struct PoliciesArgs {}
+
+#[derive(Args, Debug)]
+pub struct RedriveArgs {
+    /// Redrive at most this many events (default: all that wait).
+    #[arg(long, value_name = "N")]
+    pub max: Option<u64>,
+}
 
 #[derive(Args, Debug)]
 pub struct BackfillArgs {

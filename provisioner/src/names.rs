@@ -12,6 +12,8 @@ pub struct Names {
     pub backup_bucket: String,
     pub upload_topic: String,
     pub failure_topic: String,
+    /// The SQS queue that keeps the events nothing could process (dead letters), for `redrive`.
+    pub failure_queue: String,
     pub role: String,
     pub role_policy: String,
     pub function: String,
@@ -33,6 +35,7 @@ impl Names {
             backup_bucket: format!("{stack}-backup"),
             upload_topic: format!("{stack}-uploads"),
             failure_topic: format!("{stack}-failures"),
+            failure_queue: format!("{stack}-failures"),
             role: format!("{stack}-function"),
             role_policy: format!("{stack}-function-access"),
             log_group: format!("/aws/lambda/{function}"),
@@ -52,6 +55,10 @@ impl Names {
             backup_bucket: format!("arn:{partition}:s3:::{}", self.backup_bucket),
             upload_topic: sns(&self.upload_topic),
             failure_topic: sns(&self.failure_topic),
+            failure_queue: format!(
+                "arn:{partition}:sqs:{region}:{account}:{}",
+                self.failure_queue
+            ),
             role: format!("arn:{partition}:iam::{account}:role/{}", self.role),
             function: format!(
                 "arn:{partition}:lambda:{region}:{account}:function:{}",
@@ -72,6 +79,7 @@ pub struct Arns {
     pub backup_bucket: String,
     pub upload_topic: String,
     pub failure_topic: String,
+    pub failure_queue: String,
     pub role: String,
     pub function: String,
     pub log_group: String,

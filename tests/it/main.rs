@@ -17,6 +17,8 @@ mod moto_smoke;
 mod ownership;
 /// The arm64 `bootstrap` of `imgdeploy build` under qemu-aarch64 against moto's S3 (issue 3).
 mod qemu;
+/// The failure queue in `status`, and `redrive` back to the function (issue 17).
+mod redrive;
 /// Requests moto does not keep or check (ordering, trust policy, DeadLetterConfig), pinned by snapshot.
 mod requests;
 /// `up` and `teardown` (issue 2); also `StackDir`, the deployed stack the other areas reuse.

@@ -9,24 +9,10 @@ use std::process::Command;
 
 /// Runs boto3 `code` against moto with `NAME` bound to the stack's name; returns what it prints, as JSON.
 fn boto3(moto: &Moto, name: &str, code: &str) -> Value {
-    let script = format!(
+    moto.python_json(&format!(
         "import boto3, json\nNAME = {name:?}\ns3 = boto3.client('s3')\nsns = boto3.client('sns')\n\
          iam = boto3.client('iam')\ncf = boto3.client('cloudfront')\nlam = boto3.client('lambda')\n{code}"
-    );
-    let mut cmd = Command::new(moto.python());
-    let out = moto
-        .configure(&mut cmd)
-        .args(["-c", &script])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "boto3 failed:\n{}\n{}",
-        String::from_utf8_lossy(&out.stderr),
-        script
-    );
-    let text = String::from_utf8_lossy(&out.stdout);
-    serde_json::from_str(text.trim()).unwrap_or(Value::Null)
+    ))
 }
 
 /// Look-alikes of the stack's originals bucket, upload topic and role, tagged `tag` (untagged: `None`).

@@ -97,7 +97,41 @@ fn up_sends_what_moto_does_not_check() {
     let dlq = create_function["DeadLetterConfig"]["TargetArn"]
         .as_str()
         .expect("DeadLetterConfig sent");
-    assert_eq!(dlq, "arn:aws:sns:us-east-1:123456789012:STACK-failures");
+    assert_eq!(dlq, "arn:aws:sqs:us-east-1:123456789012:STACK-failures");
+
+    // Durable failures: the queue (encrypted, kept 14 days, its policy), Lambda's retries set
+    // explicitly, and the upload subscription's redrive to the queue.
+    let queue: Value = serde_json::from_str(&first.body_of("CreateQueue")).unwrap();
+    assert_eq!(
+        queue["Attributes"]["SqsManagedSseEnabled"], "true",
+        "{queue:#}"
+    );
+    assert_eq!(queue["Attributes"]["MessageRetentionPeriod"], "1209600");
+    let policy: Value =
+        serde_json::from_str(queue["Attributes"]["Policy"].as_str().unwrap()).unwrap();
+    assert_eq!(
+        policy["Statement"][0]["Principal"]["AWS"],
+        "arn:aws:iam::123456789012:role/STACK-function"
+    );
+    let retries: Value =
+        serde_json::from_str(&first.body_of("PutFunctionEventInvokeConfig")).unwrap();
+    assert_eq!(
+        (
+            &retries["MaximumRetryAttempts"],
+            &retries["MaximumEventAgeInSeconds"]
+        ),
+        (&serde_json::json!(2), &serde_json::json!(21600))
+    );
+    let subscribe = form(&first.body_of("Subscribe"));
+    assert_eq!(
+        subscribe["Attributes.entry.1.key"], "RedrivePolicy",
+        "{subscribe:?}"
+    );
+    let redrive: Value = serde_json::from_str(&subscribe["Attributes.entry.1.value"]).unwrap();
+    assert_eq!(
+        redrive["deadLetterTargetArn"],
+        "arn:aws:sqs:us-east-1:123456789012:STACK-failures"
+    );
 
     // A second up sends no AddPermission (nor anything else that mutates).
     std::fs::remove_file(&record).ok();

@@ -365,6 +365,7 @@ fn check_resources(r: &Value, n: &str, memory: i64) {
             "DeleteVariantsOfDeletedOriginalsAndReportsOfFixedOnes",
             "CopyOriginalsWithTheirTagsToBackup",
             "PublishFailureReports",
+            "KeepEventsLambdaCouldNotProcessInTheFailureQueue",
             "InvalidateReplacedAndDeletedVariantsOnTheStacksCdn",
             "WriteOwnLogs"
         ]
@@ -375,8 +376,12 @@ fn check_resources(r: &Value, n: &str, memory: i64) {
         .as_str()
         .expect("the distribution id in the function's environment")
         .to_string();
+    let invalidate = statements
+        .iter()
+        .find(|s| s["Sid"] == "InvalidateReplacedAndDeletedVariantsOnTheStacksCdn")
+        .unwrap();
     assert_eq!(
-        statements[7]["Resource"],
+        invalidate["Resource"],
         format!("arn:aws:cloudfront::123456789012:distribution/{dist_id}")
     );
 
@@ -392,9 +397,51 @@ fn check_resources(r: &Value, n: &str, memory: i64) {
         .unwrap()
         .contains("\"thumb\""));
     assert_eq!(f["tags"]["imgdeploy:stack"], n);
+    // Failed events are kept: Lambda retries as configured, then sends them to the queue (moto drops
+    // DeadLetterConfig: `requests.rs` pins it); SNS sends what it cannot deliver there too.
+    let retries = &f["event_invoke_config"];
+    assert_eq!(
+        (
+            &retries["MaximumRetryAttempts"],
+            &retries["MaximumEventAgeInSeconds"]
+        ),
+        (&serde_json::json!(2), &serde_json::json!(21600)),
+        "{f:#}"
+    );
+    let queue = &r["sqs"]["queues"][format!("{n}-failures")];
+    assert_eq!(
+        queue["attributes"]["MessageRetentionPeriod"], "1209600",
+        "{queue:#}"
+    );
+    assert_eq!(queue["tags"]["imgdeploy:stack"], n);
+    let senders: Vec<&Value> = queue["policy"]["Statement"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["Effect"] == "Allow")
+        .map(|s| &s["Principal"])
+        .collect();
+    assert_eq!(
+        senders,
+        [
+            &serde_json::json!({"AWS": format!("arn:aws:iam::123456789012:role/{n}-function")}),
+            &serde_json::json!({"Service": "sns.amazonaws.com"})
+        ]
+    );
     let permission = &f["policy"]["Statement"][0];
     assert_eq!(permission["Principal"]["Service"], "sns.amazonaws.com");
     let subs = r["sns"]["subscriptions"].as_array().unwrap();
+    let to_function = subs.iter().find(|s| s["protocol"] == "lambda").unwrap();
+    let redrive: Value = serde_json::from_str(
+        to_function["attributes"]["RedrivePolicy"]
+            .as_str()
+            .expect("the subscription has a redrive policy"),
+    )
+    .unwrap();
+    assert_eq!(
+        redrive["deadLetterTargetArn"],
+        format!("arn:aws:sqs:us-east-1:123456789012:{n}-failures")
+    );
     assert!(subs.iter().any(|s| s["protocol"] == "lambda"
         && s["endpoint"]
             .as_str()

@@ -8,6 +8,7 @@ Output (stdout, one JSON document):
   {"stack", "found": ["s3:bucket:NAME", "sns:topic:ARN", ...],   # everything matched, sorted
    "s3": {"buckets": {NAME: {...}}}, "sns": {"topics": {NAME: {...}}, "subscriptions": [...]},
    "iam": {"roles": {NAME: {...}}}, "lambda": {"functions": {NAME: {...}}},
+   "sqs": {"queues": {NAME: {...}}},
    "logs": {"log_groups": {NAME: {...}}},
    "cloudfront": {"distributions": {ID: {...}}, "origin_access_controls": {ID: {...}}}}
 Policy documents are parsed into JSON objects; absent configurations are null.
@@ -60,6 +61,8 @@ VANISHED_CODES = {
     "ResourceNotFoundException",
     "NoSuchDistribution",
     "NoSuchResource",
+    "AWS.SimpleQueueService.NonExistentQueue",
+    "QueueDoesNotExist",
 }
 
 
@@ -256,14 +259,39 @@ def inspect_lambda(session, stack, found):
             answer = lam.get_function(FunctionName=name)
             policy = optional(lam.get_policy, FunctionName=name)
             concurrency = strip_metadata(lam.get_function_concurrency(FunctionName=name))
+            event_invoke = optional(lam.get_function_event_invoke_config, FunctionName=name)
             functions[name] = {
                 "arn": arn,
                 "tags": tags,
                 "configuration": answer["Configuration"],
                 "reserved_concurrency": (concurrency or {}).get("ReservedConcurrentExecutions"),
+                "event_invoke_config": strip_metadata(event_invoke) if event_invoke else None,
                 "policy": parse_policy((policy or {}).get("Policy")),
             }
     return {"functions": functions}
+
+
+def inspect_sqs(session, stack, found):
+    sqs = session.client("sqs")
+    queues = {}
+    for page in sqs.get_paginator("list_queues").paginate():
+        for url in page.get("QueueUrls", []):
+            name = url.rsplit("/", 1)[-1]
+            answer = unless_vanished(sqs.list_queue_tags, QueueUrl=url)
+            if answer is None:
+                continue
+            tags = answer.get("Tags") or {}
+            if not (stack.named(name) or stack.tagged(tags)):
+                continue
+            found.append(f"sqs:queue:{name}")
+            attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+            queues[name] = {
+                "url": url,
+                "tags": tags,
+                "attributes": attributes,
+                "policy": parse_policy(attributes.get("Policy")),
+            }
+    return {"queues": queues}
 
 
 def inspect_logs(session, stack, found):
@@ -362,6 +390,7 @@ def main():
         "sns": inspect_sns(clients, stack, found),
         "iam": inspect_iam(clients, stack, found),
         "lambda": inspect_lambda(clients, stack, found),
+        "sqs": inspect_sqs(clients, stack, found),
         "logs": inspect_logs(clients, stack, found),
         "cloudfront": inspect_cloudfront(clients, stack, found),
     }

@@ -10,6 +10,7 @@ Why a launcher instead of plain `moto_server`:
   message. With `--lambda-deliveries FILE` each delivery becomes one JSON line
   `{"function_arn", "topic_arn", "subscription_arn", "event"}`, where `event` is the SNS event Lambda would
   receive, ready to feed to the real `bootstrap`. As on AWS, the publish succeeds whatever the function.
+  A direct `Invoke` of an existing function is recorded the same way (`"source": "invoke"`).
 - with `--enforce-s3-iam`, S3 requests are authenticated and authorised as AWS does, against the IAM
   users' policies, while every other service stays open: moto checks SigV4 differently from the Rust
   SDK for form-encoded services (SNS), and authorises non-S3 actions against resource `*` only, so
@@ -93,6 +94,34 @@ def record_lambda_deliveries(path: str | None) -> None:
     Subscription.publish = publish
 
 
+def record_lambda_invocations(path: str | None) -> None:
+    """Replaces a direct Lambda Invoke (moto would start Docker) by a record of its payload.
+
+    Each becomes one JSON line in the deliveries file, `{"source": "invoke", "function_arn",
+    "invocation_type", "event"}`; the function must exist, as on AWS (moto raises otherwise).
+    """
+    from moto.awslambda.models import LambdaBackend
+
+    lock = threading.Lock()
+
+    def invoke(self, function_name, qualifier, body, headers, response_headers):
+        fn = self.get_function(function_name, qualifier)
+        if path is not None:
+            try:
+                event = json.loads(body or b"null")
+            except ValueError:
+                event = None
+            line = json.dumps({"source": "invoke", "function_arn": fn.function_arn,
+                               "invocation_type": headers.get("X-Amz-Invocation-Type", "RequestResponse"),
+                               "event": event})
+            with lock, open(path, "a", encoding="utf-8") as out:
+                out.write(line + "\n")
+        response_headers["Content-Length"] = "0"
+        return b""
+
+    LambdaBackend.invoke = invoke
+
+
 def open_all_but_s3() -> None:
     """Leaves every service but S3 unauthenticated once enforcement is on."""
     from moto.core.authorization import ActionAuthenticatorMixin
@@ -161,6 +190,7 @@ def main() -> int:
 
     neutral_bucket_policies()
     record_lambda_deliveries(args.lambda_deliveries)
+    record_lambda_invocations(args.lambda_deliveries)
 
     from moto.server import ThreadedMotoServer
 

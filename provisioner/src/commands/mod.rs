@@ -11,6 +11,7 @@ pub mod backfill;
 pub mod build;
 pub mod invoke;
 pub mod policies;
+pub mod redrive;
 pub mod render;
 pub mod status;
 pub mod teardown;
@@ -28,6 +29,11 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Policies(args) => emit(g.json, &policies::run(g, args).await?),
         Command::Backfill(args) => {
             let result = backfill::run(g, args).await?;
+            emit(g.json, &result);
+            result.check()?
+        }
+        Command::Redrive(args) => {
+            let result = redrive::run(g, args).await?;
             emit(g.json, &result);
             result.check()?
         }

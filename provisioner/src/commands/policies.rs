@@ -24,6 +24,8 @@ pub struct PoliciesResult {
     pub function_access: Value,
     /// The upload topic's policy: who may publish uploads.
     pub upload_topic: Value,
+    /// Who may send to the failure queue.
+    pub failure_queue: Value,
     /// Each bucket's policy, by bucket name.
     pub buckets: BTreeMap<String, Value>,
 }
@@ -49,6 +51,7 @@ pub async fn run(g: &GlobalArgs, _: &PoliciesArgs) -> Result<PoliciesResult> {
         lambda_trust: stack.policies.lambda_trust(),
         function_access: stack.policies.function_access(distribution),
         upload_topic: stack.policies.upload_topic(),
+        failure_queue: stack.policies.failure_queue(),
         buckets,
     })
 }
@@ -71,6 +74,11 @@ impl fmt::Display for PoliciesResult {
             f,
             "\n## upload topic policy\n{}",
             pretty(&self.upload_topic)
+        )?;
+        writeln!(
+            f,
+            "\n## failure queue policy\n{}",
+            pretty(&self.failure_queue)
         )?;
         for (name, policy) in &self.buckets {
             writeln!(f, "\n## bucket {name}\n{}", pretty(policy))?;

@@ -136,6 +136,8 @@ pub struct Outputs {
     pub upload_prefix: String,
     pub function: String,
     pub failure_topic: String,
+    /// Events nothing could process, kept 14 days for `imgdeploy redrive`.
+    pub failure_queue: String,
     pub cdn_domain: Option<String>,
     pub upload_command: String,
 }
@@ -157,6 +159,7 @@ impl Outputs {
             upload_prefix: prefix.clone(),
             function: n.function.clone(),
             failure_topic: stack.arns.failure_topic.clone(),
+            failure_queue: n.failure_queue.clone(),
             cdn_domain: stack
                 .config
                 .cdn
@@ -206,6 +209,11 @@ impl fmt::Display for Outputs {
         }
         writeln!(f, "function         : {}", self.function)?;
         writeln!(f, "failure reports  : {}", self.failure_topic)?;
+        writeln!(
+            f,
+            "failed events    : SQS {}  (`imgdeploy redrive` after a fix)",
+            self.failure_queue
+        )?;
         match &self.cdn_domain {
             Some(d) => writeln!(f, "CDN              : https://{d}/<variant>/<key>")?,
             None => writeln!(f, "CDN              : off")?,
@@ -228,6 +236,7 @@ mod tests {
             upload_prefix: "originals/".into(),
             function: "acme-variants".into(),
             failure_topic: "arn:aws:sns:eu-west-1:123456789012:acme-failures".into(),
+            failure_queue: "acme-failures".into(),
             cdn_domain: cdn.then(|| "d111111abcdef8.cloudfront.net".into()),
             upload_command: "aws s3 cp photo.jpg s3://acme-originals/originals/photo.jpg".into(),
         }

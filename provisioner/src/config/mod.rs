@@ -20,6 +20,8 @@ pub struct Config {
     pub backup: BackupConfig,
     #[serde(default)]
     pub cdn: CdnConfig,
+    #[serde(default)]
+    pub alerts: AlertsConfig,
     #[serde(default, rename = "variant")]
     pub variants: Vec<VariantSpec>,
     #[serde(skip)]
@@ -81,6 +83,19 @@ pub struct FunctionConfig {
     pub log_retention_days: i32,
     #[serde(default = "default_cache_control")]
     pub cache_control: String,
+    /// Lambda's retries of a failed invocation (0–2) before the event goes to the failure queue.
+    #[serde(default = "default_retry_attempts")]
+    pub retry_attempts: i32,
+    /// The oldest an event may get (60–21600 s) while Lambda retries it, before the failure queue.
+    #[serde(default = "default_max_event_age")]
+    pub max_event_age_s: i32,
+}
+
+fn default_retry_attempts() -> i32 {
+    2
+}
+fn default_max_event_age() -> i32 {
+    6 * 3600
 }
 
 fn default_memory() -> i32 {
@@ -115,6 +130,14 @@ impl FunctionConfig {
             max_input_bytes: self.max_input_bytes,
         }
     }
+}
+
+/// Who hears about failures: each failure report and each event moved to the failure queue.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct AlertsConfig {
+    /// An address subscribed to the failure topic (SNS mails a confirmation link first).
+    pub email: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -258,6 +281,18 @@ impl Config {
                 "use a non-empty folder name ending in '/', without a leading '/' or '*'",
             ));
         }
+        if let Some(email) = &self.alerts.email {
+            let plausible = email
+                .split_once('@')
+                .is_some_and(|(user, host)| !user.is_empty() && host.contains('.'));
+            if !plausible || email.chars().any(char::is_whitespace) {
+                return Err(err(
+                    "[alerts] email",
+                    format!("is {email:?}: not an e-mail address"),
+                    "use one address, e.g. \"ops@example.com\"",
+                ));
+            }
+        }
         if self.backup.noncurrent_days == 0 {
             return Err(err(
                 "[backup] noncurrent_days",
@@ -285,6 +320,20 @@ impl Config {
                 "[function] reserved_concurrency",
                 format!("is {c}: the function would never run"),
                 "use 1 or more, or remove the key for unreserved concurrency",
+            ));
+        }
+        if !(0..=2).contains(&f.retry_attempts) {
+            return Err(err(
+                "[function] retry_attempts",
+                format!("is {}: Lambda retries at most twice", f.retry_attempts),
+                "use 0, 1 or 2 (default 2)",
+            ));
+        }
+        if !(60..=21600).contains(&f.max_event_age_s) {
+            return Err(err(
+                "[function] max_event_age_s",
+                format!("is {}", f.max_event_age_s),
+                "use 60 to 21600 seconds (default 21600, six hours)",
             ));
         }
         if f.max_input_pixels == 0 || f.max_input_bytes == 0 {

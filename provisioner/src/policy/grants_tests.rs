@@ -31,6 +31,7 @@ const VARIANT: &str = "arn:aws:s3:::acme-processed/thumb/2024/red flower.webp";
 const REPORT: &str = "arn:aws:s3:::acme-processed/_failures/originals/2024/red flower.jpg.json";
 const BACKUP: &str = "arn:aws:s3:::acme-backup/originals/2024/red flower.jpg";
 const FAILURE_TOPIC: &str = "arn:aws:sns:eu-west-1:123456789012:acme-failures";
+const FAILURE_QUEUE: &str = "arn:aws:sqs:eu-west-1:123456789012:acme-failures";
 const LOG_STREAM: &str =
     "arn:aws:logs:eu-west-1:123456789012:log-group:/aws/lambda/acme-variants:log-stream:2026/12/03/x";
 
@@ -121,6 +122,10 @@ fn every_call_the_function_makes() -> Vec<Needs> {
             vec![("cloudfront:CreateInvalidation", DIST, vec![])],
         ),
         (
+            "sqs:SendMessage of a dead letter (Lambda, as the role, after the retries)",
+            vec![("sqs:SendMessage", FAILURE_QUEUE, vec![])],
+        ),
+        (
             "CloudWatch Logs (the Lambda runtime, for the function)",
             vec![
                 ("logs:CreateLogStream", LOG_STREAM, vec![]),
@@ -194,6 +199,16 @@ fn nothing_else_is_granted() {
             "sns:Publish",
             "arn:aws:sns:eu-west-1:123456789012:acme-uploads",
             "nor fakes uploads",
+        ),
+        (
+            "sqs:ReceiveMessage",
+            FAILURE_QUEUE,
+            "nor reads the failure queue (only `redrive`, run by a person, does)",
+        ),
+        (
+            "sqs:SendMessage",
+            "arn:aws:sqs:eu-west-1:123456789012:another-queue",
+            "nor sends to another queue",
         ),
         (
             "cloudfront:CreateInvalidation",

@@ -6,6 +6,7 @@ const LAMBDA_TRUST: &str = include_str!("../../../policies/lambda-trust.json");
 const FUNCTION_ACCESS: &str = include_str!("../../../policies/function-access.json");
 const UPLOAD_TOPIC: &str = include_str!("../../../policies/upload-topic.json");
 const BUCKET: &str = include_str!("../../../policies/bucket.json");
+const FAILURE_QUEUE: &str = include_str!("../../../policies/failure-queue.json");
 
 /// Everything a policy template can refer to.
 #[derive(Debug, Clone, PartialEq)]
@@ -57,6 +58,8 @@ impl PolicyContext {
             ("SourcePrefix", &self.source_prefix),
             ("UploadTopicArn", &self.arns.upload_topic),
             ("FailureTopicArn", &self.arns.failure_topic),
+            ("FailureQueueArn", &self.arns.failure_queue),
+            ("RoleArn", &self.arns.role),
             ("LogGroupArn", &self.arns.log_group),
         ];
         vars.extend_from_slice(extra);
@@ -107,6 +110,12 @@ impl PolicyContext {
 
     pub fn upload_topic(&self) -> Value {
         self.render(UPLOAD_TOPIC, &[])
+    }
+
+    /// The failure queue's policy: the function's role (Lambda sends its dead letters as the role)
+    /// and the upload topic (SNS's redrive) may send; nothing without TLS.
+    pub fn failure_queue(&self) -> Value {
+        self.render(FAILURE_QUEUE, &[])
     }
 
     /// A bucket's policy: TLS only, plus CloudFront read access to `<prefix>*` for each served prefix

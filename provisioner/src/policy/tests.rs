@@ -39,6 +39,11 @@ fn upload_topic_policy() {
 }
 
 #[test]
+fn failure_queue_policy() {
+    insta::assert_json_snapshot!(ctx(true).failure_queue());
+}
+
+#[test]
 fn bucket_policies() {
     let c = ctx(true);
     let dist = "arn:aws:cloudfront::123456789012:distribution/E2EXAMPLE";

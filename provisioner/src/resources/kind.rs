@@ -9,6 +9,7 @@ use std::fmt;
 pub enum Kind {
     Bucket,
     Topic,
+    Queue,
     LogGroup,
     Role,
     Function,
@@ -17,6 +18,7 @@ pub enum Kind {
     BucketPolicy,
     Permission,
     Subscription,
+    Alert,
     Notification,
 }
 
@@ -25,6 +27,7 @@ impl Kind {
         match self {
             Kind::Bucket => "bucket",
             Kind::Topic => "topic",
+            Kind::Queue => "queue",
             Kind::LogGroup => "log-group",
             Kind::Role => "role",
             Kind::Function => "function",
@@ -33,6 +36,7 @@ impl Kind {
             Kind::BucketPolicy => "bucket-policy",
             Kind::Permission => "permission",
             Kind::Subscription => "subscription",
+            Kind::Alert => "alert",
             Kind::Notification => "notification",
         }
     }

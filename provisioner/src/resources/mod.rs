@@ -8,6 +8,7 @@ use crate::names::{Arns, Names, STACK_TAG};
 use crate::policy::PolicyContext;
 use std::collections::BTreeMap;
 
+pub mod alert;
 pub mod bucket;
 pub mod cdn;
 pub mod function;
@@ -17,6 +18,7 @@ pub mod notification;
 pub mod owner;
 pub mod permission;
 pub mod plan;
+pub mod queue;
 pub mod resource;
 pub mod role;
 pub mod state;

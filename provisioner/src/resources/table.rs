@@ -11,7 +11,9 @@
 //!   topic's policy before the notification (S3 checks it can publish when the notification is put);
 //! - the log group before the function, or Lambda creates it without retention or tags (and in
 //!   teardown, after the function, or a last invocation recreates it);
-//! - the role before the function (the function retries while IAM propagates);
+//! - the role before the function (the function retries while IAM propagates) and before the failure
+//!   queue (its policy names the role), the queue before the function (its dead-letter target) and
+//!   before the subscription (its redrive target);
 //! - the OAC before the distribution (its origins read through it; CloudFront refuses to delete an
 //!   OAC in use), the distribution before the bucket policies (they name its ARN) and before the role
 //!   and the function (the role may invalidate it, the function's environment names its id);
@@ -23,7 +25,8 @@ use crate::artifact::Artifact;
 use crate::resources::kind::Kind;
 use crate::resources::resource::{entry, Slot};
 use crate::resources::{
-    bucket, cdn, function, log_group, notification, permission, role, subscription, topic, Stack,
+    alert, bucket, cdn, function, log_group, notification, permission, queue, role, subscription,
+    topic, Stack,
 };
 
 /// Every resource the stack can have, in creation order; unwanted ones (the backup bucket without
@@ -41,12 +44,14 @@ pub fn table(stack: &Stack<'_>, artifact: Option<&Artifact>) -> Vec<Box<dyn Slot
     t.push(entry(cdn::oac(stack)));
     t.push(entry(cdn::distribution(stack)));
     t.push(entry(role::desired(stack)));
+    t.push(entry(queue::desired(stack)));
     t.push(entry(function::desired(stack, artifact)));
     for b in bucket::all(stack) {
         t.push(entry(bucket::policy::desired(stack, &b)));
     }
     t.push(entry(permission::desired(stack)));
     t.push(entry(subscription::desired(stack)));
+    t.push(entry(alert::desired(stack)));
     t.push(entry(notification::desired(stack)));
     t
 }
@@ -86,12 +91,14 @@ mod tests {
                 CdnOac,
                 CdnDistribution,
                 Role,
+                Queue,
                 Function,
                 BucketPolicy,
                 BucketPolicy,
                 BucketPolicy,
                 Permission,
                 Subscription,
+                Alert,
                 Notification
             ]
         );
@@ -99,6 +106,7 @@ mod tests {
         let every = [
             Bucket,
             Topic,
+            Queue,
             LogGroup,
             Role,
             Function,
@@ -107,13 +115,14 @@ mod tests {
             BucketPolicy,
             Permission,
             Subscription,
+            Alert,
             Notification,
         ];
         for kind in every {
             // A compile-time reminder too: this match must name every kind.
             match kind {
-                Bucket | Topic | LogGroup | Role | Function | CdnOac | CdnDistribution
-                | BucketPolicy | Permission | Subscription | Notification => {}
+                Bucket | Topic | Queue | LogGroup | Role | Function | CdnOac | CdnDistribution
+                | BucketPolicy | Permission | Subscription | Alert | Notification => {}
             }
             assert!(all.contains(&kind), "{kind} has no line in the table");
         }
@@ -123,17 +132,19 @@ mod tests {
     fn switched_off_parts_are_unwanted_but_still_listed_for_teardown() {
         let off = kinds("[cdn]\nenabled = false\n[backup]\nenabled = false\n");
         let unwanted: Vec<Kind> = off.iter().filter(|(_, w)| !w).map(|(k, _)| *k).collect();
-        // Without a backup, its bucket and that bucket's policy; without the CDN, its two parts.
+        // Without a backup, its bucket and that bucket's policy; without the CDN, its two parts;
+        // without an address, the e-mail alert.
         assert_eq!(
             unwanted,
             [
                 Kind::Bucket,
                 Kind::CdnOac,
                 Kind::CdnDistribution,
-                Kind::BucketPolicy
+                Kind::BucketPolicy,
+                Kind::Alert
             ]
         );
-        let on = kinds("");
+        let on = kinds("[alerts]\nemail = \"ops@example.com\"");
         assert!(on.iter().all(|(_, wanted)| *wanted), "{on:?}");
     }
 }

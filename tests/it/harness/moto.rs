@@ -171,9 +171,26 @@ impl Moto {
         let by_name = format!(":function:{function}");
         text.lines()
             .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+            .filter(|entry| entry["source"] != "invoke")
             .filter(|entry| {
                 let arn = entry["function_arn"].as_str().unwrap_or_default();
                 arn == function || arn.ends_with(&by_name)
+            })
+            .collect()
+    }
+
+    /// The direct `Invoke`s of `function` so far, oldest first: `{"function_arn", "invocation_type",
+    /// "event"}` each (moto cannot run functions; the launcher records these instead).
+    pub fn lambda_invocations(&self, function: &str) -> Vec<serde_json::Value> {
+        let text = std::fs::read_to_string(&self.lambda_deliveries).unwrap_or_default();
+        let by_name = format!(":function:{function}");
+        text.lines()
+            .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+            .filter(|entry| entry["source"] == "invoke")
+            .filter(|entry| {
+                entry["function_arn"]
+                    .as_str()
+                    .is_some_and(|arn| arn.ends_with(&by_name))
             })
             .collect()
     }
@@ -238,6 +255,24 @@ impl Moto {
             "python -c {code:?} failed: {}",
             String::from_utf8_lossy(&output.stderr)
         );
+    }
+
+    /// Runs a Python script with the venv's boto3 against this moto and returns what it prints, as
+    /// JSON (`null` when it prints nothing); fails the test with the script's stderr when it fails.
+    pub fn python_json(&self, script: &str) -> serde_json::Value {
+        let mut cmd = Command::new(self.python());
+        let out = self
+            .configure(&mut cmd)
+            .args(["-c", script])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "python failed:\n{}\n{script}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let text = String::from_utf8_lossy(&out.stdout);
+        serde_json::from_str(text.trim()).unwrap_or(serde_json::Value::Null)
     }
 
     pub fn configure<'a>(&self, cmd: &'a mut Command) -> &'a mut Command {

@@ -1,5 +1,5 @@
 //! `imgdeploy status`: what the stack looks like now, read-only. Every resource of the stack's table
-//! and its state against the configuration (ok, missing or drifted, from the same diff as `up`'s
+//! and its state against the configuration (ok, missing, drifted or not the stack's, from the same diff as `up`'s
 //! plan), the CDN's deployment and domain, the function's configuration, the counts of originals and
 //! variants with the gaps, and the latest failure reports.
 use crate::cli::{GlobalArgs, StatusArgs};
@@ -22,7 +22,7 @@ mod report;
 pub struct ResourceState {
     pub kind: Kind,
     pub name: String,
-    /// `ok`, `missing` or `drifted`.
+    /// `ok`, `missing`, `drifted` or `not-ours`.
     pub state: &'static str,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub changes: Vec<String>,
@@ -66,6 +66,8 @@ pub struct StatusResult {
     pub function: Option<FunctionState>,
     pub objects: Objects,
     pub failures: Failures,
+    /// The failure queue: events nothing could process, waiting for `imgdeploy redrive`.
+    pub failure_queue: Option<crate::resources::queue::Depth>,
     /// `[cdn] enabled`: says whether a missing `cdn` is expected.
     #[serde(skip)]
     pub cdn_configured: bool,
@@ -121,6 +123,7 @@ pub async fn run(g: &GlobalArgs, args: &StatusArgs) -> Result<StatusResult> {
             .map(|f| function_state(&n.function, f)),
         objects,
         failures,
+        failure_queue: crate::resources::queue::depth(&stack).await?,
         cdn_configured: config.cdn.enabled,
         originals_bucket: n.originals_bucket.clone(),
         processed_bucket: n.processed_bucket.clone(),
@@ -131,7 +134,7 @@ fn state_of(step: &Step) -> ResourceState {
     let (state, changes) = match &step.action {
         Action::Create => ("missing", Vec::new()),
         Action::Update { changes } => ("drifted", changes.clone()),
-        Action::Conflict { reason, .. } => ("not ours", vec![reason.clone()]),
+        Action::Conflict { reason, .. } => ("not-ours", vec![reason.clone()]),
         _ => ("ok", Vec::new()),
     };
     ResourceState {

@@ -25,6 +25,7 @@ impl fmt::Display for StatusResult {
             let (mark, detail) = match r.state {
                 "ok" => ("✓", "ok".to_string()),
                 "missing" => ("✗", "missing (`imgdeploy up` creates it)".to_string()),
+                "not-ours" => ("x", format!("not this stack's: {}", r.changes.join(", "))),
                 _ => ("~", format!("drifted: {}", r.changes.join(", "))),
             };
             writeln!(f, "  {mark} {:<17} {:<44} {detail}", r.kind, r.name)?;
@@ -56,8 +57,40 @@ impl fmt::Display for StatusResult {
                 func.last_update_status
             )?;
         }
+        if let Some(q) = &self.failure_queue {
+            let oldest = q
+                .oldest_age_s
+                .map(|s| format!(", oldest {}", age(s)))
+                .unwrap_or_default();
+            let fix = if q.messages > 0 {
+                "  (fix the cause, deploy, then `imgdeploy redrive`)"
+            } else {
+                ""
+            };
+            writeln!(
+                f,
+                "Failed       {} event(s) waiting in SQS {}{oldest}{}{fix}",
+                q.messages,
+                q.name,
+                if q.in_flight > 0 {
+                    format!(", {} being redriven", q.in_flight)
+                } else {
+                    String::new()
+                }
+            )?;
+        }
         self.fmt_objects(f)?;
         self.fmt_failures(f)
+    }
+}
+
+/// An age in the largest whole unit: `42 s`, `17 min`, `5 h`, `3 d`.
+fn age(seconds: u64) -> String {
+    match seconds {
+        s if s < 120 => format!("{s} s"),
+        s if s < 2 * 3600 => format!("{} min", s / 60),
+        s if s < 2 * 86400 => format!("{} h", s / 3600),
+        s => format!("{} d", s / 86400),
     }
 }
 
@@ -154,7 +187,19 @@ mod tests {
                     "drifted",
                     &["memory 2048 -> 1024 MB"],
                 ),
+                resource(
+                    Kind::Role,
+                    "acme-function",
+                    "not-ours",
+                    &["belongs to stack prod (its imgdeploy:stack tag)"],
+                ),
             ],
+            failure_queue: Some(crate::resources::queue::Depth {
+                name: "acme-failures".into(),
+                messages: 4,
+                in_flight: 0,
+                oldest_age_s: Some(7300),
+            }),
             cdn: Some(CdnState {
                 id: "E2QWRUHAPOMQZL".into(),
                 domain: "d111111abcdef8.cloudfront.net".into(),

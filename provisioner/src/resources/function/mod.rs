@@ -17,6 +17,9 @@ use imgdeploy_function::spec::{FunctionSettings, DEFAULT_FAILURES_PREFIX};
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+pub mod event_invoke;
+use event_invoke::EventInvoke;
+
 pub const RUNTIME: &str = "provided.al2023";
 pub const HANDLER: &str = "bootstrap";
 
@@ -55,6 +58,7 @@ pub struct Desired {
     /// The code to deploy; `None` for `status`, which builds nothing and so compares no code.
     pub code: Option<Code>,
     pub reserved_concurrency: Option<i32>,
+    pub event_invoke: EventInvoke,
     pub tags: BTreeMap<String, String>,
 }
 
@@ -70,6 +74,8 @@ pub struct Current {
     pub config: Config,
     pub code_sha256: String,
     pub reserved_concurrency: Option<i32>,
+    /// `None`: never set, Lambda's defaults apply.
+    pub event_invoke: Option<EventInvoke>,
     pub tags: BTreeMap<String, String>,
     pub version: String,
     pub code_size: i64,
@@ -112,7 +118,7 @@ pub fn desired(stack: &Stack<'_>, artifact: Option<&Artifact>) -> Desired {
             memory_mb: f.memory_mb,
             timeout_s: f.timeout_s,
             env: settings(stack).to_env(),
-            dlq_arn: Some(stack.arns.failure_topic.clone()),
+            dlq_arn: Some(stack.arns.failure_queue.clone()),
             runtime: RUNTIME.into(),
             handler: HANDLER.into(),
         },
@@ -121,6 +127,7 @@ pub fn desired(stack: &Stack<'_>, artifact: Option<&Artifact>) -> Desired {
             zip: a.zip_bytes.clone(),
         }),
         reserved_concurrency: f.reserved_concurrency,
+        event_invoke: EventInvoke::of(stack),
         tags: stack.tags(),
     }
 }
@@ -173,6 +180,10 @@ pub fn changes(current: &Current, desired: &Desired) -> Vec<String> {
             current.reserved_concurrency, desired.reserved_concurrency
         ));
     }
+    out.extend(EventInvoke::changes(
+        current.event_invoke.as_ref(),
+        &desired.event_invoke,
+    ));
     out.extend(tag_changes(&current.tags, &desired.tags));
     out
 }
@@ -338,6 +349,7 @@ pub async fn describe(stack: &Stack<'_>, desired: &Desired) -> Result<Option<Cur
         reserved_concurrency: out
             .concurrency()
             .and_then(|c| c.reserved_concurrent_executions()),
+        event_invoke: event_invoke::describe(stack, &desired.name).await?,
         tags: out
             .tags()
             .cloned()
@@ -384,6 +396,7 @@ pub async fn apply(
             .wait(WAIT)
             .await
             .map_err(|e| anyhow::anyhow!("lambda {name} did not become active: {e}"))?;
+        event_invoke::apply(stack, name, &desired.event_invoke).await?;
         return put_concurrency(stack, desired, None).await;
     };
     let changed = changes(current, desired);
@@ -421,6 +434,9 @@ pub async fn apply(
                 &format!("lambda:UpdateFunctionConfiguration {name}"),
             )?;
         wait_updated(stack, name).await?;
+    }
+    if current.event_invoke.as_ref() != Some(&desired.event_invoke) {
+        event_invoke::apply(stack, name, &desired.event_invoke).await?;
     }
     put_concurrency(stack, desired, Some(current)).await?;
     if !tag_changes(&current.tags, &desired.tags).is_empty() {

@@ -9,11 +9,16 @@ fn config() -> Config {
         memory_mb: 1024,
         timeout_s: 60,
         env: BTreeMap::from([("IMGDEPLOY_VARIANTS".into(), "[]".into())]),
-        dlq_arn: Some("arn:aws:sns:us-east-1:123456789012:acme-failures".into()),
+        dlq_arn: Some("arn:aws:sqs:us-east-1:123456789012:acme-failures".into()),
         runtime: RUNTIME.into(),
         handler: HANDLER.into(),
     }
 }
+
+const EVENT_INVOKE: EventInvoke = EventInvoke {
+    retry_attempts: 2,
+    max_event_age_s: 21600,
+};
 
 pub(super) fn tests_desired() -> Desired {
     desired()
@@ -32,6 +37,7 @@ fn desired() -> Desired {
             zip: vec![],
         }),
         reserved_concurrency: Some(5),
+        event_invoke: EVENT_INVOKE,
         tags: BTreeMap::from([("imgdeploy:stack".into(), "acme".into())]),
     }
 }
@@ -41,6 +47,7 @@ fn current() -> Current {
         config: config(),
         code_sha256: "abc=".into(),
         reserved_concurrency: Some(5),
+        event_invoke: Some(EVENT_INVOKE),
         tags: desired().tags,
         version: "$LATEST".into(),
         code_size: 1,

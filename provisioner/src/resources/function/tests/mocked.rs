@@ -73,8 +73,12 @@ async fn create_retries_while_the_role_propagates() {
         .build();
     let concurrency = mock!(Client::put_function_concurrency)
         .then_output(|| PutFunctionConcurrencyOutput::builder().build());
+    let retries = mock!(Client::put_function_event_invoke_config).then_output(|| {
+        aws_sdk_lambda::operation::put_function_event_invoke_config::PutFunctionEventInvokeConfigOutput::builder()
+            .build()
+    });
     let aws = Aws {
-        lambda: lambda(&[&create, &ready(), &concurrency]),
+        lambda: lambda(&[&create, &ready(), &retries, &concurrency]),
         ..Aws::offline()
     };
     let config = stack_config();
@@ -91,6 +95,11 @@ async fn create_retries_while_the_role_propagates() {
         create.num_calls(),
         3,
         "two refusals while IAM propagates, then created"
+    );
+    assert_eq!(
+        retries.num_calls(),
+        1,
+        "retries and event age set explicitly"
     );
 }
 
