@@ -40,6 +40,8 @@ pub async fn run(g: &GlobalArgs, args: &UpdateArgs) -> Result<UpdateResult> {
             aws.account
         );
     };
+    // The default reservation fits the account given what the function reserves now.
+    let desired = desired.reserving(known.account_concurrency, Some(&current));
     let changes = function::changes(&current, &desired);
     task.finish(if changes.is_empty() {
         "unchanged"

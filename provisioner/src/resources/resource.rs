@@ -29,6 +29,9 @@ pub struct Known {
     pub function: Option<function::Current>,
     /// The OACs the stack's own distribution reads through: such an OAC is the stack's.
     pub distribution_oacs: Vec<String>,
+    /// The account's Lambda concurrency, read when no `[function] reserved_concurrency` is set: the
+    /// default cap must fit in it.
+    pub account_concurrency: Option<function::concurrency::Account>,
 }
 
 /// How `teardown` was asked to run.

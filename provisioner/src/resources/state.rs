@@ -47,6 +47,19 @@ impl StackState {
             };
             plan.push(slot.kind(), slot.name(), action);
         }
+        if let Some(account) = self.known.account_concurrency {
+            let ours = self
+                .known
+                .function
+                .as_ref()
+                .and_then(|f| f.reserved_concurrency);
+            if crate::resources::function::concurrency::default_cap(account, ours).is_none() {
+                plan.warnings
+                    .push(crate::resources::function::concurrency::no_room_warning(
+                        account,
+                    ));
+            }
+        }
         let cdn = &stack.config.cdn;
         if cdn.enabled && cdn.serve_originals {
             plan.warnings.push(format!(

@@ -251,7 +251,13 @@ impl Resource for Desired {
         if self.kept(stack, how).await? {
             return Ok(keep());
         }
-        empty::empty_and_delete(stack, &self.name).await
+        let emptying = match (self.holds_data, how.delete_data) {
+            (false, _) => empty::Emptying::Everything,
+            (true, true) => empty::Emptying::Listed,
+            // Empty when checked: deleted only if S3 still finds it empty.
+            (true, false) => empty::Emptying::None,
+        };
+        empty::empty_and_delete(stack, &self.name, emptying).await
     }
 }
 

@@ -83,6 +83,7 @@ impl DistributionSpec {
                     cached_methods: vec![],
                     compress: false,
                     cache_policy_id: String::new(),
+                    response_headers_policy_id: String::new(),
                 }),
             behaviors: behaviors.iter().map(behavior_view).collect(),
         }
@@ -125,6 +126,7 @@ impl DistributionSpec {
                 .allowed_methods(methods(d)?)
                 .compress(d.compress)
                 .cache_policy_id(&d.cache_policy_id)
+                .response_headers_policy_id(&d.response_headers_policy_id)
                 .build()?,
         );
         let behaviors = self
@@ -140,6 +142,7 @@ impl DistributionSpec {
                     .allowed_methods(methods(b)?)
                     .compress(b.compress)
                     .cache_policy_id(&b.cache_policy_id)
+                    .response_headers_policy_id(&b.response_headers_policy_id)
                     .build()?)
             })
             .collect::<Result<Vec<_>>>()?;
@@ -226,6 +229,7 @@ fn default_view(b: &DefaultCacheBehavior) -> BehaviorSpec {
         cached_methods,
         compress: b.compress.unwrap_or(false),
         cache_policy_id: b.cache_policy_id.clone().unwrap_or_default(),
+        response_headers_policy_id: b.response_headers_policy_id.clone().unwrap_or_default(),
     }
 }
 
@@ -239,5 +243,6 @@ fn behavior_view(b: &CacheBehavior) -> BehaviorSpec {
         cached_methods,
         compress: b.compress.unwrap_or(false),
         cache_policy_id: b.cache_policy_id.clone().unwrap_or_default(),
+        response_headers_policy_id: b.response_headers_policy_id.clone().unwrap_or_default(),
     }
 }

@@ -5,6 +5,8 @@ use serde::Serialize;
 
 /// The managed cache policy "CachingOptimized" (the same id in every account).
 pub const CACHING_OPTIMIZED: &str = "658327ea-f89d-4fab-a63d-7e88639e58f6";
+/// The managed response headers policy "SecurityHeadersPolicy" (the same id in every account).
+pub const SECURITY_HEADERS: &str = "67f7725c-6f97-4210-82d7-5512b31e9d03";
 /// Origin ids inside the distribution.
 pub const PROCESSED_ORIGIN: &str = "processed";
 pub const ORIGINALS_ORIGIN: &str = "originals";
@@ -79,6 +81,9 @@ pub struct BehaviorSpec {
     pub cached_methods: Vec<String>,
     pub compress: bool,
     pub cache_policy_id: String,
+    /// AWS's managed SecurityHeadersPolicy: HSTS, `X-Content-Type-Options: nosniff`, frame and
+    /// referrer policies on every answer.
+    pub response_headers_policy_id: String,
 }
 
 impl BehaviorSpec {
@@ -93,6 +98,7 @@ impl BehaviorSpec {
             cached_methods: get_head,
             compress: true,
             cache_policy_id: CACHING_OPTIMIZED.into(),
+            response_headers_policy_id: SECURITY_HEADERS.into(),
         }
     }
 
@@ -140,6 +146,12 @@ impl BehaviorSpec {
             &format!("{label} cache policy"),
             &self.cache_policy_id,
             &desired.cache_policy_id,
+        );
+        field(
+            out,
+            &format!("{label} response headers policy"),
+            &self.response_headers_policy_id,
+            &desired.response_headers_policy_id,
         );
     }
 }

@@ -17,6 +17,7 @@ use imgdeploy_function::spec::{FunctionSettings, DEFAULT_FAILURES_PREFIX};
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+pub mod concurrency;
 pub mod event_invoke;
 use event_invoke::EventInvoke;
 
@@ -58,6 +59,8 @@ pub struct Desired {
     /// The code to deploy; `None` for `status`, which builds nothing and so compares no code.
     pub code: Option<Code>,
     pub reserved_concurrency: Option<i32>,
+    /// `[function] reserved_concurrency`, when set; otherwise [`Desired::reserving`] picks the default.
+    pub configured_reservation: Option<i32>,
     pub event_invoke: EventInvoke,
     pub tags: BTreeMap<String, String>,
 }
@@ -127,6 +130,7 @@ pub fn desired(stack: &Stack<'_>, artifact: Option<&Artifact>) -> Desired {
             zip: a.zip_bytes.clone(),
         }),
         reserved_concurrency: f.reserved_concurrency,
+        configured_reservation: f.reserved_concurrency,
         event_invoke: EventInvoke::of(stack),
         tags: stack.tags(),
     }
@@ -240,6 +244,9 @@ pub async fn backfill_hint(stack: &Stack<'_>) -> Result<Option<BackfillHint>> {
 /// (`update`, the local runner).
 pub async fn known(stack: &Stack<'_>) -> Result<Known> {
     let mut known = Known::default();
+    if stack.config.function.reserved_concurrency.is_none() {
+        known.account_concurrency = concurrency::account(stack).await?;
+    }
     let distribution = crate::resources::cdn::distribution(stack);
     if distribution.wanted() {
         distribution.describe(stack, &mut known).await?;
@@ -256,7 +263,21 @@ impl Desired {
             let name = imgdeploy_function::spec::env::DISTRIBUTION_ID;
             desired.config.env.insert(name.into(), d.id.clone());
         }
-        desired
+        desired.reserving(known.account_concurrency, known.function.as_ref())
+    }
+
+    /// The reservation once the account is known: the configured one, else the default cap that fits
+    /// (`concurrency.rs`), given what the function (`current`) reserves now.
+    pub fn reserving(
+        mut self,
+        account: Option<concurrency::Account>,
+        current: Option<&Current>,
+    ) -> Desired {
+        if self.configured_reservation.is_none() {
+            let now = current.and_then(|c| c.reserved_concurrency);
+            self.reserved_concurrency = account.and_then(|a| concurrency::default_cap(a, now));
+        }
+        self
     }
 }
 
@@ -271,6 +292,9 @@ impl Resource for Desired {
     async fn describe(&self, stack: &Stack<'_>, known: &mut Known) -> Result<Option<Current>> {
         let current = describe(stack, self).await?;
         known.function = current.clone();
+        if stack.config.function.reserved_concurrency.is_none() {
+            known.account_concurrency = concurrency::account(stack).await?;
+        }
         Ok(current)
     }
 

@@ -37,6 +37,7 @@ fn desired() -> Desired {
             zip: vec![],
         }),
         reserved_concurrency: Some(5),
+        configured_reservation: Some(5),
         event_invoke: EVENT_INVOKE,
         tags: BTreeMap::from([("imgdeploy:stack".into(), "acme".into())]),
     }
