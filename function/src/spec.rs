@@ -154,6 +154,8 @@ pub struct FunctionSettings {
     /// The stack's CloudFront distribution, whose cached copies of a replaced or deleted variant are
     /// invalidated; `None` without `[cdn]`.
     pub distribution_id: Option<String>,
+    /// The stack's account: every S3 request names it as the bucket's expected owner.
+    pub account_id: Option<String>,
 }
 
 /// `[source] on_delete`: what happens to the variants when their original is deleted.
@@ -196,6 +198,7 @@ pub mod env {
     pub const CACHE_CONTROL: &str = "IMGDEPLOY_CACHE_CONTROL";
     pub const ON_DELETE: &str = "IMGDEPLOY_ON_DELETE";
     pub const DISTRIBUTION_ID: &str = "IMGDEPLOY_DISTRIBUTION_ID";
+    pub const ACCOUNT_ID: &str = "IMGDEPLOY_ACCOUNT_ID";
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -235,6 +238,9 @@ impl FunctionSettings {
         m.insert(env::ON_DELETE.into(), self.on_delete.as_str().into());
         if let Some(id) = &self.distribution_id {
             m.insert(env::DISTRIBUTION_ID.into(), id.clone());
+        }
+        if let Some(account) = &self.account_id {
+            m.insert(env::ACCOUNT_ID.into(), account.clone());
         }
         m
     }
@@ -282,6 +288,7 @@ impl FunctionSettings {
                 }
             },
             distribution_id: get(env::DISTRIBUTION_ID).filter(|d| !d.is_empty()),
+            account_id: get(env::ACCOUNT_ID).filter(|a| !a.is_empty()),
         })
     }
 }
@@ -313,6 +320,7 @@ mod tests {
             cache_control: DEFAULT_CACHE_CONTROL.into(),
             on_delete: OnDelete::Keep,
             distribution_id: Some("E2EXAMPLE".into()),
+            account_id: Some("123456789012".into()),
         };
         let env = s.to_env();
         let back = FunctionSettings::from_env(|k| env.get(k).cloned()).unwrap();

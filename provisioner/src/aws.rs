@@ -78,8 +78,13 @@ impl Aws {
         };
         // Emulators answer on one host: virtual-host bucket addressing (`bucket.127.0.0.1`) cannot resolve.
         let calls = CallLog::from_env();
+        // Every S3 request names this account as the bucket's owner (a same-named bucket of another
+        // account answers 403), through the function's own interceptor.
+        let owner =
+            imgdeploy_function::handler::storage::owner::ExpectedBucketOwner(account.clone());
         let s3_config = aws_sdk_s3::config::Builder::from(&sdk_config)
             .force_path_style(endpoint.is_some())
+            .interceptor(owner)
             .interceptor(calls.clone())
             .build();
         macro_rules! client {

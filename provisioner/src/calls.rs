@@ -16,6 +16,9 @@ pub struct Call {
     pub operation: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub if_match: Option<String>,
+    /// S3's `x-amz-expected-bucket-owner`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expected_owner: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub body: Option<String>,
 }
@@ -79,6 +82,10 @@ impl Intercept for CallLog {
             service: meta.service().to_string(),
             operation: meta.name().to_string(),
             if_match: request.headers().get("If-Match").map(str::to_string),
+            expected_owner: request
+                .headers()
+                .get("x-amz-expected-bucket-owner")
+                .map(str::to_string),
             body: None,
         };
         if let Some(path) = &self.record_to {

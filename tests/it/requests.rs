@@ -1,7 +1,8 @@
 //! What moto does not keep or check, pinned at the request level: the requests `imgdeploy up` sends are
 //! recorded (`IMGDEPLOY_RECORD_REQUESTS`) and compared with snapshots, with the stack name redacted.
 //! Pinned here: the order of the mutating calls (each ordering constraint of `up`), the trust policy sent
-//! to IAM (moto accepts a malformed one), the function's DeadLetterConfig (moto ignores it), and that an
+//! to IAM (moto accepts a malformed one), the function's DeadLetterConfig (moto ignores it), the failure
+//! queue, retries and redrive, `ExpectedBucketOwner` on every S3 call (moto ignores it), and that an
 //! unchanged permission is never re-added (moto accepts a duplicate statement; AWS refuses it).
 use crate::harness::moto;
 use crate::stack::StackDir;
@@ -132,6 +133,21 @@ fn up_sends_what_moto_does_not_check() {
         redrive["deadLetterTargetArn"],
         "arn:aws:sqs:us-east-1:123456789012:STACK-failures"
     );
+
+    // Every S3 request names the account as the bucket's owner, except CreateBucket (S3 takes none).
+    let s3: Vec<&Value> = first
+        .calls
+        .iter()
+        .filter(|c| c["service"] == "S3")
+        .collect();
+    assert!(s3.len() > 10, "{} S3 calls", s3.len());
+    for call in s3 {
+        let expected = match call["operation"] == "CreateBucket" {
+            true => Value::Null,
+            false => Value::from(crate::harness::ACCOUNT),
+        };
+        assert_eq!(call["expected_owner"], expected, "{call}");
+    }
 
     // A second up sends no AddPermission (nor anything else that mutates).
     std::fs::remove_file(&record).ok();

@@ -62,6 +62,7 @@ pub(super) fn settings() -> FunctionSettings {
         cache_control: "public, max-age=60".into(),
         on_delete: Default::default(),
         distribution_id: None,
+        account_id: None,
     }
 }
 

@@ -66,14 +66,16 @@ pub struct Handler {
     function_name: String,
 }
 
-/// An S3 client for `sdk`, with path-style addressing when a custom endpoint is set (moto, MinIO, ...).
-pub fn s3_client(sdk: &aws_config::SdkConfig) -> aws_sdk_s3::Client {
+/// An S3 client for `sdk`, with path-style addressing when a custom endpoint is set (moto, MinIO, ...),
+/// and `account` as the expected owner of every bucket it names (`storage/owner.rs`).
+pub fn s3_client(sdk: &aws_config::SdkConfig, account: Option<&str>) -> aws_sdk_s3::Client {
     let custom_endpoint =
         sdk.endpoint_url().is_some() || std::env::var_os("AWS_ENDPOINT_URL_S3").is_some();
-    let config = aws_sdk_s3::config::Builder::from(sdk)
-        .force_path_style(custom_endpoint)
-        .build();
-    aws_sdk_s3::Client::from_conf(config)
+    let mut config = aws_sdk_s3::config::Builder::from(sdk).force_path_style(custom_endpoint);
+    if let Some(account) = account {
+        config = config.interceptor(storage::owner::ExpectedBucketOwner(account.to_string()));
+    }
+    aws_sdk_s3::Client::from_conf(config.build())
 }
 
 impl Handler {
@@ -86,9 +88,10 @@ impl Handler {
                 distribution_id: id,
             }) as Arc<dyn Cdn>
         });
+        let s3 = s3_client(sdk, settings.account_id.as_deref());
         Handler::new(
             settings,
-            s3_client(sdk),
+            s3,
             aws_sdk_sns::Client::new(sdk),
             Arc::new(EngineRenderer),
         )

@@ -135,11 +135,20 @@ fn every_call_the_function_makes() -> Vec<Needs> {
     ]
 }
 
+/// The stack's account, as IAM puts it in every request's context (`aws:ResourceAccount`).
+const ACCOUNT: &str = "123456789012";
+
+/// IAM's decision for one request; an S3 request on the stack's own buckets also carries
+/// `aws:ResourceAccount` (unless `context` names another).
 fn decide(policy: &Value, action: &str, resource: &str, context: &[(&str, &str)]) -> Decision {
+    let mut context: std::collections::HashMap<&str, &str> = context.iter().copied().collect();
+    if action.starts_with("s3:") {
+        context.entry("aws:ResourceAccount").or_insert(ACCOUNT);
+    }
     let request = Request {
         action,
         resource,
-        context: context.iter().copied().collect(),
+        context,
     };
     evaluate(policy, &request)
 }
@@ -238,6 +247,19 @@ fn nothing_else_is_granted() {
         "listing outside the prefix"
     );
     assert_eq!(list(""), Decision::ImplicitDeny, "listing the whole bucket");
+    // A bucket of the stack's name in another account (names are global): nothing is granted there.
+    for (action, resource) in [("s3:GetObject", ORIGINAL), ("s3:PutObject", VARIANT)] {
+        assert_eq!(
+            decide(
+                &policy,
+                action,
+                resource,
+                &[("aws:ResourceAccount", "999999999999")]
+            ),
+            Decision::ImplicitDeny,
+            "{action} on {resource} in another account"
+        );
+    }
 }
 
 /// S3 answers a HEAD of a missing key with 404 only when the caller "has s3:ListBucket on the bucket",

@@ -321,7 +321,7 @@ async fn an_image_too_slow_for_the_time_left_is_reported_with_the_figure() {
     let config = f.function_config().await;
     let handler = Handler::new(
         f.settings.clone(),
-        imgdeploy_function::handler::s3_client(&config),
+        imgdeploy_function::handler::s3_client(&config, Some(crate::harness::moto::ACCOUNT)),
         aws_sdk_sns::Client::new(&config),
         Arc::new(Slow),
     );
@@ -352,7 +352,10 @@ async fn the_functions_credentials_are_refused_what_its_policy_does_not_grant() 
     let f = fixture("fn-refused").await;
     let key = "originals/keep me.jpg";
     f.upload(key, photo(64, 64)).await;
-    let s3 = imgdeploy_function::handler::s3_client(&f.function_config().await);
+    let s3 = imgdeploy_function::handler::s3_client(
+        &f.function_config().await,
+        Some(crate::harness::moto::ACCOUNT),
+    );
     let delete = s3.delete_object().bucket(&f.source).key(key).send().await;
     let status = delete
         .as_ref()

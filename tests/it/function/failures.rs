@@ -185,7 +185,7 @@ async fn function_reports_a_panicking_record_and_finishes_the_others() {
     let config = f.function_config().await;
     let handler = Handler::new(
         f.settings.clone(),
-        imgdeploy_function::handler::s3_client(&config),
+        imgdeploy_function::handler::s3_client(&config, Some(crate::harness::moto::ACCOUNT)),
         aws_sdk_sns::Client::new(&config),
         Arc::new(PanicsOnMarker),
     );

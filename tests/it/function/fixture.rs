@@ -98,6 +98,7 @@ pub async fn fixture(name: &str) -> Fixture {
         cache_control: DEFAULT_CACHE_CONTROL.into(),
         on_delete: Default::default(),
         distribution_id: None,
+        account_id: Some(crate::harness::moto::ACCOUNT.into()),
     };
     Fixture {
         s3,

@@ -5,6 +5,7 @@
 //! missing bucket or permission, which a retry after the fix heals and the dead-letter target keeps).
 //! [`s3::S3Store`] is the real one; tests also drive the handler through an in-memory store, where
 //! they can stop two invocations at any step.
+pub mod owner;
 pub mod s3;
 
 #[cfg(test)]

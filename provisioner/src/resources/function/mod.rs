@@ -103,6 +103,7 @@ pub fn settings(stack: &Stack<'_>) -> FunctionSettings {
         on_delete: c.source.on_delete,
         // Set once the distribution is known (`Desired::knowing`).
         distribution_id: None,
+        account_id: Some(stack.aws.account.clone()),
     }
 }
 
