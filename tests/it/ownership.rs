@@ -15,7 +15,8 @@ fn boto3(moto: &Moto, name: &str, code: &str) -> Value {
     ))
 }
 
-/// Look-alikes of the stack's originals bucket, upload topic and role, tagged `tag` (untagged: `None`).
+/// Look-alikes of the stack's originals bucket, upload topic, role, log group, failure queue and
+/// function, tagged `tag` (untagged: `None`).
 fn make_look_alikes(moto: &Moto, name: &str, tag: Option<&str>) {
     let tags = match tag {
         Some(t) => format!("[{{'Key': 'imgdeploy:stack', 'Value': '{t}'}}]"),
@@ -34,15 +35,25 @@ s3.put_bucket_policy(Bucket=NAME + '-originals', Policy=json.dumps({{'Version': 
     {{'Sid': 'PartnerReads', 'Effect': 'Allow', 'Principal': {{'AWS': 'arn:aws:iam::111122223333:root'}},
      'Action': 's3:GetObject', 'Resource': 'arn:aws:s3:::' + NAME + '-originals/shared/*'}}]}}))
 sns.create_topic(Name=NAME + '-uploads', Tags=TAGS)
-iam.create_role(RoleName=NAME + '-function', Tags=TAGS, AssumeRolePolicyDocument=json.dumps(
+role = iam.create_role(RoleName=NAME + '-function', Tags=TAGS, AssumeRolePolicyDocument=json.dumps(
     {{'Version': '2012-10-17', 'Statement': [{{'Effect': 'Allow', 'Principal': {{'Service': 'ec2.amazonaws.com'}},
-      'Action': 'sts:AssumeRole'}}]}}))
+      'Action': 'sts:AssumeRole'}}]}}))['Role']
+TAGD = {{t['Key']: t['Value'] for t in TAGS}}
+boto3.client('logs').create_log_group(logGroupName='/aws/lambda/' + NAME + '-variants', tags=TAGD)
+boto3.client('sqs').create_queue(QueueName=NAME + '-failures', tags=TAGD)
+import io, zipfile
+code = io.BytesIO()
+with zipfile.ZipFile(code, 'w') as z:
+    z.writestr('bootstrap', '#!/bin/sh\n')
+lam.create_function(FunctionName=NAME + '-variants', Runtime='provided.al2023', Role=role['Arn'],
+    Handler='bootstrap', Code={{'ZipFile': code.getvalue()}}, MemorySize=512, Tags=TAGD,
+    Architectures=['arm64'])
 "#
         ),
     );
 }
 
-/// What boto3 reads of the three look-alikes: tags, policies, trust.
+/// What boto3 reads of the look-alikes: tags, policies, trust, configuration.
 fn read_look_alikes(moto: &Moto, name: &str) -> Value {
     boto3(
         moto,
@@ -64,6 +75,17 @@ print(json.dumps({
     'role_tags': iam.list_role_tags(RoleName=NAME + '-function')['Tags'],
     'role_trust': role['AssumeRolePolicyDocument'],
     'role_inline': iam.list_role_policies(RoleName=NAME + '-function')['PolicyNames'],
+    'log_group': [(g['logGroupName'], g.get('retentionInDays')) for g in boto3.client('logs').describe_log_groups(
+        logGroupNamePrefix='/aws/lambda/' + NAME + '-variants')['logGroups']],
+    'log_group_tags': boto3.client('logs').list_tags_for_resource(
+        resourceArn=f"arn:aws:logs:us-east-1:{acct}:log-group:/aws/lambda/{NAME}-variants")['tags'],
+    'queue': boto3.client('sqs').get_queue_attributes(QueueUrl=boto3.client('sqs').get_queue_url(
+        QueueName=NAME + '-failures')['QueueUrl'], AttributeNames=['Policy', 'MessageRetentionPeriod']).get('Attributes'),
+    'queue_tags': boto3.client('sqs').list_queue_tags(QueueUrl=boto3.client('sqs').get_queue_url(
+        QueueName=NAME + '-failures')['QueueUrl']).get('Tags', {}),
+    'function': {k: v for k, v in lam.get_function(FunctionName=NAME + '-variants')['Configuration'].items()
+                 if k in ('MemorySize', 'Role', 'CodeSha256', 'Environment', 'Timeout')},
+    'function_tags': lam.list_tags(Resource=lam.get_function(FunctionName=NAME + '-variants')['Configuration']['FunctionArn'])['Tags'],
 }, sort_keys=True, default=str))
 "#,
     )
@@ -87,6 +109,18 @@ fn up_human(s: &StackDir, moto: &Moto, extra: &[&str]) -> (bool, String) {
     )
 }
 
+/// (kind, name) of each look-alike `make_look_alikes` makes.
+fn look_alikes(n: &str) -> [(&'static str, String); 6] {
+    [
+        ("bucket", format!("{n}-originals")),
+        ("topic", format!("{n}-uploads")),
+        ("role", format!("{n}-function")),
+        ("log-group", format!("/aws/lambda/{n}-variants")),
+        ("queue", format!("{n}-failures")),
+        ("function", format!("{n}-variants")),
+    ]
+}
+
 fn action_of<'a>(plan: &'a Value, kind: &str, name: &str) -> &'a Value {
     plan["steps"]
         .as_array()
@@ -103,6 +137,7 @@ fn another_stacks_resources_are_refused_at_plan_time_and_left_untouched() {
     let n = s.name.as_str();
     make_look_alikes(moto, n, Some("prod"));
     let before = read_look_alikes(moto, n);
+    let existing = found(&inspect(moto, n));
 
     let (ok, stderr) = up_human(&s, moto, &[]);
     assert!(!ok, "up must refuse:\n{stderr}");
@@ -119,6 +154,9 @@ fn another_stacks_resources_are_refused_at_plan_time_and_left_untouched() {
         format!("bucket {n}-originals"),
         format!("topic {n}-uploads"),
         format!("role {n}-function"),
+        format!("log-group /aws/lambda/{n}-variants"),
+        format!("queue {n}-failures"),
+        format!("function {n}-variants"),
     ] {
         assert!(
             stderr.contains(&resource),
@@ -135,26 +173,26 @@ fn another_stacks_resources_are_refused_at_plan_time_and_left_untouched() {
     assert!(!ok && stderr.contains("belongs to stack prod"), "{stderr}");
 
     // Nothing was created and nothing changed.
-    let made = found(&inspect(moto, n));
-    assert!(
-        made.iter()
-            .all(|r| r.contains("-originals") || r.contains("-uploads") || r.contains("-function")),
-        "up created something: {made:?}"
+    assert_eq!(
+        found(&inspect(moto, n)),
+        existing,
+        "up created or deleted something"
     );
     assert_eq!(read_look_alikes(moto, n), before);
 
-    // Teardown leaves all three alone and says so.
+    // Teardown leaves all six alone and says so.
     let done = s.ok(moto, &["teardown", "--yes", "--delete-data"]);
-    for (kind, name) in [
-        ("bucket", format!("{n}-originals")),
-        ("topic", format!("{n}-uploads")),
-        ("role", format!("{n}-function")),
-    ] {
+    for (kind, name) in look_alikes(n) {
         let step = action_of(&done, kind, &name);
         assert_eq!(step["action"], "not_ours", "{done:#}");
         assert_eq!(step["owner"], "prod", "{done:#}");
     }
     assert_eq!(read_look_alikes(moto, n), before);
+    assert_eq!(
+        found(&inspect(moto, n)),
+        existing,
+        "teardown deleted another stack's"
+    );
 }
 
 #[test]
@@ -171,6 +209,7 @@ fn untagged_look_alikes_are_refused_then_adopted_keeping_a_users_policy_statemen
          {'ID': 'archive', 'Status': 'Enabled', 'Filter': {'Prefix': 'old/'}, 'Expiration': {'Days': 365}}]})",
     );
     let before = read_look_alikes(moto, n);
+    let existing = found(&inspect(moto, n));
 
     let (ok, _, stderr) = s.run(moto, &["up", "--yes"]);
     assert!(!ok && stderr.contains("--adopt"), "{stderr}");
@@ -179,19 +218,14 @@ fn untagged_look_alikes_are_refused_then_adopted_keeping_a_users_policy_statemen
         before,
         "a refused up changed something"
     );
-    assert!(
-        !found(&inspect(moto, n))
-            .iter()
-            .any(|r| r.contains("lambda")),
-        "a refused up created the function"
+    assert_eq!(
+        found(&inspect(moto, n)),
+        existing,
+        "a refused up created something"
     );
 
     let up = s.ok(moto, &["up", "--yes", "--adopt"]);
-    for (kind, name) in [
-        ("bucket", format!("{n}-originals")),
-        ("topic", format!("{n}-uploads")),
-        ("role", format!("{n}-function")),
-    ] {
+    for (kind, name) in look_alikes(n) {
         let step = action_of(&up["plan"], kind, &name);
         assert_eq!(step["action"], "update", "{step:#}");
         assert_eq!(step["changes"][0], "adopt", "{step:#}");
@@ -204,6 +238,11 @@ fn untagged_look_alikes_are_refused_then_adopted_keeping_a_users_policy_statemen
             "{tags}: {after:#}"
         );
     }
+    for tags in ["log_group_tags", "queue_tags", "function_tags"] {
+        assert_eq!(after[tags]["imgdeploy:stack"], n, "{tags}: {after:#}");
+    }
+    // Adopted, then converged: the function has the stack's settings.
+    assert_eq!(after["function"]["MemorySize"], 2048, "{after:#}");
     // The user's statement is kept beside imgdeploy's own.
     let sids: Vec<&str> = after["bucket_policy"]["Statement"]
         .as_array()
