@@ -111,7 +111,7 @@ fn up_sends_what_moto_does_not_check() {
     let policy: Value =
         serde_json::from_str(queue["Attributes"]["Policy"].as_str().unwrap()).unwrap();
     assert_eq!(
-        policy["Statement"][0]["Principal"]["AWS"],
+        policy["Statement"][0]["Condition"]["ArnEquals"]["aws:PrincipalArn"],
         "arn:aws:iam::123456789012:role/STACK-function"
     );
     let retries: Value =

@@ -424,9 +424,14 @@ fn check_resources(r: &Value, n: &str, memory: i64) {
     assert_eq!(
         senders,
         [
-            &serde_json::json!({"AWS": format!("arn:aws:iam::123456789012:role/{n}-function")}),
+            &serde_json::json!({"AWS": "arn:aws:iam::123456789012:root"}),
             &serde_json::json!({"Service": "sns.amazonaws.com"})
         ]
+    );
+    // The account's principals, only the function's role among them.
+    assert_eq!(
+        queue["policy"]["Statement"][0]["Condition"]["ArnEquals"]["aws:PrincipalArn"],
+        format!("arn:aws:iam::123456789012:role/{n}-function")
     );
     let permission = &f["policy"]["Statement"][0];
     assert_eq!(permission["Principal"]["Service"], "sns.amazonaws.com");

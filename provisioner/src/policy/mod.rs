@@ -113,7 +113,9 @@ impl PolicyContext {
     }
 
     /// The failure queue's policy: the function's role (Lambda sends its dead letters as the role)
-    /// and the upload topic (SNS's redrive) may send; nothing without TLS.
+    /// and the upload topic (SNS's redrive) may send; nothing without TLS. The role is named in a
+    /// condition, not as the principal: a principal must already be visible to SQS, and the role was
+    /// created moments earlier (IAM propagates in seconds).
     pub fn failure_queue(&self) -> Value {
         self.render(FAILURE_QUEUE, &[])
     }
