@@ -132,7 +132,10 @@ impl fmt::Display for TeardownResult {
                     }
                 }
                 if !done.kept.is_empty() {
-                    writeln!(f, "`imgdeploy teardown --delete-data` removes the kept buckets")?;
+                    writeln!(
+                        f,
+                        "`imgdeploy teardown --delete-data` removes the kept buckets"
+                    )?;
                 }
                 Ok(())
             }
