@@ -1,7 +1,8 @@
 //! `imgdeploy teardown`: removes the stack in the reverse order of `up` (the order and its reasons
 //! are stated once, in `resources/table.rs`). Every step treats "already gone" as success, so an
-//! interrupted teardown is finished by running it again. Buckets holding the user's data (originals,
-//! backup) are kept unless they are empty or `--delete-data` is given.
+//! interrupted teardown is finished by running it again. Only what carries the stack's tag is deleted
+//! (`resources/owner.rs`); the rest is left alone and listed. Buckets holding the user's data
+//! (originals, backup) are kept unless they are empty or `--delete-data` is given.
 use crate::cli::{GlobalArgs, TeardownArgs};
 use crate::commands::connect;
 use crate::config::Config;
@@ -66,6 +67,8 @@ pub struct Done {
     pub steps: Vec<Step>,
     /// The buckets kept because they hold the user's data.
     pub kept: Vec<String>,
+    /// What was left alone because it is not the stack's (`kind name`).
+    pub left_alone: Vec<String>,
     /// Nothing was there to delete.
     pub already_gone: bool,
 }
@@ -78,6 +81,12 @@ impl Done {
             .filter(|s| matches!(s.action, Action::Keep { .. }))
             .map(|s| s.name.clone())
             .collect();
+        let left_alone = done
+            .steps
+            .iter()
+            .filter(|s| matches!(s.action, Action::NotOurs { .. }))
+            .map(|s| format!("{} {}", s.kind, s.name))
+            .collect();
         let already_gone = done
             .steps
             .iter()
@@ -86,6 +95,7 @@ impl Done {
             stack: done.stack,
             steps: done.steps,
             kept,
+            left_alone,
             already_gone,
         }
     }
@@ -106,10 +116,25 @@ impl fmt::Display for TeardownResult {
             }
             TeardownResult::Done(done) => {
                 writeln!(f, "stack {} removed", done.stack)?;
-                for k in &done.kept {
+                for step in &done.steps {
+                    match &step.action {
+                        Action::Keep { reason } => {
+                            writeln!(f, "kept {} {}: {reason}", step.kind, step.name)?
+                        }
+                        Action::NotOurs { owner } => writeln!(
+                            f,
+                            "{} {}: {}",
+                            step.kind,
+                            step.name,
+                            crate::resources::plan::not_ours(owner.as_deref())
+                        )?,
+                        _ => {}
+                    }
+                }
+                if !done.kept.is_empty() {
                     writeln!(
                         f,
-                        "kept bucket {k}: it holds your data; `imgdeploy teardown --delete-data` removes it"
+                        "`imgdeploy teardown --delete-data` removes the kept buckets"
                     )?;
                 }
                 Ok(())
@@ -161,6 +186,13 @@ mod tests {
             (Kind::Notification, "acme-originals", Action::Delete),
             (Kind::Function, "acme-variants", Action::Delete),
             (Kind::Bucket, "acme-backup", Action::Absent),
+            (
+                Kind::Role,
+                "acme-function",
+                Action::NotOurs {
+                    owner: Some("prod".into()),
+                },
+            ),
             (Kind::Bucket, "acme-originals", kept),
         ]);
         insta::assert_snapshot!(result.to_string());

@@ -1,6 +1,7 @@
 //! The function's pure diff, and the error paths moto cannot produce (IAM propagation delay, throttling,
 //! a 5xx), simulated with aws-smithy-mocks.
 use super::*;
+use aws_sdk_lambda::operation::create_function::CreateFunctionError;
 
 fn config() -> Config {
     Config {

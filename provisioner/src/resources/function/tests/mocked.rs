@@ -15,6 +15,7 @@ use aws_sdk_lambda::types::error::InvalidParameterValueException;
 use aws_sdk_lambda::types::{FunctionConfiguration, LastUpdateStatus, State};
 use aws_sdk_lambda::Client;
 use aws_smithy_mocks::{mock, mock_client, Rule, RuleMode};
+use std::time::Duration;
 
 #[derive(Debug)]
 struct NoSleep;
