@@ -1,7 +1,7 @@
 //! The Lambda entry point (`bootstrap` on `provided.al2023`): JSON logs, settings from the environment,
 //! clients built once, then the runtime loop. Logs `init_ms` (process start to ready for the first
 //! event), the cold-start cost that this binary controls.
-use imgdeploy_function::handler::{Handler, HandlerError, InvocationSummary};
+use imgdeploy_function::handler::{Handler, HandlerError};
 use imgdeploy_function::spec::FunctionSettings;
 use lambda_runtime::{service_fn, LambdaEvent};
 use serde_json::Value;
@@ -50,9 +50,9 @@ async fn invoke(
     handler: &Handler,
     event: Value,
     deadline: Option<Instant>,
-) -> Result<InvocationSummary, lambda_runtime::Error> {
-    handler
-        .handle_until(event, deadline)
+) -> Result<Value, lambda_runtime::Error> {
+    // Boxed: the handler's future is deep, and the runtime's service would nest it once more.
+    Box::pin(handler.invoke(event, deadline))
         .await
         .map_err(|e: HandlerError| lambda_runtime::Error::from(e.to_string()))
 }

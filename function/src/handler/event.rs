@@ -104,6 +104,9 @@ pub enum EventError {
 struct Backfill {
     bucket: String,
     keys: Vec<String>,
+    /// A chunk of a fanned-out backfill carries its tag (`batch::ChunkTag`); the keys are the work.
+    #[serde(default, rename = "backfill")]
+    _tag: Option<Value>,
 }
 
 /// An S3 record, read leniently: only the event name, bucket and key matter, and emulators omit some

@@ -4,6 +4,7 @@
 //! a permanent failure is reported and the record succeeds; a fault a retry may heal fails the
 //! invocation, so that Lambda retries it and finally dead-letters it. `bootstrap` and `imgdeploy invoke
 //! --local` both drive this through [`Handler::handle`].
+pub mod batch;
 pub mod created;
 pub mod event;
 pub mod invalidate;
@@ -34,6 +35,10 @@ use storage::{s3::S3Store, Store};
 pub enum HandlerError {
     #[error(transparent)]
     Event(#[from] EventError),
+    /// The backfill's fan-out could not list or queue its chunks (Lambda retries the orchestration;
+    /// chunks queued twice find their work done).
+    #[error("backfill fan-out: {0}")]
+    Fanout(String),
     #[error("{} of {} record(s) hit a fault that a retry may heal; failing the invocation so that Lambda retries it: {}",
         .failures.len(), .summary.records.len() + .failures.len(), .failures.join("; "))]
     Retry {
@@ -64,6 +69,8 @@ pub struct Handler {
     parallelism: usize,
     function_version: String,
     function_name: String,
+    /// Queues the backfill's chunk invocations; `None` off Lambda (`batch/fanout.rs`).
+    invoker: Option<Arc<dyn batch::Invoker>>,
 }
 
 /// An S3 client for `sdk`, with path-style addressing when a custom endpoint is set (moto, MinIO, ...),
@@ -89,6 +96,14 @@ impl Handler {
             }) as Arc<dyn Cdn>
         });
         let s3 = s3_client(sdk, settings.account_id.as_deref());
+        let invoker = std::env::var("AWS_LAMBDA_FUNCTION_NAME")
+            .ok()
+            .map(|function| {
+                Arc::new(batch::LambdaInvoker {
+                    client: aws_sdk_lambda::Client::new(sdk),
+                    function,
+                }) as Arc<dyn batch::Invoker>
+            });
         Handler::new(
             settings,
             s3,
@@ -96,6 +111,7 @@ impl Handler {
             Arc::new(EngineRenderer),
         )
         .with_cdn(cdn)
+        .with_invoker(invoker)
     }
 
     /// A handler with the given clients and renderer. Parallelism: the vCPUs; memory: three quarters
@@ -121,6 +137,7 @@ impl Handler {
             function_version: env("AWS_LAMBDA_FUNCTION_VERSION").unwrap_or_else(|| "local".into()),
             function_name: env("AWS_LAMBDA_FUNCTION_NAME")
                 .unwrap_or_else(|| "imgdeploy-local".into()),
+            invoker: None,
         }
     }
 
@@ -139,6 +156,12 @@ impl Handler {
     /// The CDN whose copies of replaced and deleted variants are invalidated.
     pub fn with_cdn(mut self, cdn: Option<Arc<dyn Cdn>>) -> Handler {
         self.cdn = cdn;
+        self
+    }
+
+    /// How the backfill's orchestration queues its chunks (the function itself, on Lambda).
+    pub fn with_invoker(mut self, invoker: Option<Arc<dyn batch::Invoker>>) -> Handler {
+        self.invoker = invoker;
         self
     }
 
@@ -168,7 +191,21 @@ impl Handler {
         deadline: Option<Instant>,
     ) -> Result<InvocationSummary, HandlerError> {
         let started = Instant::now();
-        let works = parse_event(&event)
+        let chunk = batch::chunk_tag(&event);
+        let result = self.handle_parsed(&event, deadline, started).await;
+        if let Some(tag) = chunk {
+            self.record_chunk(&tag, &result).await;
+        }
+        result
+    }
+
+    async fn handle_parsed(
+        &self,
+        event: &serde_json::Value,
+        deadline: Option<Instant>,
+        started: Instant,
+    ) -> Result<InvocationSummary, HandlerError> {
+        let works = parse_event(event)
             .inspect_err(|e| tracing::error!(error = %e, "unrecognised event"))?;
         let mut results: Vec<(usize, RecordOutcome, Option<String>)> =
             futures::stream::iter(works.into_iter().enumerate())

@@ -2,7 +2,7 @@
 //! the content, conditional writes, `If-Match` reads and copies, deleting a missing key succeeds), and
 //! [`Gated`], a view of it whose every call waits for a test to grant it: two handlers on one memory
 //! can then be run in any interleaving of their calls, one call at a time.
-use super::{Body, Condition, Head, Put, Store, StoreError, StoreResult};
+use super::{Body, Condition, Head, Page, Put, Store, StoreError, StoreResult, PAGE_KEYS};
 use futures::FutureExt;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
@@ -81,6 +81,26 @@ impl Store for Memory {
     fn listed<'a>(&'a self, bucket: &'a str, key: &'a str) -> StoreResult<'a, bool> {
         let listed = self.object(bucket, key).is_some();
         async move { Ok(listed) }.boxed()
+    }
+
+    fn list_page<'a>(
+        &'a self,
+        bucket: &'a str,
+        prefix: &'a str,
+        after: Option<&'a str>,
+    ) -> StoreResult<'a, Page> {
+        let objects = self.objects.lock().unwrap();
+        let mut keys: Vec<String> = objects
+            .keys()
+            .filter(|(b, k)| {
+                b == bucket && k.starts_with(prefix) && after.is_none_or(|a| k.as_str() > a)
+            })
+            .map(|(_, k)| k.clone())
+            .take(PAGE_KEYS + 1)
+            .collect();
+        let truncated = keys.len() > PAGE_KEYS;
+        keys.truncate(PAGE_KEYS);
+        async move { Ok(Page { keys, truncated }) }.boxed()
     }
 
     fn get_capped<'a>(
@@ -205,6 +225,16 @@ impl Store for Gated {
     fn listed<'a>(&'a self, bucket: &'a str, key: &'a str) -> StoreResult<'a, bool> {
         let call = async move { self.memory.listed(bucket, key).await }.boxed();
         self.gate("listed", call).boxed()
+    }
+
+    fn list_page<'a>(
+        &'a self,
+        bucket: &'a str,
+        prefix: &'a str,
+        after: Option<&'a str>,
+    ) -> StoreResult<'a, Page> {
+        let call = async move { self.memory.list_page(bucket, prefix, after).await }.boxed();
+        self.gate("list", call).boxed()
     }
 
     fn get_capped<'a>(

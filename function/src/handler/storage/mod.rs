@@ -85,6 +85,16 @@ pub struct Put<'a> {
     pub condition: Condition,
 }
 
+/// A page of a listing: its keys, and whether more follow.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Page {
+    pub keys: Vec<String>,
+    pub truncated: bool,
+}
+
+/// Keys per page, as in S3.
+pub const PAGE_KEYS: usize = 1000;
+
 pub type StoreResult<'a, T> = BoxFuture<'a, Result<T, StoreError>>;
 
 /// The S3 calls of the handler.
@@ -94,6 +104,15 @@ pub trait Store: Send + Sync {
     /// Whether a listing of `bucket` shows exactly `key` (`ListObjectsV2` with the key as prefix).
     /// Tells a missing object from a refused one when `HEAD` answers 403.
     fn listed<'a>(&'a self, bucket: &'a str, key: &'a str) -> StoreResult<'a, bool>;
+
+    /// One page (at most 1,000 keys, in S3's order) of the keys under `prefix` that sort after
+    /// `after` (`ListObjectsV2` with `StartAfter`). The backfill's fan-out lists originals with it.
+    fn list_page<'a>(
+        &'a self,
+        bucket: &'a str,
+        prefix: &'a str,
+        after: Option<&'a str>,
+    ) -> StoreResult<'a, Page>;
 
     /// `GET` the version `HEAD` saw (`If-Match: etag`), and stop reading once `cap` bytes are passed.
     fn get_capped<'a>(

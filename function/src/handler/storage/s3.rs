@@ -1,7 +1,7 @@
 //! [`Store`] on S3 through the AWS SDK: the handler's S3 calls, with S3's answers sorted into
 //! [`StoreError`]'s three cases. 412 (`PreconditionFailed`) and 409 (`ConditionalRequestConflict`, two
 //! conditional writes at once) are conflicts; 404, or S3's "no such key" codes, are "not there".
-use super::{Body, Condition, Head, Put, Store, StoreError, StoreResult};
+use super::{Body, Condition, Head, Page, Put, Store, StoreError, StoreResult};
 use aws_sdk_s3::config::http::HttpResponse;
 use aws_sdk_s3::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_s3::primitives::ByteStream;
@@ -127,6 +127,34 @@ impl Store for S3Store {
                 .await
                 .map_err(|e| StoreError::from_sdk("ListObjectsV2", bucket, key, e, |_| false))?;
             Ok(out.contents().iter().any(|o| o.key() == Some(key)))
+        }
+        .boxed()
+    }
+
+    fn list_page<'a>(
+        &'a self,
+        bucket: &'a str,
+        prefix: &'a str,
+        after: Option<&'a str>,
+    ) -> StoreResult<'a, Page> {
+        async move {
+            let out = self
+                .s3
+                .list_objects_v2()
+                .bucket(bucket)
+                .prefix(prefix)
+                .set_start_after(after.map(str::to_owned))
+                .send()
+                .await
+                .map_err(|e| StoreError::from_sdk("ListObjectsV2", bucket, prefix, e, |_| false))?;
+            Ok(Page {
+                keys: out
+                    .contents()
+                    .iter()
+                    .filter_map(|o| o.key().map(str::to_owned))
+                    .collect(),
+                truncated: out.is_truncated().unwrap_or(false),
+            })
         }
         .boxed()
     }
