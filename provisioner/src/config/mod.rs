@@ -46,6 +46,11 @@ pub struct SourceConfig {
     /// deleted, and invalidated on the CDN) or `keep`.
     #[serde(default)]
     pub on_delete: OnDelete,
+    /// What starts the processing: `upload` (the default: every upload, through the bucket's
+    /// notification) or `manual` (no notification; only `imgdeploy backfill` and an app's own
+    /// batch invocation, e.g. once a whole order is uploaded).
+    #[serde(default)]
+    pub trigger: Trigger,
 }
 
 impl Default for SourceConfig {
@@ -53,8 +58,18 @@ impl Default for SourceConfig {
         SourceConfig {
             prefix: default_prefix(),
             on_delete: OnDelete::default(),
+            trigger: Trigger::default(),
         }
     }
+}
+
+/// `[source] trigger`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Trigger {
+    #[default]
+    Upload,
+    Manual,
 }
 
 /// S3's limit for one `CopyObject` (5 GiB).

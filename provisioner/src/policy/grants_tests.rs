@@ -22,6 +22,7 @@ fn policy(backup: bool, cdn: bool) -> Value {
         "thumb/".to_string(),
         "web/".to_string(),
         "_failures/".to_string(),
+        "_backfill/".to_string(),
     ])
     .function_access(cdn.then_some(DIST))
 }
@@ -30,6 +31,8 @@ const ORIGINAL: &str = "arn:aws:s3:::acme-originals/originals/2024/red flower.jp
 const VARIANT: &str = "arn:aws:s3:::acme-processed/thumb/2024/red flower.webp";
 const REPORT: &str = "arn:aws:s3:::acme-processed/_failures/originals/2024/red flower.jpg.json";
 const BACKUP: &str = "arn:aws:s3:::acme-backup/originals/2024/red flower.jpg";
+const FUNCTION: &str = "arn:aws:lambda:eu-west-1:123456789012:function:acme-variants";
+const CHUNK_RECORD: &str = "arn:aws:s3:::acme-processed/_backfill/b1/chunks/00000003.json";
 const FAILURE_TOPIC: &str = "arn:aws:sns:eu-west-1:123456789012:acme-failures";
 const FAILURE_QUEUE: &str = "arn:aws:sqs:eu-west-1:123456789012:acme-failures";
 const LOG_STREAM: &str =
@@ -112,6 +115,22 @@ fn every_call_the_function_makes() -> Vec<Needs> {
         (
             "DeleteObject of a failure report (fixed or deleted upload)",
             vec![("s3:DeleteObject", REPORT, vec![])],
+        ),
+        (
+            "ListObjectsV2 of the originals, a page at a time (a backfill's orchestration)",
+            vec![(
+                "s3:ListBucket",
+                "arn:aws:s3:::acme-originals",
+                vec![("s3:prefix", "originals/2024/")],
+            )],
+        ),
+        (
+            "lambda:Invoke of itself, InvocationType=Event (a backfill's chunks and continuation)",
+            vec![("lambda:InvokeFunction", FUNCTION, vec![])],
+        ),
+        (
+            "PutObject of a chunk's record (a backfill's progress)",
+            vec![("s3:PutObject", CHUNK_RECORD, vec![])],
         ),
         (
             "sns:Publish of a failure report",
@@ -208,6 +227,11 @@ fn nothing_else_is_granted() {
             "sns:Publish",
             "arn:aws:sns:eu-west-1:123456789012:acme-uploads",
             "nor fakes uploads",
+        ),
+        (
+            "lambda:InvokeFunction",
+            "arn:aws:lambda:eu-west-1:123456789012:function:acme-other",
+            "nor invokes any function but itself",
         ),
         (
             "sqs:ReceiveMessage",

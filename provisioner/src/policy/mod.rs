@@ -60,6 +60,7 @@ impl PolicyContext {
             ("FailureTopicArn", &self.arns.failure_topic),
             ("FailureQueueArn", &self.arns.failure_queue),
             ("RoleArn", &self.arns.role),
+            ("FunctionArn", &self.arns.function),
             ("LogGroupArn", &self.arns.log_group),
         ];
         vars.extend_from_slice(extra);

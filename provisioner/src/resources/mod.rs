@@ -52,7 +52,10 @@ impl<'a> Stack<'a> {
                 .variants
                 .iter()
                 .map(|v| format!("{}/", v.name))
-                .chain([imgdeploy_function::spec::DEFAULT_FAILURES_PREFIX.to_string()]),
+                .chain([
+                    imgdeploy_function::spec::DEFAULT_FAILURES_PREFIX.to_string(),
+                    imgdeploy_function::handler::batch::BACKFILL_PREFIX.to_string(),
+                ]),
         );
         Stack {
             aws,

@@ -1,5 +1,6 @@
 //! The S3 event notification: `s3:ObjectCreated:*` and (unless `[source] on_delete = "keep"`)
-//! `s3:ObjectRemoved:*` under the source prefix of the originals bucket, sent to the upload topic. Notification configurations are one document per bucket: ours is found by its Id, and
+//! `s3:ObjectRemoved:*` under the source prefix of the originals bucket, sent to the upload topic;
+//! none with `[source] trigger = "manual"` (a switch to it removes ours). Notification configurations are one document per bucket: ours is found by its Id, and
 //! any other configuration on the bucket is kept.
 use crate::aws::{error_code, Explain};
 use crate::progress::Task;
@@ -22,6 +23,9 @@ pub struct Desired {
     pub prefix: String,
     /// S3 event types, sorted.
     pub events: Vec<&'static str>,
+    /// False with `[source] trigger = "manual"`: the stack's notification must not exist (a
+    /// configuration switched to manual removes it; the bucket's other notifications stay).
+    pub uploads: bool,
 }
 
 pub const CREATED: &str = "s3:ObjectCreated:*";
@@ -51,6 +55,7 @@ pub fn desired(stack: &Stack<'_>) -> Desired {
             imgdeploy_function::spec::OnDelete::DeleteVariants => vec![CREATED, REMOVED],
             imgdeploy_function::spec::OnDelete::Keep => vec![CREATED],
         },
+        uploads: stack.config.source.trigger == crate::config::Trigger::Upload,
     }
 }
 
@@ -63,7 +68,14 @@ fn prefix_of(t: &TopicConfiguration) -> Option<&str> {
 }
 
 pub fn diff(current: Option<&Current>, desired: &Desired) -> Action {
-    let Some(t) = current.and_then(Current::ours) else {
+    let ours = current.and_then(Current::ours);
+    if !desired.uploads {
+        return match ours {
+            Some(_) => Action::Delete,
+            None => Action::Unchanged,
+        };
+    }
+    let Some(t) = ours else {
         return Action::Create;
     };
     let mut changes = Vec::new();
@@ -186,6 +198,9 @@ impl Resource for Desired {
         _: &Task,
     ) -> Result<()> {
         let desired = self;
+        if !desired.uploads {
+            return put(stack, desired, current, None).await;
+        }
         let rule = FilterRule::builder()
             .name(FilterRuleName::Prefix)
             .value(&desired.prefix)
@@ -226,6 +241,7 @@ mod tests {
             topic_arn: "arn:aws:sns:us-east-1:1:acme-uploads".into(),
             prefix: "originals/".into(),
             events: vec![CREATED, REMOVED],
+            uploads: true,
         }
     }
 
@@ -274,5 +290,22 @@ mod tests {
             panic!()
         };
         assert_eq!(changes, ["prefix \"uploads/\" -> \"originals/\""]);
+    }
+
+    #[test]
+    fn a_manual_trigger_removes_ours_and_leaves_the_others() {
+        let manual = Desired {
+            uploads: false,
+            ..desired()
+        };
+        assert_eq!(
+            diff(Some(&current("originals/", NOTIFICATION_ID)), &manual),
+            Action::Delete
+        );
+        assert_eq!(
+            diff(Some(&current("originals/", "someone-elses")), &manual),
+            Action::Unchanged
+        );
+        assert_eq!(diff(None, &manual), Action::Unchanged);
     }
 }

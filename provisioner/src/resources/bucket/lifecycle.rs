@@ -60,6 +60,18 @@ pub fn expire_reports(prefix: &str) -> Rule {
     }
 }
 
+/// The processed bucket's: backfill records (chunk results, manifests, Batch Operations reports)
+/// under `prefix` go after [`FAILURE_REPORT_DAYS`] too.
+pub fn expire_batch_records(prefix: &str) -> Rule {
+    Rule {
+        id: "imgdeploy-expire-backfill-records".into(),
+        prefix: prefix.into(),
+        abort_multipart_days: None,
+        expire_days: Some(FAILURE_REPORT_DAYS),
+        noncurrent_days: None,
+    }
+}
+
 impl Rule {
     /// The rule as S3 holds it, when it is enabled and expressible in these terms.
     #[allow(deprecated)] // `Rule.Prefix` is deprecated in favour of `Filter`, but still answered.

@@ -55,30 +55,37 @@ pub struct Current {
 /// The stack's buckets, in creation order: originals, processed, backup.
 pub fn all(stack: &Stack<'_>) -> Vec<Desired> {
     let n = &stack.names;
-    let bucket =
-        |name: &str, versioned, holds_data, wanted, rule: Option<lifecycle::Rule>| Desired {
-            name: name.to_string(),
-            versioned,
-            tags: stack.tags(),
-            holds_data,
-            wanted,
-            lifecycle: [lifecycle::abort_multipart()]
-                .into_iter()
-                .chain(rule)
-                .collect(),
-        };
+    let bucket = |name: &str, versioned, holds_data, wanted, rules: Vec<lifecycle::Rule>| Desired {
+        name: name.to_string(),
+        versioned,
+        tags: stack.tags(),
+        holds_data,
+        wanted,
+        lifecycle: [lifecycle::abort_multipart()]
+            .into_iter()
+            .chain(rules)
+            .collect(),
+    };
     let reports = lifecycle::expire_reports(imgdeploy_function::spec::DEFAULT_FAILURES_PREFIX);
+    let batches =
+        lifecycle::expire_batch_records(imgdeploy_function::handler::batch::BACKFILL_PREFIX);
     let backup = &stack.config.backup;
     let old_versions = lifecycle::expire_noncurrent(backup.noncurrent_days);
     vec![
-        bucket(&n.originals_bucket, false, true, true, None),
-        bucket(&n.processed_bucket, false, false, true, Some(reports)),
+        bucket(&n.originals_bucket, false, true, true, vec![]),
+        bucket(
+            &n.processed_bucket,
+            false,
+            false,
+            true,
+            vec![reports, batches],
+        ),
         bucket(
             &n.backup_bucket,
             true,
             true,
             backup.enabled,
-            Some(old_versions),
+            vec![old_versions],
         ),
     ]
 }

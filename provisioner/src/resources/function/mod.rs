@@ -235,7 +235,12 @@ pub async fn backfill_hint(stack: &Stack<'_>) -> Result<Option<BackfillHint>> {
     Ok((originals > 0).then(|| BackfillHint {
         originals,
         at_least,
-        command: "imgdeploy backfill --local".into(),
+        // An emulator runs no functions: the handler runs here.
+        command: match stack.aws.endpoint {
+            Some(_) => "imgdeploy backfill --local",
+            None => "imgdeploy backfill",
+        }
+        .into(),
     }))
 }
 
