@@ -99,10 +99,17 @@ pub struct BackfillArgs {
     /// (`originals/2024/`); default: everything under the source prefix.
     #[arg(value_name = "PREFIX")]
     pub prefixes: Vec<String>,
-    /// Run the function's handler in this process, on this machine's cores, against the configured
-    /// endpoint (the engine this version has).
-    #[arg(long)]
+    /// Which engine does the work. Default: `lambda`, or `local` against an emulator endpoint.
+    #[arg(long, value_enum, value_name = "ENGINE")]
+    pub engine: Option<crate::commands::backfill::plan::Engine>,
+    /// Short for `--engine local`: the function's handler runs in this process, on this machine's
+    /// cores, against the configured endpoint.
+    #[arg(long, conflicts_with = "engine")]
     pub local: bool,
+    /// Follow a fan-out to its end: a progress bar with rate and ETA, then what was processed,
+    /// skipped and failed, and where the failure reports are.
+    #[arg(long)]
+    pub wait: bool,
 }
 
 #[derive(Args, Debug)]

@@ -7,7 +7,7 @@ use crate::output::size;
 use crate::resources::{function, Stack};
 use anyhow::{bail, Context, Result};
 use imgdeploy_function::handler::{
-    Handler, HandlerError, InvocationSummary, Outcome, RecordOutcome,
+    batch, Handler, HandlerError, InvocationSummary, Outcome, RecordOutcome,
 };
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
@@ -41,9 +41,7 @@ pub async fn run(
     events: Vec<(String, serde_json::Value)>,
     json: bool,
 ) -> Result<LocalRun> {
-    let mut settings = function::settings(stack);
-    settings.distribution_id = function::known(stack).await?.distribution.map(|d| d.id);
-    let handler = Handler::from_settings(settings, &stack.aws.sdk_config).await;
+    let handler = handler(stack).await?;
     let bucket = stack.names.originals_bucket.clone();
     let count = events.len();
     let bar = local_bar(json, count);
@@ -82,7 +80,9 @@ pub async fn run(
                 records.extend(summary.records);
                 retry.extend(failures);
             }
-            Err(e @ HandlerError::Event(_)) => retry.push(e.to_string()),
+            Err(e @ (HandlerError::Event(_) | HandlerError::Fanout(_))) => {
+                retry.push(e.to_string())
+            }
         }
     }
     let summary = InvocationSummary::new(records, 0.0);
@@ -99,6 +99,27 @@ pub async fn run(
         retry,
         keys: count,
     })
+}
+
+/// The handler with the deployed function's settings; a backfill's orchestration run here queues its
+/// chunks on the deployed function.
+async fn handler(stack: &Stack<'_>) -> Result<Handler> {
+    let mut settings = function::settings(stack);
+    settings.distribution_id = function::known(stack).await?.distribution.map(|d| d.id);
+    let invoker = batch::LambdaInvoker {
+        client: stack.aws.lambda.clone(),
+        function: stack.names.function.clone(),
+    };
+    Ok(Handler::from_settings(settings, &stack.aws.sdk_config)
+        .await
+        .with_invoker(Some(Arc::new(invoker))))
+}
+
+/// Runs an orchestration or S3 Batch Operations event here, as the deployed function would, and
+/// returns its answer.
+pub async fn answer(stack: &Stack<'_>, event: serde_json::Value) -> Result<serde_json::Value> {
+    let handler = handler(stack).await?;
+    Ok(handler.invoke(event, None).await?)
 }
 
 fn local_bar(json: bool, total: usize) -> Option<ProgressBar> {

@@ -1,4 +1,4 @@
-//! `imgdeploy backfill --local` against a deployed stack on moto: originals uploaded before the stack
+//! `imgdeploy backfill` against a deployed stack on moto. `--local`: originals uploaded before the stack
 //! processed them (one broken, one outside the prefix) get every variant; `--dry-run` counts and
 //! prices without writing; a second run rewrites nothing; `up` says how many originals an added variant
 //! leaves behind, and the backfill then writes only that variant.
@@ -149,5 +149,189 @@ fn backfill_fills_in_every_variant_once_then_only_a_new_one() {
         assert_eq!(last.get(key), Some(etag), "{key} was rewritten");
     }
     assert!(last.contains_key("small/sunset.jpg") && last.contains_key("small/2024/wine.jpg"));
+    s.ok(moto, &["teardown", "--yes", "--delete-data"]);
+}
+
+/// The bucket's notification configurations that are the stack's (by Id).
+fn our_notifications(moto: &Moto, bucket: &str) -> usize {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let s3 = moto.s3().await;
+        match s3
+            .get_bucket_notification_configuration()
+            .bucket(bucket)
+            .send()
+            .await
+        {
+            Ok(out) => out
+                .topic_configurations()
+                .iter()
+                .filter(|t| t.id() == Some("imgdeploy-uploads"))
+                .count(),
+            // moto answers an empty configuration with a body the SDK cannot parse.
+            Err(_) => 0,
+        }
+    })
+}
+
+/// `[source] trigger = "manual"` creates no notification; switching converges both ways.
+#[test]
+fn a_manual_trigger_has_no_upload_notification_and_switching_converges() {
+    let moto = moto();
+    let s = StackDir::new(
+        "manual",
+        "[cdn]\nenabled = false\n[source]\ntrigger = \"manual\"",
+    );
+    let originals = format!("{}-originals", s.name);
+    s.ok(moto, &["up", "--yes"]);
+    assert_eq!(our_notifications(moto, &originals), 0, "manual: none");
+    s.write_config("[cdn]\nenabled = false");
+    let up = s.ok(moto, &["up", "--yes"]);
+    assert_eq!(our_notifications(moto, &originals), 1, "{up:#}");
+    s.write_config("[cdn]\nenabled = false\n[source]\ntrigger = \"manual\"");
+    let plan = s.ok(moto, &["up", "--dry-run"]);
+    let doc = plan.get("plan").unwrap_or(&plan);
+    let step = doc["steps"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no steps in {plan:#}"))
+        .iter()
+        .find(|s| s["kind"] == "notification")
+        .unwrap();
+    assert_eq!(step["action"], "delete", "{plan:#}");
+    s.ok(moto, &["up", "--yes"]);
+    assert_eq!(
+        our_notifications(moto, &originals),
+        0,
+        "switched back: removed"
+    );
+    s.ok(moto, &["teardown", "--yes", "--delete-data"]);
+}
+
+/// The `lambda` engine: the CLI queues one orchestration; the orchestrator, run in this process on
+/// that very event, lists and queues chunks on the function (recorded by moto, whose Lambda runs
+/// nothing); each recorded chunk, run by the real handler, makes the variants and records its result.
+#[test]
+fn backfill_fans_out_through_the_function_in_chunks() {
+    let moto = moto();
+    let s = StackDir::new("fanout", "[cdn]\nenabled = false");
+    let n = s.name.clone();
+    let function = format!("{n}-variants");
+    s.ok(moto, &["up", "--yes"]);
+    let (originals, processed) = (format!("{n}-originals"), format!("{n}-processed"));
+    for (key, body) in [
+        ("originals/sunset.jpg", photo("sunset.jpg")),
+        ("originals/2024/wine.jpg", photo("wine.jpg")),
+        ("originals/2024/dandelions.jpg", photo("dandelions.jpg")),
+        ("originals/2024/broken.jpg", b"not an image".to_vec()),
+        ("elsewhere/sunset.jpg", photo("sunset.jpg")),
+    ] {
+        put(moto, &originals, key, body);
+    }
+
+    // 1. The plan: one orchestration plus one invocation per chunk, and Lambda's price.
+    let plan = s.ok(moto, &["backfill", "--engine", "lambda", "--dry-run"]);
+    assert_eq!(
+        (plan["engine"].as_str(), plan["originals"].as_u64()),
+        (Some("lambda"), Some(4)),
+        "{plan:#}"
+    );
+    let chunk = plan["chunk_size"].as_u64().unwrap();
+    assert_eq!(
+        plan["invocations"].as_u64().unwrap(),
+        4u64.div_ceil(chunk) + 1
+    );
+    let items: Vec<&str> = plan["cost"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["item"].as_str().unwrap())
+        .collect();
+    assert!(items.contains(&"Lambda compute"), "{items:?}");
+    assert!(
+        moto.lambda_invocations(&function).is_empty(),
+        "a dry run invokes nothing"
+    );
+
+    // 2. The run: one asynchronous orchestration event, nothing written by the CLI.
+    let started = s.ok(moto, &["backfill", "--engine", "lambda", "--yes"]);
+    let id = started["remote"]["id"].as_str().unwrap().to_string();
+    let invoked = moto.lambda_invocations(&function);
+    assert_eq!(invoked.len(), 1, "{invoked:#?}");
+    assert_eq!(invoked[0]["invocation_type"], "Event");
+    let mut orchestration = invoked[0]["event"].clone();
+    assert_eq!(orchestration["imgdeploy_backfill"]["id"], id.as_str());
+    assert_eq!(
+        orchestration["imgdeploy_backfill"]["prefixes"],
+        serde_json::json!(["originals/"])
+    );
+    assert!(objects(moto, &processed).is_empty());
+
+    // 3. The orchestrator, here, on that event (two keys per chunk, to see several chunks).
+    orchestration["imgdeploy_backfill"]["chunk_size"] = 2.into();
+    let file = s.dir.path().join("orchestration.json");
+    std::fs::write(&file, orchestration.to_string()).unwrap();
+    let answer = s.ok(
+        moto,
+        &["invoke", "--local", "--event", file.to_str().unwrap()],
+    );
+    assert_eq!(
+        (answer["listed"].as_u64(), answer["chunks"].as_u64()),
+        (Some(4), Some(2)),
+        "{answer:#}"
+    );
+    let chunks: Vec<Value> = moto.lambda_invocations(&function)[1..]
+        .iter()
+        .map(|i| i["event"].clone())
+        .collect();
+    assert_eq!(chunks.len(), 2, "{chunks:#?}");
+    let mut keys: Vec<&str> = chunks
+        .iter()
+        .flat_map(|c| c["keys"].as_array().unwrap())
+        .map(|k| k.as_str().unwrap())
+        .collect();
+    keys.sort();
+    assert_eq!(
+        keys,
+        [
+            "originals/2024/broken.jpg",
+            "originals/2024/dandelions.jpg",
+            "originals/2024/wine.jpg",
+            "originals/sunset.jpg"
+        ]
+    );
+
+    // 4. Each chunk, run by the real handler: the variants, the broken one reported, a record each.
+    for (i, chunk) in chunks.iter().enumerate() {
+        assert!(
+            chunk.get("imgdeploy_backfill").is_none(),
+            "a chunk is never an orchestration"
+        );
+        let file = s.dir.path().join(format!("chunk{i}.json"));
+        std::fs::write(&file, chunk.to_string()).unwrap();
+        s.run(
+            moto,
+            &["invoke", "--local", "--event", file.to_str().unwrap()],
+        );
+    }
+    assert_eq!(
+        moto.lambda_invocations(&function).len(),
+        3,
+        "chunks queue nothing more"
+    );
+    let after = objects(moto, &processed);
+    for key in [
+        "thumb/sunset.jpg",
+        "web/2024/wine.webp",
+        "thumb/2024/dandelions.jpg",
+        "_failures/originals/2024/broken.jpg.json",
+    ] {
+        assert!(after.contains_key(key), "{key}: {after:#?}");
+    }
+    let records: Vec<&String> = after
+        .keys()
+        .filter(|k| k.starts_with(&format!("_backfill/{id}/chunks/")))
+        .collect();
+    assert_eq!(records.len(), 2, "{after:#?}");
+    assert!(after.contains_key(&format!("_backfill/{id}/listed.json")));
     s.ok(moto, &["teardown", "--yes", "--delete-data"]);
 }

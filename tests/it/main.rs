@@ -1,6 +1,7 @@
 //! The integration test binary: the `imgdeploy` binary and the function against a local moto server.
 //! One binary, so that moto starts once; each area is one module.
-/// `backfill --local` (issue 18): the plan and its price, every variant once, then only a new one.
+/// Backfills (issue 18): `--local` (plan, price, every variant once, then only a new one), the
+/// function's fan-out in chunks, and `[source] trigger = "manual"`.
 mod backfill;
 /// `build` and `update` (issue 3): the zigbuilt bootstrap read back with readelf, refusals, no-change update.
 mod build;

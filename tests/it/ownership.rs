@@ -254,8 +254,8 @@ fn untagged_look_alikes_are_refused_then_adopted_keeping_a_users_policy_statemen
         sids.contains(&"PartnerReads") && sids.contains(&"DenyRequestsWithoutTls"),
         "{sids:?}"
     );
-    // Lifecycle rules: every bucket aborts stale multipart uploads; backup versions and failure
-    // reports expire; the user's rule is kept.
+    // Lifecycle rules: every bucket aborts stale multipart uploads; backup versions, failure reports
+    // and backfill records expire; the user's rule is kept.
     let rules = boto3(
         moto,
         n,
@@ -279,6 +279,7 @@ fn untagged_look_alikes_are_refused_then_adopted_keeping_a_users_policy_statemen
         ids("processed"),
         [
             "imgdeploy-abort-incomplete-multipart-uploads",
+            "imgdeploy-expire-backfill-records",
             "imgdeploy-expire-failure-reports"
         ]
     );

@@ -23,6 +23,8 @@ use std::time::{Duration, Instant};
 pub enum InvokeResult {
     Local(LocalRun),
     Event(EventRun),
+    /// A backfill orchestration or S3 Batch Operations event run here: the function's answer.
+    Answer(serde_json::Value),
 }
 
 #[derive(Debug, Serialize)]
@@ -43,7 +45,7 @@ impl InvokeResult {
     pub fn check(&self) -> Result<()> {
         match self {
             InvokeResult::Local(r) => r.check(),
-            InvokeResult::Event(_) => Ok(()),
+            InvokeResult::Event(_) | InvokeResult::Answer(_) => Ok(()),
         }
     }
 }
@@ -52,6 +54,7 @@ impl fmt::Display for InvokeResult {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             InvokeResult::Local(r) => r.fmt(f),
+            InvokeResult::Answer(answer) => writeln!(f, "{answer:#}"),
             InvokeResult::Event(r) => {
                 writeln!(
                     f,
@@ -82,6 +85,9 @@ pub async fn run(g: &GlobalArgs, args: &InvokeArgs) -> Result<InvokeResult> {
     let keys: Vec<String> = args.keys.iter().map(|k| full_key(prefix, k)).collect();
     if let Some(file) = &args.event {
         let event = read_event(file)?;
+        if imgdeploy_function::handler::batch::is_batch_event(&event) {
+            return Ok(InvokeResult::Answer(local::answer(&stack, event).await?));
+        }
         let events = vec![(file.display().to_string(), event)];
         Ok(InvokeResult::Local(
             local::run(&stack, events, g.json).await?,

@@ -1,36 +1,52 @@
-//! `imgdeploy backfill [PREFIX...]`: every original under the source prefix (or the given
-//! sub-prefixes) gets every current variant. It lists the originals and the variant folders, prints
-//! the plan (how many originals, how many miss a variant, the invocations, the estimated cost,
-//! itemised), asks unless `--yes`, stops there with `--dry-run`, then runs the function's handler on
-//! them. Work already done is skipped by the function itself (same source ETag and variant settings),
-//! so a second backfill rewrites nothing, and an added variant is the only one written.
-//!
-//! Engines: `--local` runs the handler in this process (the emulator demo, a big machine). The remote
-//! engines (the function's own fan-out, S3 Batch Operations) are not built yet.
-use crate::cli::{BackfillArgs, GlobalArgs};
-use crate::commands::connect;
+//! The backfill's plan: how many originals, how many miss a variant, which engine, how many
+//! invocations, and what it should cost, itemised, at us-east-1 list prices. The model's inputs are
+//! named constants here; `docs/backfill.md` derives them and compares the result with the articles.
+use crate::artifact::Arch;
 use crate::config::Config;
-use crate::local::{self, LocalRun};
 use crate::output::size;
-use crate::resources::bucket::list::list;
-use crate::resources::Stack;
 use anyhow::{bail, Result};
-use imgdeploy_function::handler::record::variant_key;
 use serde::Serialize;
-use serde_json::json;
-use std::collections::HashSet;
 use std::fmt;
 use std::io::{BufRead, IsTerminal, Write};
 
-/// S3 list prices (us-east-1, per request): GET-class (GET, HEAD) and PUT-class (PUT, COPY).
+/// S3 list prices (us-east-1, per request): GET-class (GET, HEAD) and PUT-class (PUT, COPY, LIST).
 const S3_GET_USD: f64 = 0.0004 / 1000.0;
 const S3_PUT_USD: f64 = 0.005 / 1000.0;
+/// Lambda: per request, and per GB-second on each architecture.
+const LAMBDA_REQUEST_USD: f64 = 0.20 / 1_000_000.0;
+const LAMBDA_GB_S_ARM64: f64 = 0.000_013_333_4;
+const LAMBDA_GB_S_X86: f64 = 0.000_016_666_7;
+/// The model of one original's work on Lambda, per record: the engine's CPU for the three variants
+/// of a 12 MP photo (~0.1 s, docs/benchmarks.md) scaled by its size, plus the S3 round trips.
+const ENGINE_S_PER_MB: f64 = 0.025;
+const S3_S_PER_ORIGINAL: f64 = 0.15;
+/// A chunk is sized to finish in this share of the function's timeout.
+const CHUNK_SHARE_OF_TIMEOUT: f64 = 0.25;
+
+/// Which engine runs the backfill.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, clap::ValueEnum)]
+#[serde(rename_all = "snake_case")]
+pub enum Engine {
+    /// The deployed function lists the originals and invokes itself once per chunk.
+    Lambda,
+    /// This process runs the handler on this machine's cores.
+    Local,
+}
+
+impl Engine {
+    fn describe(self) -> &'static str {
+        match self {
+            Engine::Lambda => "lambda, the function's fan-out",
+            Engine::Local => "local, this machine",
+        }
+    }
+}
 
 /// What the backfill will do, and what it should cost.
 #[derive(Debug, Serialize)]
 pub struct BackfillPlan {
     pub stack: String,
-    pub engine: &'static str,
+    pub engine: Engine,
     /// The prefixes listed in the originals bucket.
     pub prefixes: Vec<String>,
     pub originals: usize,
@@ -39,6 +55,8 @@ pub struct BackfillPlan {
     /// settings is found by the function's own check).
     pub to_process: usize,
     pub missing_variants: usize,
+    /// Keys per chunk invocation (the fan-out); 1 for the local engine.
+    pub chunk_size: usize,
     pub invocations: usize,
     pub estimated_cost_usd: f64,
     pub cost: Vec<CostItem>,
@@ -51,132 +69,61 @@ pub struct CostItem {
     pub usd: f64,
 }
 
-/// `backfill`'s whole answer: the plan, and what the run did (none with `--dry-run`).
-#[derive(Debug, Serialize)]
-pub struct BackfillResult {
-    #[serde(flatten)]
-    pub plan: BackfillPlan,
-    pub dry_run: bool,
-    pub result: Option<LocalRun>,
+/// What listing found.
+pub struct Survey {
+    pub prefixes: Vec<String>,
+    /// (key, size) of each original.
+    pub originals: Vec<(String, u64)>,
+    pub to_process: usize,
+    pub missing_variants: usize,
 }
 
-impl BackfillResult {
-    /// An error when an original did not become variants (after printing, a non-zero exit).
-    pub fn check(&self) -> Result<()> {
-        self.result.as_ref().map_or(Ok(()), LocalRun::check)
-    }
+/// Seconds of one record on Lambda, in the model.
+fn seconds_per_original(average_bytes: f64) -> f64 {
+    S3_S_PER_ORIGINAL + ENGINE_S_PER_MB * average_bytes / 1e6
 }
 
-pub async fn run(g: &GlobalArgs, args: &BackfillArgs) -> Result<BackfillResult> {
-    let config = Config::load(&g.config)?;
-    if !args.local {
-        bail!("backfill runs in this process for now: add --local (the handler runs here, on this machine's cores, against the configured endpoint)");
-    }
-    let aws = connect(g, &config).await?;
-    let stack = Stack::new(&aws, &config, &config.stack()?.name);
-
-    // 1. What there is: the originals, and which of their variants exist.
-    let source = &config.source.prefix;
-    let prefixes: Vec<String> = if args.prefixes.is_empty() {
-        vec![source.clone()]
-    } else {
-        args.prefixes
-            .iter()
-            .map(|p| full_prefix(source, p))
-            .collect()
-    };
-    let mut originals = Vec::new();
-    for prefix in &prefixes {
-        let found = list(&stack, &stack.names.originals_bucket, prefix).await?;
-        originals.extend(found.into_iter().map(|o| (o.key, o.size)));
-    }
-    originals.retain(|(key, _)| !key.ends_with('/'));
-    let mut existing = HashSet::new();
-    for variant in &config.variants {
-        for prefix in &prefixes {
-            let folder = format!("{}/{}", variant.name, &prefix[source.len()..]);
-            let found = list(&stack, &stack.names.processed_bucket, &folder).await?;
-            existing.extend(found.into_iter().map(|o| o.key));
-        }
-    }
-
-    // 2. The plan.
-    let mut to_process = 0;
-    let mut missing_variants = 0;
-    for (key, _) in &originals {
-        let relative = &key[source.len()..];
-        let missing = config
-            .variants
-            .iter()
-            .filter(|v| !existing.contains(&variant_key(v, relative)))
-            .count();
-        to_process += (missing > 0) as usize;
-        missing_variants += missing;
-    }
-    let plan = plan(
-        &stack,
-        &config,
-        prefixes,
-        &originals,
-        to_process,
-        missing_variants,
-    );
-    if g.dry_run {
-        return Ok(BackfillResult {
-            plan,
-            dry_run: true,
-            result: None,
-        });
-    }
-    if !g.json {
-        print!("{plan}");
-    }
-    confirm(&plan, g.yes)?;
-
-    // 3. The work: one backfill list per original, as the function receives them.
-    let bucket = &stack.names.originals_bucket;
-    let events = originals
-        .iter()
-        .map(|(key, _)| (key.clone(), json!({"bucket": bucket, "keys": [key]})))
-        .collect();
-    let result = local::run(&stack, events, g.json).await?;
-    Ok(BackfillResult {
-        plan,
-        dry_run: false,
-        result: Some(result),
-    })
+/// Keys per chunk: at most enough work for [`CHUNK_SHARE_OF_TIMEOUT`] of the timeout on the
+/// function's vCPUs (Lambda gives one vCPU per 1,769 MB), and no more than spreads `originals` over
+/// the function's reserved concurrency: a small batch runs on every instance it may have, a large one
+/// in chunks that finish well inside the timeout.
+pub fn chunk_size(config: &Config, originals: usize, average_bytes: f64) -> usize {
+    let f = &config.function;
+    let vcpus = (f.memory_mb as f64 / 1769.0).max(1.0);
+    let budget = f.timeout_s as f64 * CHUNK_SHARE_OF_TIMEOUT * vcpus;
+    let by_time = (budget / seconds_per_original(average_bytes)).floor() as usize;
+    let concurrency = f
+        .reserved_concurrency
+        .unwrap_or(crate::resources::function::concurrency::DEFAULT_CAP)
+        .max(1) as usize;
+    let by_spread = originals.div_ceil(concurrency);
+    by_time.min(by_spread).clamp(
+        1,
+        imgdeploy_function::handler::batch::fanout::MAX_CHUNK_KEYS,
+    )
 }
 
-/// A prefix in the originals bucket: given with the source prefix, or relative to it.
-fn full_prefix(source: &str, prefix: &str) -> String {
-    let prefix = prefix.trim_start_matches('/');
-    if prefix.starts_with(source) {
-        prefix.to_string()
-    } else {
-        format!("{source}{prefix}")
-    }
-}
-
-fn plan(
-    stack: &Stack<'_>,
-    config: &Config,
-    prefixes: Vec<String>,
-    originals: &[(String, u64)],
-    to_process: usize,
-    missing_variants: usize,
-) -> BackfillPlan {
-    let n = originals.len() as u64;
+pub fn plan(stack: &str, config: &Config, engine: Engine, survey: &Survey) -> BackfillPlan {
+    let n = survey.originals.len() as u64;
+    let to_process = survey.to_process as u64;
+    let bytes: u64 = survey.originals.iter().map(|(_, s)| s).sum();
+    let average = if n == 0 { 0.0 } else { bytes as f64 / n as f64 };
     let variants = config.variants.len() as u64;
-    let backups = if config.backup.enabled {
-        to_process as u64
-    } else {
-        0
-    };
+    let backups = if config.backup.enabled { to_process } else { 0 };
     // Each original: a HEAD, a HEAD per variant; each one with work: a GET, the missing variants'
     // PUTs and the backup COPY. Deleting a cleared failure report is free.
-    let reads = n * (1 + variants) + to_process as u64;
-    let writes = missing_variants as u64 + backups;
-    let cost = vec![
+    let reads = n * (1 + variants) + to_process;
+    let writes = survey.missing_variants as u64 + backups;
+    // Listing pages: the originals and each variant's folder, by this process; the orchestrator
+    // lists the originals again.
+    let pages = n.div_ceil(1000).max(survey.prefixes.len() as u64);
+    let lists = pages * (1 + variants) + if engine == Engine::Lambda { pages } else { 0 };
+    let mut cost = vec![
+        CostItem {
+            item: "S3 LIST",
+            requests: lists,
+            usd: lists as f64 * S3_PUT_USD,
+        },
         CostItem {
             item: "S3 HEAD and GET",
             requests: reads,
@@ -188,21 +135,51 @@ fn plan(
             usd: writes as f64 * S3_PUT_USD,
         },
     ];
+    let (chunk, invocations) = match engine {
+        Engine::Local => (1, survey.originals.len()),
+        Engine::Lambda => {
+            let chunk = chunk_size(config, survey.originals.len(), average);
+            // One per chunk, plus the orchestration.
+            (chunk, survey.originals.len().div_ceil(chunk) + 1)
+        }
+    };
+    if engine == Engine::Lambda {
+        let f = &config.function;
+        let gb_s_price = match f.architecture {
+            Arch::Arm64 => LAMBDA_GB_S_ARM64,
+            Arch::X86_64 => LAMBDA_GB_S_X86,
+        };
+        // Originals already done cost their HEADs only (counted in the S3 round trips).
+        let seconds = to_process as f64 * seconds_per_original(average)
+            + (n - to_process) as f64 * S3_S_PER_ORIGINAL / 2.0;
+        let gb_s = seconds * f.memory_mb as f64 / 1024.0;
+        cost.push(CostItem {
+            item: "Lambda requests",
+            requests: invocations as u64,
+            usd: invocations as f64 * LAMBDA_REQUEST_USD,
+        });
+        cost.push(CostItem {
+            item: "Lambda compute",
+            requests: gb_s.ceil() as u64,
+            usd: gb_s * gb_s_price,
+        });
+    }
     BackfillPlan {
-        stack: stack.names.stack.clone(),
-        engine: "local",
-        prefixes,
-        originals: originals.len(),
-        original_bytes: originals.iter().map(|(_, s)| s).sum(),
-        to_process,
-        missing_variants,
-        invocations: originals.len(),
+        stack: stack.to_string(),
+        engine,
+        prefixes: survey.prefixes.clone(),
+        originals: survey.originals.len(),
+        original_bytes: bytes,
+        to_process: survey.to_process,
+        missing_variants: survey.missing_variants,
+        chunk_size: chunk,
+        invocations,
         estimated_cost_usd: cost.iter().map(|c| c.usd).sum(),
         cost,
     }
 }
 
-fn confirm(plan: &BackfillPlan, yes: bool) -> Result<()> {
+pub fn confirm(plan: &BackfillPlan, yes: bool) -> Result<()> {
     if yes {
         return Ok(());
     }
@@ -226,8 +203,9 @@ impl fmt::Display for BackfillPlan {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(
             f,
-            "Backfill of stack {} (engine: {}, this machine)",
-            self.stack, self.engine
+            "Backfill of stack {} (engine: {})",
+            self.stack,
+            self.engine.describe()
         )?;
         writeln!(
             f,
@@ -243,18 +221,30 @@ impl fmt::Display for BackfillPlan {
             self.missing_variants,
             self.originals - self.to_process
         )?;
-        writeln!(f, "  invocations: {} (in this process)", self.invocations)?;
+        match self.engine {
+            Engine::Local => writeln!(f, "  invocations: {} (in this process)", self.invocations)?,
+            Engine::Lambda => writeln!(
+                f,
+                "  invocations: {} (one orchestration, then one per {} originals, queued by the function)",
+                self.invocations, self.chunk_size
+            )?,
+        }
         writeln!(f, "  estimated cost: {}", usd(self.estimated_cost_usd))?;
         for c in &self.cost {
             let cost = usd(c.usd);
-            writeln!(f, "    {:<16} {:>8} requests  {cost}", c.item, c.requests)?;
+            let unit = if c.item == "Lambda compute" {
+                "GB-s"
+            } else {
+                "requests"
+            };
+            writeln!(f, "    {:<16} {:>8} {unit:<8}  {cost}", c.item, c.requests)?;
         }
         Ok(())
     }
 }
 
 /// Dollars: cents for real bills, six decimals for small ones.
-fn usd(amount: f64) -> String {
+pub fn usd(amount: f64) -> String {
     if amount < 0.01 {
         format!("${amount:.6}")
     } else {
@@ -262,11 +252,53 @@ fn usd(amount: f64) -> String {
     }
 }
 
-impl fmt::Display for BackfillResult {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match &self.result {
-            None => writeln!(f, "{}(dry run: nothing was processed)", self.plan),
-            Some(result) => write!(f, "{result}"),
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(function: &str) -> Config {
+        let text = format!(
+            "[stack]\nname = \"acme\"\n[function]\n{function}\n[[variant]]\nname = \"thumb\"\nwidth = 200\nheight = 200\n\
+             [[variant]]\nname = \"card\"\nwidth = 400\nheight = 300\n[[variant]]\nname = \"web\"\nwidth = 1200\nfit = \"inside\"\n"
+        );
+        Config::parse(&text, "imgdeploy.toml").unwrap()
+    }
+
+    fn survey(n: usize, bytes: u64) -> Survey {
+        Survey {
+            prefixes: vec!["originals/".into()],
+            originals: (0..n)
+                .map(|i| (format!("originals/{i}.jpg"), bytes))
+                .collect(),
+            to_process: n,
+            missing_variants: 3 * n,
         }
+    }
+
+    #[test]
+    fn chunks_spread_a_small_batch_over_the_concurrency_and_bound_a_large_one_by_the_timeout() {
+        let c = config("");
+        // 1,000 photos of 1.2 MB over the default cap of 50: 20 each.
+        assert_eq!(chunk_size(&c, 1000, 1.2e6), 20);
+        // 300,000: bounded by a quarter of the 60 s timeout on 1.16 vCPUs at 0.18 s each.
+        assert_eq!(chunk_size(&c, 300_000, 1.2e6), 96);
+        // A longer timeout is bounded by the payload's limit.
+        let long = config("timeout_s = 900");
+        assert_eq!(chunk_size(&long, 300_000, 1.2e6), 200);
+        assert_eq!(chunk_size(&c, 1, 50e6), 1);
+    }
+
+    #[test]
+    fn the_lambda_plan_prices_levels_reprocessing_below_the_articles_figure() {
+        // LEVELS: 300,000 images, 8 GB, $27.50 on Lambda.
+        let plan = plan(
+            "acme",
+            &config(""),
+            Engine::Lambda,
+            &survey(300_000, 26_667),
+        );
+        assert!(plan.estimated_cost_usd < 27.50, "{plan}");
+        assert_eq!(plan.invocations, 300_000usize.div_ceil(plan.chunk_size) + 1);
+        insta::assert_snapshot!(plan.to_string());
     }
 }

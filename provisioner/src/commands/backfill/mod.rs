@@ -1,0 +1,176 @@
+//! `imgdeploy backfill [PREFIX...]`: every original under the source prefix (or the given
+//! sub-prefixes) gets every current variant. It lists the originals and the variant folders, prints
+//! the plan (`plan.rs`), asks unless `--yes`, stops there with `--dry-run`, then hands the work to an
+//! engine:
+//! - `lambda` (`fanout.rs`): one orchestration event; the deployed function lists and fans out;
+//!   `--wait` follows the chunks' records to the end;
+//! - `local`: the handler in this process (`crate::local`).
+//!
+//! Work already done is skipped by the function itself (same source ETag and variant settings), so a
+//! second backfill rewrites nothing, and an added variant is the only one written.
+mod fanout;
+pub mod plan;
+
+use crate::cli::{BackfillArgs, GlobalArgs};
+use crate::commands::connect;
+use crate::config::Config;
+use crate::local::{self, LocalRun};
+use crate::resources::bucket::list::list;
+use crate::resources::Stack;
+use anyhow::Result;
+use fanout::RemoteRun;
+use imgdeploy_function::handler::record::variant_key;
+use plan::{BackfillPlan, Engine, Survey};
+use serde::Serialize;
+use serde_json::json;
+use std::collections::HashSet;
+use std::fmt;
+
+/// `backfill`'s whole answer: the plan, and what the run did (none with `--dry-run`).
+#[derive(Debug, Serialize)]
+pub struct BackfillResult {
+    #[serde(flatten)]
+    pub plan: BackfillPlan,
+    pub dry_run: bool,
+    /// The local engine's outcome per original.
+    pub result: Option<LocalRun>,
+    /// The fan-out's batch, and its progress when waited for.
+    pub remote: Option<RemoteRun>,
+}
+
+impl BackfillResult {
+    /// An error when an original did not become variants (after printing, a non-zero exit).
+    pub fn check(&self) -> Result<()> {
+        if let Some(remote) = &self.remote {
+            remote.check()?;
+        }
+        self.result.as_ref().map_or(Ok(()), LocalRun::check)
+    }
+}
+
+pub async fn run(g: &GlobalArgs, args: &BackfillArgs) -> Result<BackfillResult> {
+    let config = Config::load(&g.config)?;
+    let aws = connect(g, &config).await?;
+    let stack = Stack::new(&aws, &config, &config.stack()?.name);
+
+    // 1. What there is: the originals, and which of their variants exist.
+    let survey = survey(&stack, &args.prefixes).await?;
+
+    // 2. The engine and the plan.
+    let engine = match (args.local, args.engine) {
+        (true, _) => Engine::Local,
+        (false, Some(engine)) => engine,
+        // An emulator runs no functions: the handler runs here.
+        (false, None) if aws.endpoint.is_some() => Engine::Local,
+        (false, None) => Engine::Lambda,
+    };
+    let plan = plan::plan(&stack.names.stack, &config, engine, &survey);
+    if g.dry_run {
+        return Ok(BackfillResult {
+            plan,
+            dry_run: true,
+            result: None,
+            remote: None,
+        });
+    }
+    if !g.json {
+        print!("{plan}");
+    }
+    plan::confirm(&plan, g.yes)?;
+
+    // 3. The work.
+    let (result, remote) = match engine {
+        Engine::Local => {
+            let bucket = &stack.names.originals_bucket;
+            let events = survey
+                .originals
+                .iter()
+                .map(|(key, _)| (key.clone(), json!({"bucket": bucket, "keys": [key]})))
+                .collect();
+            (Some(local::run(&stack, events, g.json).await?), None)
+        }
+        Engine::Lambda => {
+            let run = fanout::start(&stack, &survey.prefixes, plan.chunk_size).await?;
+            let run = match args.wait {
+                true => fanout::wait(&stack, run, g.json).await?,
+                false => run,
+            };
+            (None, Some(run))
+        }
+    };
+    Ok(BackfillResult {
+        plan,
+        dry_run: false,
+        result,
+        remote,
+    })
+}
+
+/// Lists the originals under `prefixes` (all of the source prefix when empty) and the variant
+/// folders, and counts what is missing.
+async fn survey(stack: &Stack<'_>, prefixes: &[String]) -> Result<Survey> {
+    let config = stack.config;
+    let source = &config.source.prefix;
+    let prefixes: Vec<String> = if prefixes.is_empty() {
+        vec![source.clone()]
+    } else {
+        prefixes.iter().map(|p| full_prefix(source, p)).collect()
+    };
+    let mut originals = Vec::new();
+    for prefix in &prefixes {
+        let found = list(stack, &stack.names.originals_bucket, prefix).await?;
+        originals.extend(found.into_iter().map(|o| (o.key, o.size)));
+    }
+    originals.retain(|(key, _)| !key.ends_with('/'));
+    let mut existing = HashSet::new();
+    for variant in &config.variants {
+        for prefix in &prefixes {
+            let folder = format!("{}/{}", variant.name, &prefix[source.len()..]);
+            let found = list(stack, &stack.names.processed_bucket, &folder).await?;
+            existing.extend(found.into_iter().map(|o| o.key));
+        }
+    }
+    let mut to_process = 0;
+    let mut missing_variants = 0;
+    for (key, _) in &originals {
+        let relative = &key[source.len()..];
+        let missing = config
+            .variants
+            .iter()
+            .filter(|v| !existing.contains(&variant_key(v, relative)))
+            .count();
+        to_process += (missing > 0) as usize;
+        missing_variants += missing;
+    }
+    Ok(Survey {
+        prefixes,
+        originals,
+        to_process,
+        missing_variants,
+    })
+}
+
+/// A prefix in the originals bucket: given with the source prefix, or relative to it.
+fn full_prefix(source: &str, prefix: &str) -> String {
+    let prefix = prefix.trim_start_matches('/');
+    if prefix.starts_with(source) {
+        prefix.to_string()
+    } else {
+        format!("{source}{prefix}")
+    }
+}
+
+impl fmt::Display for BackfillResult {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.dry_run {
+            return writeln!(f, "{}(dry run: nothing was processed)", self.plan);
+        }
+        if let Some(result) = &self.result {
+            write!(f, "{result}")?;
+        }
+        if let Some(remote) = &self.remote {
+            write!(f, "{remote}")?;
+        }
+        Ok(())
+    }
+}
