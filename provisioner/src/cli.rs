@@ -110,6 +110,10 @@ pub struct BackfillArgs {
     /// skipped and failed, and where the failure reports are.
     #[arg(long)]
     pub wait: bool,
+    /// Show an S3 Batch Operations job's progress and the failures of its completion report
+    /// (the job id `backfill --engine batch` printed); starts nothing.
+    #[arg(long, value_name = "JOB", conflicts_with_all = ["engine", "local", "wait", "prefixes"])]
+    pub status: Option<String>,
 }
 
 #[derive(Args, Debug)]

@@ -16,6 +16,9 @@ pub struct Names {
     pub failure_queue: String,
     pub role: String,
     pub role_policy: String,
+    /// The role S3 Batch Operations assumes to invoke the function (`backfill --engine batch`).
+    pub batch_role: String,
+    pub batch_role_policy: String,
     pub function: String,
     pub log_group: String,
     pub oac: String,
@@ -38,6 +41,8 @@ impl Names {
             failure_queue: format!("{stack}-failures"),
             role: format!("{stack}-function"),
             role_policy: format!("{stack}-function-access"),
+            batch_role: format!("{stack}-batch"),
+            batch_role_policy: format!("{stack}-batch-access"),
             log_group: format!("/aws/lambda/{function}"),
             function,
             oac: format!("{stack}-oac"),
@@ -60,6 +65,7 @@ impl Names {
                 self.failure_queue
             ),
             role: format!("arn:{partition}:iam::{account}:role/{}", self.role),
+            batch_role: format!("arn:{partition}:iam::{account}:role/{}", self.batch_role),
             function: format!(
                 "arn:{partition}:lambda:{region}:{account}:function:{}",
                 self.function
@@ -81,6 +87,7 @@ pub struct Arns {
     pub failure_topic: String,
     pub failure_queue: String,
     pub role: String,
+    pub batch_role: String,
     pub function: String,
     pub log_group: String,
 }

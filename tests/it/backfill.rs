@@ -333,5 +333,46 @@ fn backfill_fans_out_through_the_function_in_chunks() {
         .collect();
     assert_eq!(records.len(), 2, "{after:#?}");
     assert!(after.contains_key(&format!("_backfill/{id}/listed.json")));
-    s.ok(moto, &["teardown", "--yes", "--delete-data"]);
+
+    // 5. The batch engine: priced with S3 Batch Operations, one invocation per original. moto has no
+    // S3 Batch Operations (`CreateJob` is pinned by request snapshot in `batch_tests.rs`): the command
+    // gets as far as `CreateJob`, after making the role (trusted by that service only) and the
+    // manifest; teardown removes the role.
+    let plan = s.ok(moto, &["backfill", "--engine", "batch", "--dry-run"]);
+    assert_eq!(plan["invocations"], 4, "{plan:#}");
+    assert!(plan["cost"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|c| c["item"] == "Batch Operations"));
+    let (ok, _, stderr) = s.run(moto, &["backfill", "--engine", "batch", "--yes"]);
+    assert!(!ok && stderr.contains("s3control:CreateJob"), "{stderr}");
+    let role = |code: &str| {
+        moto.python_json(&format!(
+            "import boto3, json\niam = boto3.client('iam')\nNAME = {:?}\n{code}",
+            format!("{n}-batch")
+        ))
+    };
+    let trust =
+        role("print(json.dumps(iam.get_role(RoleName=NAME)['Role']['AssumeRolePolicyDocument']))");
+    assert_eq!(
+        trust["Statement"][0]["Principal"]["Service"], "batchoperations.s3.amazonaws.com",
+        "{trust:#}"
+    );
+    let manifests: Vec<String> = objects(moto, &processed)
+        .into_keys()
+        .filter(|k| k.ends_with("/manifest.csv"))
+        .collect();
+    assert_eq!(manifests.len(), 1, "{manifests:?}");
+    let torn = s.ok(moto, &["teardown", "--yes", "--delete-data"]);
+    assert!(
+        torn["steps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|s| s["name"] == format!("{n}-batch") && s["action"] == "delete"),
+        "{torn:#}"
+    );
+    let gone = role("import botocore\ntry:\n    iam.get_role(RoleName=NAME)\n    print('true')\nexcept iam.exceptions.NoSuchEntityException:\n    print('false')");
+    assert_eq!(gone, false);
 }

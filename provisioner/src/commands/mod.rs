@@ -27,6 +27,12 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Update(args) => emit(g.json, &update::run(g, args).await?),
         Command::Status(args) => emit(g.json, &status::run(g, args).await?),
         Command::Policies(args) => emit(g.json, &policies::run(g, args).await?),
+        Command::Backfill(args) if args.status.is_some() => {
+            let job = args.status.as_deref().unwrap_or_default();
+            let result = backfill::status(g, job).await?;
+            emit(g.json, &result);
+            result.check()?
+        }
         Command::Backfill(args) => {
             let result = backfill::run(g, args).await?;
             emit(g.json, &result);

@@ -332,3 +332,59 @@ fn every_statement_says_why_it_exists() {
         );
     }
 }
+
+/// S3 Batch Operations' role: exactly what a `LambdaInvoke` job over a manifest with a completion
+/// report needs (AWS's "Granting permissions for Batch Operations"), and nothing of the originals.
+#[test]
+fn the_batch_role_may_run_a_job_and_nothing_more() {
+    let ctx = PolicyContext::new(
+        &Names::new("acme"),
+        "aws",
+        "eu-west-1",
+        "123456789012",
+        "originals/",
+        true,
+    );
+    let policy = ctx.batch_access();
+    let manifest = "arn:aws:s3:::acme-processed/_backfill/1700000000-00001/manifest.csv";
+    let report =
+        "arn:aws:s3:::acme-processed/_backfill/1700000000-00001/report/job-1/results/a.csv";
+    for (action, resource) in [
+        ("lambda:InvokeFunction", FUNCTION),
+        ("s3:GetObject", manifest),
+        ("s3:GetObjectVersion", manifest),
+        ("s3:PutObject", report),
+        ("s3:GetBucketLocation", "arn:aws:s3:::acme-processed"),
+    ] {
+        assert_eq!(
+            decide(&policy, action, resource, &[]),
+            Decision::Allowed,
+            "{action} {resource}"
+        );
+    }
+    for (action, resource) in [
+        ("s3:GetObject", ORIGINAL),
+        ("s3:PutObject", VARIANT),
+        (
+            "s3:PutObject",
+            "arn:aws:s3:::acme-originals/_backfill/x.csv",
+        ),
+        (
+            "lambda:InvokeFunction",
+            "arn:aws:lambda:eu-west-1:123456789012:function:acme-other",
+        ),
+        ("s3:GetObject", manifest),
+    ] {
+        // The last case: the same manifest key in a bucket of another account.
+        let context: &[(&str, &str)] = if action == "s3:GetObject" && resource == manifest {
+            &[("aws:ResourceAccount", "210987654321")]
+        } else {
+            &[]
+        };
+        assert_ne!(
+            decide(&policy, action, resource, context),
+            Decision::Allowed,
+            "{action} {resource}"
+        );
+    }
+}

@@ -7,6 +7,8 @@ const FUNCTION_ACCESS: &str = include_str!("../../../policies/function-access.js
 const UPLOAD_TOPIC: &str = include_str!("../../../policies/upload-topic.json");
 const BUCKET: &str = include_str!("../../../policies/bucket.json");
 const FAILURE_QUEUE: &str = include_str!("../../../policies/failure-queue.json");
+const BATCH_TRUST: &str = include_str!("../../../policies/batch-trust.json");
+const BATCH_ACCESS: &str = include_str!("../../../policies/batch-access.json");
 
 /// Everything a policy template can refer to.
 #[derive(Debug, Clone, PartialEq)]
@@ -60,6 +62,7 @@ impl PolicyContext {
             ("FailureTopicArn", &self.arns.failure_topic),
             ("FailureQueueArn", &self.arns.failure_queue),
             ("RoleArn", &self.arns.role),
+            ("BatchRoleArn", &self.arns.batch_role),
             ("FunctionArn", &self.arns.function),
             ("LogGroupArn", &self.arns.log_group),
         ];
@@ -107,6 +110,17 @@ impl PolicyContext {
             }
         }
         doc
+    }
+
+    /// The S3 Batch Operations role's trust: that service, for jobs of this account only.
+    pub fn batch_trust(&self) -> Value {
+        self.render(BATCH_TRUST, &[])
+    }
+
+    /// The S3 Batch Operations role's inline policy: invoke the function, read the job's manifest,
+    /// write its completion report; all under `_backfill/` of the processed bucket.
+    pub fn batch_access(&self) -> Value {
+        self.render(BATCH_ACCESS, &[])
     }
 
     pub fn upload_topic(&self) -> Value {

@@ -34,6 +34,12 @@ fn function_access_policy_without_backup_or_cdn_has_no_grant_for_them() {
 }
 
 #[test]
+fn batch_role_trust_and_access() {
+    insta::assert_json_snapshot!("batch_trust", ctx(true).batch_trust());
+    insta::assert_json_snapshot!("batch_access", ctx(true).batch_access());
+}
+
+#[test]
 fn upload_topic_policy() {
     insta::assert_json_snapshot!(ctx(true).upload_topic());
 }

@@ -1,5 +1,7 @@
-//! The function's IAM role: trusted by Lambda only, with one inline policy that grants exactly what the
-//! function does (see `policies/`).
+//! The stack's IAM roles, each trusted by one service only, with one inline policy that grants exactly
+//! what that service does for the stack (see `policies/`): the function's (Lambda), and the one S3
+//! Batch Operations assumes for `backfill --engine batch`, which `up` leaves to `backfill` to create
+//! and `teardown` removes.
 use crate::aws::{error_code, Explain};
 use crate::policy::{same_policy, PolicyContext};
 use crate::progress::Task;
@@ -23,15 +25,30 @@ pub struct Desired {
     pub access: Value,
     pub policies: PolicyContext,
     pub tags: BTreeMap<String, String>,
+    pub purpose: Purpose,
+}
+
+/// Which service assumes the role.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Purpose {
+    /// The variant function's execution role.
+    Function,
+    /// S3 Batch Operations, invoking the function once per original of a backfill's manifest.
+    Batch,
 }
 
 impl Desired {
     /// The role as wanted once the distribution (if any) is known: the function may invalidate it.
     pub fn knowing(&self, known: &Known) -> Desired {
-        let arn = known.distribution.as_ref().map(|d| d.arn.as_str());
-        Desired {
-            access: self.policies.function_access(arn),
-            ..self.clone()
+        match self.purpose {
+            Purpose::Function => {
+                let arn = known.distribution.as_ref().map(|d| d.arn.as_str());
+                Desired {
+                    access: self.policies.function_access(arn),
+                    ..self.clone()
+                }
+            }
+            Purpose::Batch => self.clone(),
         }
     }
 }
@@ -55,6 +72,20 @@ pub fn desired(stack: &Stack<'_>) -> Desired {
         access: stack.policies.function_access(None),
         policies: stack.policies.clone(),
         tags: stack.tags(),
+        purpose: Purpose::Function,
+    }
+}
+
+/// The role of `backfill --engine batch`'s jobs.
+pub fn batch(stack: &Stack<'_>) -> Desired {
+    Desired {
+        name: stack.names.batch_role.clone(),
+        policy_name: stack.names.batch_role_policy.clone(),
+        trust: stack.policies.batch_trust(),
+        access: stack.policies.batch_access(),
+        policies: stack.policies.clone(),
+        tags: stack.tags(),
+        purpose: Purpose::Batch,
     }
 }
 
@@ -83,6 +114,11 @@ impl Resource for Desired {
 
     fn name(&self) -> &str {
         &self.name
+    }
+
+    /// The batch role is made by the backfill that needs it; `teardown` still removes it.
+    fn wanted(&self) -> bool {
+        self.purpose == Purpose::Function
     }
 
     async fn describe(&self, stack: &Stack<'_>, _: &mut Known) -> Result<Option<Current>> {
@@ -207,8 +243,13 @@ impl Resource for Desired {
                     .create_role()
                     .role_name(name)
                     .description(format!(
-                        "imgdeploy stack {}: the variant function's execution role",
-                        stack.names.stack
+                        "imgdeploy stack {}: {}",
+                        stack.names.stack,
+                        match desired.purpose {
+                            Purpose::Function => "the variant function's execution role",
+                            Purpose::Batch =>
+                                "S3 Batch Operations invokes the function for backfills",
+                        }
                     ))
                     .assume_role_policy_document(desired.trust.to_string())
                     .set_tags(Some(tags()?))
@@ -316,6 +357,7 @@ mod tests {
             access: p.function_access(None),
             policies: p,
             tags: BTreeMap::from([("imgdeploy:stack".into(), "acme".into())]),
+            purpose: Purpose::Function,
         }
     }
 

@@ -44,6 +44,8 @@ pub fn table(stack: &Stack<'_>, artifact: Option<&Artifact>) -> Vec<Box<dyn Slot
     t.push(entry(cdn::oac(stack)));
     t.push(entry(cdn::distribution(stack)));
     t.push(entry(role::desired(stack)));
+    // Made by `backfill --engine batch`, not by `up`; its policy names the function by ARN only.
+    t.push(entry(role::batch(stack)));
     t.push(entry(queue::desired(stack)));
     t.push(entry(function::desired(stack, artifact)));
     for b in bucket::all(stack) {
@@ -91,6 +93,7 @@ mod tests {
                 CdnOac,
                 CdnDistribution,
                 Role,
+                Role,
                 Queue,
                 Function,
                 BucketPolicy,
@@ -133,18 +136,24 @@ mod tests {
         let off = kinds("[cdn]\nenabled = false\n[backup]\nenabled = false\n");
         let unwanted: Vec<Kind> = off.iter().filter(|(_, w)| !w).map(|(k, _)| *k).collect();
         // Without a backup, its bucket and that bucket's policy; without the CDN, its two parts;
-        // without an address, the e-mail alert.
+        // without an address, the e-mail alert; and always the batch role, which `backfill` makes.
         assert_eq!(
             unwanted,
             [
                 Kind::Bucket,
                 Kind::CdnOac,
                 Kind::CdnDistribution,
+                Kind::Role,
                 Kind::BucketPolicy,
                 Kind::Alert
             ]
         );
         let on = kinds("[alerts]\nemail = \"ops@example.com\"");
-        assert!(on.iter().all(|(_, wanted)| *wanted), "{on:?}");
+        let unwanted: Vec<Kind> = on.iter().filter(|(_, w)| !w).map(|(k, _)| *k).collect();
+        assert_eq!(
+            unwanted,
+            [Kind::Role],
+            "only the batch role, made by backfill: {on:?}"
+        );
     }
 }

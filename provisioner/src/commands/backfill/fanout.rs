@@ -46,17 +46,14 @@ pub struct Progress {
     pub stalled_after_s: u64,
 }
 
-/// A batch id: the time, readable and sortable, plus a few random-enough digits.
-fn batch_id() -> String {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap_or_default();
-    format!("{}-{:05}", now.as_secs(), now.subsec_nanos() % 100_000)
-}
-
 /// Queues the orchestration: Lambda answers 202, and the function does the rest.
-pub async fn start(stack: &Stack<'_>, prefixes: &[String], chunk_size: usize) -> Result<RemoteRun> {
-    let id = batch_id();
+pub async fn start(
+    stack: &Stack<'_>,
+    id: &str,
+    prefixes: &[String],
+    chunk_size: usize,
+) -> Result<RemoteRun> {
+    let id = id.to_string();
     let orchestration = Orchestration {
         id: id.clone(),
         bucket: stack.names.originals_bucket.clone(),
@@ -97,22 +94,11 @@ pub async fn start(stack: &Stack<'_>, prefixes: &[String], chunk_size: usize) ->
 }
 
 async fn read<T: serde::de::DeserializeOwned>(stack: &Stack<'_>, key: &str) -> Result<Option<T>> {
-    let bucket = &stack.names.processed_bucket;
-    let out = match stack
-        .aws
-        .s3
-        .get_object()
-        .bucket(bucket)
-        .key(key)
-        .send()
-        .await
-    {
-        Ok(out) => out,
-        Err(e) if e.as_service_error().is_some_and(|e| e.is_no_such_key()) => return Ok(None),
-        Err(e) => return Err(e).explain(stack.aws, &format!("s3:GetObject {bucket}/{key}")),
+    let Some(bytes) = super::get_processed(stack, key).await? else {
+        return Ok(None);
     };
-    let bytes = out.body.collect().await?.into_bytes();
-    let value = serde_json::from_slice(&bytes).with_context(|| format!("s3://{bucket}/{key}"))?;
+    let value = serde_json::from_slice(&bytes)
+        .with_context(|| format!("s3://{}/{key}", stack.names.processed_bucket))?;
     Ok(Some(value))
 }
 

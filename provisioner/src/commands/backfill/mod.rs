@@ -4,13 +4,18 @@
 //! engine:
 //! - `lambda` (`fanout.rs`): one orchestration event; the deployed function lists and fans out;
 //!   `--wait` follows the chunks' records to the end;
+//! - `batch` (`batch.rs`): an S3 Batch Operations job over a manifest, for millions of originals;
+//!   `--status JOB` reads its progress and its report's failures (`job.rs`);
 //! - `local`: the handler in this process (`crate::local`).
 //!
 //! Work already done is skipped by the function itself (same source ETag and variant settings), so a
 //! second backfill rewrites nothing, and an added variant is the only one written.
+mod batch;
 mod fanout;
+pub mod job;
 pub mod plan;
 
+use crate::aws::Explain;
 use crate::cli::{BackfillArgs, GlobalArgs};
 use crate::commands::connect;
 use crate::config::Config;
@@ -18,6 +23,7 @@ use crate::local::{self, LocalRun};
 use crate::resources::bucket::list::list;
 use crate::resources::Stack;
 use anyhow::Result;
+use batch::BatchRun;
 use fanout::RemoteRun;
 use imgdeploy_function::handler::record::variant_key;
 use plan::{BackfillPlan, Engine, Survey};
@@ -36,6 +42,8 @@ pub struct BackfillResult {
     pub result: Option<LocalRun>,
     /// The fan-out's batch, and its progress when waited for.
     pub remote: Option<RemoteRun>,
+    /// The S3 Batch Operations job.
+    pub job: Option<BatchRun>,
 }
 
 impl BackfillResult {
@@ -62,6 +70,7 @@ pub async fn run(g: &GlobalArgs, args: &BackfillArgs) -> Result<BackfillResult> 
         (false, Some(engine)) => engine,
         // An emulator runs no functions: the handler runs here.
         (false, None) if aws.endpoint.is_some() => Engine::Local,
+        (false, None) if survey.originals.len() > plan::BATCH_ABOVE => Engine::Batch,
         (false, None) => Engine::Lambda,
     };
     let plan = plan::plan(&stack.names.stack, &config, engine, &survey);
@@ -71,6 +80,7 @@ pub async fn run(g: &GlobalArgs, args: &BackfillArgs) -> Result<BackfillResult> 
             dry_run: true,
             result: None,
             remote: None,
+            job: None,
         });
     }
     if !g.json {
@@ -79,6 +89,8 @@ pub async fn run(g: &GlobalArgs, args: &BackfillArgs) -> Result<BackfillResult> 
     plan::confirm(&plan, g.yes)?;
 
     // 3. The work.
+    let id = batch_id();
+    let mut job = None;
     let (result, remote) = match engine {
         Engine::Local => {
             let bucket = &stack.names.originals_bucket;
@@ -90,12 +102,17 @@ pub async fn run(g: &GlobalArgs, args: &BackfillArgs) -> Result<BackfillResult> 
             (Some(local::run(&stack, events, g.json).await?), None)
         }
         Engine::Lambda => {
-            let run = fanout::start(&stack, &survey.prefixes, plan.chunk_size).await?;
+            let run = fanout::start(&stack, &id, &survey.prefixes, plan.chunk_size).await?;
             let run = match args.wait {
                 true => fanout::wait(&stack, run, g.json).await?,
                 false => run,
             };
             (None, Some(run))
+        }
+        Engine::Batch => {
+            let keys: Vec<String> = survey.originals.iter().map(|(k, _)| k.clone()).collect();
+            job = Some(batch::start(&stack, &id, &keys).await?);
+            (None, None)
         }
     };
     Ok(BackfillResult {
@@ -103,7 +120,43 @@ pub async fn run(g: &GlobalArgs, args: &BackfillArgs) -> Result<BackfillResult> 
         dry_run: false,
         result,
         remote,
+        job,
     })
+}
+
+/// An object of the processed bucket (a batch record, a report), or `None` when there is none yet.
+async fn get_processed(stack: &Stack<'_>, key: &str) -> Result<Option<Vec<u8>>> {
+    let bucket = &stack.names.processed_bucket;
+    match stack
+        .aws
+        .s3
+        .get_object()
+        .bucket(bucket)
+        .key(key)
+        .send()
+        .await
+    {
+        Ok(out) => Ok(Some(out.body.collect().await?.into_bytes().to_vec())),
+        Err(e) if e.as_service_error().is_some_and(|e| e.is_no_such_key()) => Ok(None),
+        Err(e) => Err(e).explain(stack.aws, &format!("s3:GetObject {bucket}/{key}")),
+    }
+}
+
+/// `backfill --status JOB`.
+pub async fn status(g: &GlobalArgs, job_id: &str) -> Result<job::JobStatus> {
+    let config = Config::load(&g.config)?;
+    let aws = connect(g, &config).await?;
+    let stack = Stack::new(&aws, &config, &config.stack()?.name);
+    job::status(&stack, job_id).await
+}
+
+/// A backfill's id: the time, readable and sortable, plus a few digits that differ between two
+/// backfills started in one second.
+fn batch_id() -> String {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    format!("{}-{:05}", now.as_secs(), now.subsec_nanos() % 100_000)
 }
 
 /// Lists the originals under `prefixes` (all of the source prefix when empty) and the variant
@@ -170,6 +223,9 @@ impl fmt::Display for BackfillResult {
         }
         if let Some(remote) = &self.remote {
             write!(f, "{remote}")?;
+        }
+        if let Some(job) = &self.job {
+            write!(f, "{job}")?;
         }
         Ok(())
     }

@@ -29,14 +29,23 @@ const CHUNK_SHARE_OF_TIMEOUT: f64 = 0.25;
 pub enum Engine {
     /// The deployed function lists the originals and invokes itself once per chunk.
     Lambda,
+    /// S3 Batch Operations invokes the function once per original of a manifest.
+    Batch,
     /// This process runs the handler on this machine's cores.
     Local,
 }
+
+/// Above this many originals the default engine is S3 Batch Operations.
+pub const BATCH_ABOVE: usize = 1_000_000;
+/// S3 Batch Operations: per job, and per object processed.
+const BATCH_JOB_USD: f64 = 0.25;
+const BATCH_TASK_USD: f64 = 1.00 / 1_000_000.0;
 
 impl Engine {
     fn describe(self) -> &'static str {
         match self {
             Engine::Lambda => "lambda, the function's fan-out",
+            Engine::Batch => "batch, S3 Batch Operations",
             Engine::Local => "local, this machine",
         }
     }
@@ -136,14 +145,21 @@ pub fn plan(stack: &str, config: &Config, engine: Engine, survey: &Survey) -> Ba
         },
     ];
     let (chunk, invocations) = match engine {
-        Engine::Local => (1, survey.originals.len()),
+        Engine::Local | Engine::Batch => (1, survey.originals.len()),
         Engine::Lambda => {
             let chunk = chunk_size(config, survey.originals.len(), average);
             // One per chunk, plus the orchestration.
             (chunk, survey.originals.len().div_ceil(chunk) + 1)
         }
     };
-    if engine == Engine::Lambda {
+    if engine == Engine::Batch {
+        cost.push(CostItem {
+            item: "Batch Operations",
+            requests: n,
+            usd: BATCH_JOB_USD + n as f64 * BATCH_TASK_USD,
+        });
+    }
+    if engine != Engine::Local {
         let f = &config.function;
         let gb_s_price = match f.architecture {
             Arch::Arm64 => LAMBDA_GB_S_ARM64,
@@ -223,6 +239,11 @@ impl fmt::Display for BackfillPlan {
         )?;
         match self.engine {
             Engine::Local => writeln!(f, "  invocations: {} (in this process)", self.invocations)?,
+            Engine::Batch => writeln!(
+                f,
+                "  invocations: {} (one per original, by S3 Batch Operations)",
+                self.invocations
+            )?,
             Engine::Lambda => writeln!(
                 f,
                 "  invocations: {} (one orchestration, then one per {} originals, queued by the function)",
