@@ -16,7 +16,8 @@ mod harness;
 mod moto_smoke;
 /// Ownership on a shared account (issue 17): foreign and untagged look-alikes, `--adopt`, teardown.
 mod ownership;
-/// The arm64 `bootstrap` of `imgdeploy build` under qemu-aarch64 against moto's S3 (issue 3).
+/// The arm64 `bootstrap` of `imgdeploy build` under qemu-aarch64 against moto's S3 (issue 3): an upload, and a
+/// backfill chunk with its record (issue 18).
 mod qemu;
 /// The failure queue in `status`, and `redrive` back to the function (issue 17).
 mod redrive;

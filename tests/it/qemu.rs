@@ -57,3 +57,45 @@ async fn arm64_bootstrap_runs_under_qemu_and_writes_the_variants() {
     f.assert_variants(key, &etag).await;
     eprintln!("arm64 bootstrap under qemu: init {:?}", run.init);
 }
+
+/// A backfill chunk, as the fan-out queues it, run by the arm64 `bootstrap` under qemu as the
+/// function's role: the variants, and the chunk's record that `backfill --wait` counts.
+#[tokio::test]
+async fn arm64_bootstrap_runs_a_backfill_chunk_and_records_it() {
+    let f = fixture("qemu-chunk").await;
+    let key = "originals/chunked.jpg";
+    let etag = f.upload(key, photo(320, 240)).await;
+    let dir = tempfile::tempdir().unwrap();
+    let bootstrap = unzip_bootstrap(dir.path());
+
+    let mut cmd = Command::new("qemu-aarch64");
+    cmd.args(["-L", "/usr/aarch64-linux-gnu"]).arg(&bootstrap);
+    moto().configure(&mut cmd);
+    cmd.env("AWS_ACCESS_KEY_ID", &f.function_keys.0)
+        .env("AWS_SECRET_ACCESS_KEY", &f.function_keys.1);
+    cmd.envs(f.settings.to_env())
+        .env("AWS_LAMBDA_FUNCTION_VERSION", "1");
+    let chunk = serde_json::json!({
+        "bucket": f.source,
+        "keys": [key],
+        "backfill": {"id": "q1", "chunk": 7}
+    });
+    let run = run_bootstrap(cmd, chunk, Duration::from_secs(120))
+        .await
+        .expect("qemu-aarch64 runs the bootstrap");
+    let RuntimeOutcome::Response(summary) = run.outcome() else {
+        panic!("{:?}\nstderr:\n{}", run.outcomes, run.stderr)
+    };
+    assert_eq!(summary["processed"], 1, "{summary:#}");
+    f.assert_variants(key, &etag).await;
+    let record = f
+        .get(&f.processed, "_backfill/q1/chunks/00000007.json")
+        .await
+        .expect("the chunk's record");
+    let record: serde_json::Value = serde_json::from_slice(&record.bytes).unwrap();
+    assert_eq!(
+        (record["keys"].as_u64(), record["processed"].as_u64()),
+        (Some(1), Some(1)),
+        "{record:#}"
+    );
+}

@@ -366,6 +366,7 @@ fn check_resources(r: &Value, n: &str, memory: i64) {
             "CopyOriginalsWithTheirTagsToBackup",
             "PublishFailureReports",
             "KeepEventsLambdaCouldNotProcessInTheFailureQueue",
+            "FanOutABackfillByQueueingChunksOnItself",
             "InvalidateReplacedAndDeletedVariantsOnTheStacksCdn",
             "WriteOwnLogs"
         ]
