@@ -114,6 +114,10 @@ pub struct BackfillArgs {
     /// (the job id `backfill --engine batch` printed); starts nothing.
     #[arg(long, value_name = "JOB", conflicts_with_all = ["engine", "local", "wait", "prefixes"])]
     pub status: Option<String>,
+    /// Follow a fan-out started earlier, or by your app's own `Invoke` (its `id`), to its end, as
+    /// `--wait` does; starts nothing.
+    #[arg(long, value_name = "ID", conflicts_with_all = ["engine", "local", "wait", "prefixes", "status"])]
+    pub follow: Option<String>,
 }
 
 #[derive(Args, Debug)]

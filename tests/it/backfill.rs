@@ -333,6 +333,22 @@ fn backfill_fans_out_through_the_function_in_chunks() {
         .collect();
     assert_eq!(records.len(), 2, "{after:#?}");
     assert!(after.contains_key(&format!("_backfill/{id}/listed.json")));
+    // `--follow` (what `--wait` runs) counts the batch from those records: done, with the broken one.
+    let (ok, followed, stderr) = s.run(moto, &["backfill", "--follow", &id]);
+    assert!(!ok && stderr.contains("1 original(s) failed"), "{stderr}");
+    let p = &followed["progress"];
+    assert_eq!(
+        [
+            &p["originals"],
+            &p["chunks"],
+            &p["chunks_done"],
+            &p["processed"],
+            &p["failed"]
+        ],
+        [4, 2, 2, 3, 1],
+        "{followed:#}"
+    );
+    assert_eq!(p["failures"][0]["key"], "originals/2024/broken.jpg");
 
     // 5. The batch engine: priced with S3 Batch Operations, one invocation per original. moto has no
     // S3 Batch Operations (`CreateJob` is pinned by request snapshot in `batch_tests.rs`): the command

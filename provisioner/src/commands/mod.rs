@@ -33,6 +33,12 @@ pub async fn run(cli: Cli) -> Result<()> {
             emit(g.json, &result);
             result.check()?
         }
+        Command::Backfill(args) if args.follow.is_some() => {
+            let id = args.follow.as_deref().unwrap_or_default();
+            let result = backfill::follow(g, id).await?;
+            emit(g.json, &result);
+            result.check()?
+        }
         Command::Backfill(args) => {
             let result = backfill::run(g, args).await?;
             emit(g.json, &result);

@@ -78,6 +78,9 @@ pub struct Fanned {
     pub chunks: u64,
     /// The listing continues in another part.
     pub continued: bool,
+    /// This part's time listing, and queueing invocations (milliseconds).
+    pub listing_ms: u64,
+    pub queueing_ms: u64,
     /// Why nothing (more) was fanned out; `None` when all went well.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub refused: Option<String>,
@@ -143,11 +146,13 @@ pub async fn orchestrate(
     let mut pending: Vec<String> = Vec::new();
     while at.prefix_index < o.prefixes.len() {
         let prefix = &o.prefixes[at.prefix_index];
+        let listing = Instant::now();
         let page = h
             .store
             .list_page(&o.bucket, prefix, at.start_after.as_deref())
             .await
             .map_err(fault)?;
+        fanned.listing_ms += listing.elapsed().as_millis() as u64;
         at.start_after = page.keys.last().cloned();
         let mut full = Vec::new();
         for key in page.keys.into_iter().filter(|k| !k.ends_with('/')) {
@@ -166,7 +171,9 @@ pub async fn orchestrate(
         if (last || handover) && !pending.is_empty() {
             full.push(std::mem::take(&mut pending));
         }
+        let queueing = Instant::now();
         queue_chunks(invoker, &o, &mut at, full).await?;
+        fanned.queueing_ms += queueing.elapsed().as_millis() as u64;
         if handover {
             let next = Orchestration {
                 resume: Some(Resume {

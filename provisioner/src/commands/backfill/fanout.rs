@@ -53,9 +53,8 @@ pub async fn start(
     prefixes: &[String],
     chunk_size: usize,
 ) -> Result<RemoteRun> {
-    let id = id.to_string();
     let orchestration = Orchestration {
-        id: id.clone(),
+        id: id.to_string(),
         bucket: stack.names.originals_bucket.clone(),
         prefixes: prefixes.to_vec(),
         chunk_size,
@@ -82,15 +81,20 @@ pub async fn start(
             out.status_code()
         );
     }
-    Ok(RemoteRun {
+    Ok(started(stack, id))
+}
+
+/// The fan-out `id` of the stack's function, as started (by `backfill` or by an app).
+pub fn started(stack: &Stack<'_>, id: &str) -> RemoteRun {
+    RemoteRun {
         records: format!(
             "s3://{}/{BACKFILL_PREFIX}{id}/",
             stack.names.processed_bucket
         ),
-        id,
-        function: function.clone(),
+        id: id.to_string(),
+        function: stack.names.function.clone(),
         progress: None,
-    })
+    }
 }
 
 async fn read<T: serde::de::DeserializeOwned>(stack: &Stack<'_>, key: &str) -> Result<Option<T>> {

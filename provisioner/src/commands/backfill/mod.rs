@@ -11,7 +11,7 @@
 //! Work already done is skipped by the function itself (same source ETag and variant settings), so a
 //! second backfill rewrites nothing, and an added variant is the only one written.
 mod batch;
-mod fanout;
+pub mod fanout;
 pub mod job;
 pub mod plan;
 
@@ -140,6 +140,14 @@ async fn get_processed(stack: &Stack<'_>, key: &str) -> Result<Option<Vec<u8>>> 
         Err(e) if e.as_service_error().is_some_and(|e| e.is_no_such_key()) => Ok(None),
         Err(e) => Err(e).explain(stack.aws, &format!("s3:GetObject {bucket}/{key}")),
     }
+}
+
+/// `backfill --follow ID`: the fan-out `ID`'s progress, followed to its end.
+pub async fn follow(g: &GlobalArgs, id: &str) -> Result<RemoteRun> {
+    let config = Config::load(&g.config)?;
+    let aws = connect(g, &config).await?;
+    let stack = Stack::new(&aws, &config, &config.stack()?.name);
+    fanout::wait(&stack, fanout::started(&stack, id), g.json).await
 }
 
 /// `backfill --status JOB`.
