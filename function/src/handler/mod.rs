@@ -2,8 +2,9 @@
 //! backfill list) into variants, backups, deletions and failure reports, then one CDN invalidation of
 //! what it replaced or deleted. Records run concurrently (bounded by the vCPUs and by a memory budget);
 //! a permanent failure is reported and the record succeeds; a fault a retry may heal fails the
-//! invocation, so that Lambda retries it and finally dead-letters it. `bootstrap` and `imgdeploy invoke
-//! --local` both drive this through [`Handler::handle`].
+//! invocation, so that Lambda retries it and finally dead-letters it. `bootstrap` drives it through
+//! [`Handler::invoke`], which also answers a backfill's orchestration and S3 Batch Operations tasks
+//! (`batch/`); `imgdeploy invoke --local` and `backfill --local` through [`Handler::handle`].
 pub mod batch;
 pub mod created;
 pub mod event;
