@@ -1,7 +1,7 @@
 //! The arm64 `bootstrap` that `imgdeploy build` ships, run under qemu-aarch64 as Lambda would run it: fed
 //! one S3-notification-in-SNS event by the harness's Runtime API, reading and writing moto's S3. This
 //! proves the artifact runs on an aarch64 glibc system, not only that it builds.
-use crate::function::fixture::{fixture, photo};
+use crate::function::fixture::{fixture, photo, Fixture};
 use crate::harness::{moto_s3_iam as moto, run_bootstrap, RuntimeOutcome};
 use crate::stack::lambda_zip;
 use imgdeploy_function::handler::sns_s3_event;
@@ -24,38 +24,45 @@ fn unzip_bootstrap(dir: &std::path::Path) -> std::path::PathBuf {
     path
 }
 
-#[tokio::test]
-async fn arm64_bootstrap_runs_under_qemu_and_writes_the_variants() {
-    let f = fixture("qemu").await;
-    let key = "originals/from arm64.jpg";
-    let etag = f.upload(key, photo(640, 480)).await;
+/// Runs the zip's `bootstrap` under qemu-aarch64 on `event`, signed as the function's role (exactly its
+/// policy, on the server that enforces it for S3), with the function's environment. Returns the
+/// invocation's answer and the bootstrap's init time.
+async fn run_under_qemu(
+    f: &Fixture,
+    event: serde_json::Value,
+) -> (serde_json::Value, Option<Duration>) {
     let dir = tempfile::tempdir().unwrap();
     let bootstrap = unzip_bootstrap(dir.path());
-
     let mut cmd = Command::new("qemu-aarch64");
     cmd.args(["-L", "/usr/aarch64-linux-gnu"]).arg(&bootstrap);
     moto().configure(&mut cmd);
-    // Signed as the function's role: exactly its policy, on the server that enforces it for S3.
     cmd.env("AWS_ACCESS_KEY_ID", &f.function_keys.0)
         .env("AWS_SECRET_ACCESS_KEY", &f.function_keys.1);
     cmd.envs(f.settings.to_env())
         .env("AWS_LAMBDA_FUNCTION_VERSION", "1");
-    let run = run_bootstrap(
-        cmd,
-        sns_s3_event(&f.source, &[key]),
-        Duration::from_secs(120),
-    )
-    .await
-    .expect("qemu-aarch64 runs the bootstrap (Debian packages qemu-user and libc6-arm64-cross)");
+    let run = run_bootstrap(cmd, event, Duration::from_secs(120))
+        .await
+        .expect(
+            "qemu-aarch64 runs the bootstrap (Debian packages qemu-user and libc6-arm64-cross)",
+        );
     let RuntimeOutcome::Response(summary) = run.outcome() else {
         panic!(
             "{:?}\nstdout:\n{}\nstderr:\n{}",
             run.outcomes, run.stdout, run.stderr
         )
     };
+    (summary.clone(), run.init)
+}
+
+#[tokio::test]
+async fn arm64_bootstrap_runs_under_qemu_and_writes_the_variants() {
+    let f = fixture("qemu").await;
+    let key = "originals/from arm64.jpg";
+    let etag = f.upload(key, photo(640, 480)).await;
+    let (summary, init) = run_under_qemu(&f, sns_s3_event(&f.source, &[key])).await;
     assert_eq!(summary["processed"], 1, "{summary:#}");
     f.assert_variants(key, &etag).await;
-    eprintln!("arm64 bootstrap under qemu: init {:?}", run.init);
+    eprintln!("arm64 bootstrap under qemu: init {init:?}");
 }
 
 /// A backfill chunk, as the fan-out queues it, run by the arm64 `bootstrap` under qemu as the
@@ -65,27 +72,12 @@ async fn arm64_bootstrap_runs_a_backfill_chunk_and_records_it() {
     let f = fixture("qemu-chunk").await;
     let key = "originals/chunked.jpg";
     let etag = f.upload(key, photo(320, 240)).await;
-    let dir = tempfile::tempdir().unwrap();
-    let bootstrap = unzip_bootstrap(dir.path());
-
-    let mut cmd = Command::new("qemu-aarch64");
-    cmd.args(["-L", "/usr/aarch64-linux-gnu"]).arg(&bootstrap);
-    moto().configure(&mut cmd);
-    cmd.env("AWS_ACCESS_KEY_ID", &f.function_keys.0)
-        .env("AWS_SECRET_ACCESS_KEY", &f.function_keys.1);
-    cmd.envs(f.settings.to_env())
-        .env("AWS_LAMBDA_FUNCTION_VERSION", "1");
     let chunk = serde_json::json!({
         "bucket": f.source,
         "keys": [key],
         "backfill": {"id": "q1", "chunk": 7}
     });
-    let run = run_bootstrap(cmd, chunk, Duration::from_secs(120))
-        .await
-        .expect("qemu-aarch64 runs the bootstrap");
-    let RuntimeOutcome::Response(summary) = run.outcome() else {
-        panic!("{:?}\nstderr:\n{}", run.outcomes, run.stderr)
-    };
+    let (summary, _) = run_under_qemu(&f, chunk).await;
     assert_eq!(summary["processed"], 1, "{summary:#}");
     f.assert_variants(key, &etag).await;
     let record = f
