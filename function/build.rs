@@ -52,6 +52,7 @@ const DISPATCHERS: [&str; 2] = ["simd/x86_64/jsimd.c", "simd/arm/aarch64/jsimd.c
 
 fn main() {
     println!("cargo:rerun-if-changed=build.rs");
+    embed_source();
     let include = std::env::var_os("DEP_JPEG_INCLUDE")
         .expect("mozjpeg-sys did not say where its headers are (DEP_JPEG_INCLUDE)");
     let vendor: PathBuf = std::env::split_paths(&include)
@@ -101,4 +102,74 @@ fn function_body<'a>(source: &'a str, name: &str) -> Option<&'a str> {
     let start = source.find(&format!("\n{name}"))?;
     let end = source[start..].find("\n}")?;
     Some(&source[start..start + end])
+}
+
+/// Writes `$OUT_DIR/source.rs`: every file the `bootstrap` build needs (the manifest, this script, the
+/// Lambda profiles, `src/`, the lock file and, inside the repository, the workspace manifest its
+/// `*.workspace = true` keys refer to), as `include_bytes!`, for `imgdeploy` to build the function
+/// outside the repository (`src/source.rs`, feature `source`).
+fn embed_source() {
+    let crate_dir =
+        PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").expect("CARGO_MANIFEST_DIR"));
+    let mut files: Vec<(String, PathBuf)> = Vec::new();
+    for name in ["Cargo.toml", "build.rs", "lambda-profiles.toml"] {
+        files.push((name.to_string(), crate_dir.join(name)));
+    }
+    collect(&crate_dir, Path::new("src"), &mut files);
+    // The lock file: the crate's own when packaged (crates.io), the workspace's inside the repository.
+    let parent = crate_dir
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_default();
+    let workspace = parent.join("Cargo.toml");
+    let in_workspace = std::fs::read_to_string(&workspace)
+        .is_ok_and(|text| text.contains("[workspace]"))
+        && parent.join("function").join("Cargo.toml").is_file();
+    if crate_dir.join("Cargo.lock").is_file() {
+        files.push(("Cargo.lock".to_string(), crate_dir.join("Cargo.lock")));
+    } else if in_workspace && parent.join("Cargo.lock").is_file() {
+        files.push(("Cargo.lock".to_string(), parent.join("Cargo.lock")));
+    }
+    if in_workspace {
+        files.push(("workspace/Cargo.toml".to_string(), workspace));
+    }
+    files.sort();
+    let mut out = String::from(
+        "/// The function crate's build inputs: (path relative to the crate, bytes).\n\
+         pub static FILES: &[(&str, &[u8])] = &[\n",
+    );
+    for (name, path) in &files {
+        println!("cargo:rerun-if-changed={}", path.display());
+        out.push_str(&format!(
+            "    ({name:?}, include_bytes!({:?})),\n",
+            path.display().to_string()
+        ));
+    }
+    out.push_str("];\n");
+    println!("cargo:rerun-if-changed={}", crate_dir.join("src").display());
+    let out_dir = PathBuf::from(std::env::var_os("OUT_DIR").expect("OUT_DIR"));
+    std::fs::write(out_dir.join("source.rs"), out).expect("writing source.rs");
+}
+
+/// Every file under `crate_dir/relative`, in a stable order, with `/`-separated names.
+fn collect(crate_dir: &Path, relative: &Path, files: &mut Vec<(String, PathBuf)>) {
+    let dir = crate_dir.join(relative);
+    let mut entries: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .map(|entry| entry.expect("directory entry").path())
+        .collect();
+    entries.sort();
+    for path in entries {
+        let name = relative.join(path.file_name().expect("file name"));
+        if path.is_dir() {
+            collect(crate_dir, &name, files);
+        } else {
+            let name = name
+                .components()
+                .map(|c| c.as_os_str().to_string_lossy())
+                .collect::<Vec<_>>()
+                .join("/");
+            files.push((name, path));
+        }
+    }
 }

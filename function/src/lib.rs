@@ -4,4 +4,6 @@ pub mod engine;
 #[cfg(feature = "lambda")]
 pub mod handler;
 pub mod local;
+#[cfg(feature = "source")]
+pub mod source;
 pub mod spec;

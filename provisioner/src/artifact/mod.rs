@@ -6,6 +6,7 @@
 mod compile;
 mod elf;
 mod package;
+pub mod source;
 mod toolchain;
 
 #[cfg(test)]
@@ -13,6 +14,7 @@ mod real_binaries;
 
 pub use elf::{check_elf, ElfReport};
 pub use package::MAX_UNZIPPED_BYTES;
+pub use source::Origin;
 
 use crate::config::Config;
 use crate::output::size;
@@ -125,6 +127,7 @@ pub struct Artifact {
     pub arch: Arch,
     pub unzipped_size: u64,
     pub elf: ElfReport,
+    pub origin: Origin,
 }
 
 /// An artifact as `build` reports it (and `update` with `--json`).
@@ -139,6 +142,8 @@ pub struct Summary {
     pub code_sha256: String,
     pub architecture: Arch,
     pub elf: ElfReport,
+    /// What the function was built from.
+    pub origin: Origin,
     /// The zip's path for people: relative to the current directory when it is below it.
     #[serde(skip)]
     pub shown: PathBuf,
@@ -157,6 +162,7 @@ impl fmt::Display for Summary {
             elf.needed.join(", ")
         };
         writeln!(f, "zip      {}", self.shown.display())?;
+        writeln!(f, "source   {}", self.origin)?;
         writeln!(
             f,
             "size     {} ({} unzipped)",
@@ -186,6 +192,7 @@ impl Artifact {
             code_sha256: self.code_sha256.clone(),
             architecture: self.arch,
             elf: self.elf.clone(),
+            origin: self.origin.clone(),
             shown,
         }
     }
@@ -208,6 +215,7 @@ impl Artifact {
             arch,
             unzipped_size: binary.len() as u64,
             elf,
+            origin: Origin::Given,
         })
     }
 }
@@ -244,15 +252,52 @@ pub enum ArtifactError {
     BadZip(String),
 }
 
-/// Compiles the function for `arch`, checks the binary and zips it next to it:
-/// `target/<triple>/<profile>/bootstrap.zip`.
-pub fn build(
-    workspace_root: &Path,
+/// Builds the function for `arch` from wherever this command runs: the source tree's `function/`
+/// crate inside it, else the source embedded in this binary (its zip cached per version, architecture
+/// and profile, and reused).
+pub fn build_here(
     arch: Arch,
     profile: BuildProfile,
     progress: &Progress,
 ) -> anyhow::Result<Artifact> {
-    let tools = toolchain::Toolchain::detect(arch, progress)?;
+    let cwd = std::env::current_dir().context("reading the current directory")?;
+    if let Some(root) = workspace_root(&cwd) {
+        let mut artifact = build(&root, arch, profile, &[], progress)?;
+        artifact.origin = Origin::Workspace { root };
+        return Ok(artifact);
+    }
+    let cache = source::cache_dir();
+    let id = source::SOURCE_ID.to_string();
+    let cached = source::cached_zip(&cache, arch, profile);
+    if cached.is_file() {
+        let task = progress.start("build", &format!("imgdeploy-function {id} for {arch}"));
+        let mut artifact = load(&cached, arch)?;
+        task.finish("cached build reused");
+        artifact.origin = Origin::Cached { id };
+        return Ok(artifact);
+    }
+    let root = source::extract(&cache)?;
+    let target = source::target_dir(&cache);
+    let env = [("CARGO_TARGET_DIR".into(), target.into_os_string())];
+    let mut artifact = build(&root, arch, profile, &env, progress)?;
+    package::keep(&artifact.zip_bytes, &cached)
+        .with_context(|| format!("caching the zip as {}", cached.display()))?;
+    artifact.zip_path = cached;
+    artifact.origin = Origin::Embedded { id };
+    Ok(artifact)
+}
+
+/// Compiles the function of the workspace at `workspace_root` for `arch`, checks the binary and zips
+/// it next to it: `<target>/<triple>/<profile>/bootstrap.zip`.
+fn build(
+    workspace_root: &Path,
+    arch: Arch,
+    profile: BuildProfile,
+    env: &[(std::ffi::OsString, std::ffi::OsString)],
+    progress: &Progress,
+) -> anyhow::Result<Artifact> {
+    let mut tools = toolchain::Toolchain::detect(arch, progress)?;
+    tools.env.extend(env.iter().cloned());
     let binary_path = compile::compile(workspace_root, arch, profile, &tools, progress)?;
     let binary = std::fs::read(&binary_path)
         .with_context(|| format!("reading {}", binary_path.display()))?;
@@ -293,27 +338,20 @@ pub fn obtain(
     let arch = config.function.architecture;
     match given {
         Some(zip) => load(zip, arch),
-        None => {
-            let root = find_workspace_root(&std::env::current_dir()?)?;
-            build(&root, arch, profile, progress)
-        }
+        None => build_here(arch, profile, progress),
     }
 }
 
-/// The directory holding the workspace's `Cargo.toml` with the `function` crate, searched upwards from `from`.
-pub fn find_workspace_root(from: &Path) -> anyhow::Result<PathBuf> {
-    for dir in from.ancestors() {
-        let manifest = dir.join("Cargo.toml");
-        let is_workspace =
-            std::fs::read_to_string(&manifest).is_ok_and(|text| text.contains("[workspace]"));
-        if is_workspace && dir.join("function").join("Cargo.toml").is_file() {
-            return Ok(dir.to_path_buf());
-        }
-    }
-    anyhow::bail!(
-        "no imgdeploy workspace (a Cargo.toml with [workspace] next to function/) in {} or above: run this inside the imgdeploy source tree, or pass --artifact ZIP built earlier",
-        from.display()
-    )
+/// The imgdeploy source tree holding `from`, if any: the directory with a `[workspace]` Cargo.toml
+/// next to `function/Cargo.toml`, searched upwards.
+pub fn workspace_root(from: &Path) -> Option<PathBuf> {
+    from.ancestors()
+        .find(|dir| {
+            let manifest = dir.join("Cargo.toml");
+            std::fs::read_to_string(manifest).is_ok_and(|text| text.contains("[workspace]"))
+                && dir.join("function").join("Cargo.toml").is_file()
+        })
+        .map(Path::to_path_buf)
 }
 
 #[cfg(test)]
@@ -384,10 +422,9 @@ mod tests {
     #[test]
     fn workspace_root_is_found_from_a_subdirectory() {
         let here = Path::new(env!("CARGO_MANIFEST_DIR"));
-        let root = find_workspace_root(&here.join("src")).unwrap();
+        let root = workspace_root(&here.join("src")).unwrap();
         assert!(root.join("function/Cargo.toml").is_file());
         let outside = tempfile::tempdir().unwrap();
-        let err = find_workspace_root(outside.path()).unwrap_err().to_string();
-        assert!(err.contains("--artifact"), "{err}");
+        assert_eq!(workspace_root(outside.path()), None);
     }
 }

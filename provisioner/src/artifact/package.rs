@@ -48,6 +48,16 @@ pub fn write_zip_cached(zip_path: &Path, binary: &[u8]) -> anyhow::Result<Vec<u8
     Ok(bytes)
 }
 
+/// Keeps a copy of a checked zip at `path` (the per-user build cache), written whole or not at all.
+pub fn keep(zip_bytes: &[u8], path: &Path) -> anyhow::Result<()> {
+    let dir = path.parent().context("a cache path has a parent")?;
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let partial = path.with_extension(format!("zip.{}.partial", std::process::id()));
+    std::fs::write(&partial, zip_bytes)
+        .with_context(|| format!("writing {}", partial.display()))?;
+    std::fs::rename(&partial, path).with_context(|| format!("writing {}", path.display()))
+}
+
 /// Extracts `bootstrap` from a deployment zip, refusing a zip Lambda could not start.
 pub fn read_bootstrap(zip_bytes: &[u8]) -> Result<Vec<u8>, ArtifactError> {
     check_zip_size(zip_bytes.len() as u64)?;

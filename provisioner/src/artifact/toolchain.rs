@@ -1,7 +1,7 @@
 //! Finds the cross-compilation toolchain (cargo-zigbuild, zig, the rustup target) before building, and
-//! names the one command that installs whatever is missing. The project's `scripts/setup.sh` installs
-//! cargo-zigbuild and ziglang into a virtualenv (`$IMGDEPLOY_VENV`, default `~/.cache/imgdeploy/venv`),
-//! so that is searched as well as `PATH`.
+//! names the one command that installs whatever is missing. That command (and the repository's
+//! `scripts/setup.sh`) installs cargo-zigbuild and ziglang into a virtualenv (`$IMGDEPLOY_VENV`,
+//! default `~/.cache/imgdeploy/venv`), so that is searched as well as `PATH`.
 use super::Arch;
 use crate::progress::Progress;
 use std::ffi::OsString;
@@ -10,12 +10,12 @@ use std::process::Command;
 
 #[derive(Debug, thiserror::Error)]
 pub enum MissingTool {
-    #[error("cargo is not on PATH: install Rust with rustup (https://rustup.rs), then run `scripts/setup.sh`")]
+    #[error("cargo is not on PATH: install Rust with rustup (https://rustup.rs)")]
     Cargo,
-    #[error("cargo-zigbuild is not installed (looked on PATH and in {venv}/bin): install it with `{pip} install cargo-zigbuild` (scripts/setup.sh installs the whole toolchain)")]
-    Zigbuild { venv: String, pip: String },
-    #[error("zig is not installed (no `zig` on PATH, no Python with the `ziglang` package on PATH or in {venv}): install it with `{pip} install ziglang` (scripts/setup.sh installs the whole toolchain)")]
-    Zig { venv: String, pip: String },
+    #[error("cargo-zigbuild is not installed (looked on PATH and in {venv}/bin): install the cross-compile tools with `{install}`")]
+    Zigbuild { venv: String, install: String },
+    #[error("zig is not installed (no `zig` on PATH, no Python with the `ziglang` package on PATH or in {venv}): install the cross-compile tools with `{install}`")]
+    Zig { venv: String, install: String },
     #[error("the Rust target {target} is not installed and `rustup target add {target}` failed ({why}): run `rustup target add {target}`")]
     RustTarget { target: String, why: String },
 }
@@ -33,22 +33,18 @@ impl Toolchain {
     /// Checks every piece, installing the rustup target when it is missing.
     pub fn detect(arch: Arch, progress: &Progress) -> Result<Self, MissingTool> {
         let venv = venv_dir();
-        let pip = if venv.join("bin/pip").is_file() {
-            venv.join("bin/pip").display().to_string()
-        } else {
-            "pip".to_string()
-        };
+        let install = install_command(&venv);
         let venv_name = venv.display().to_string();
         find_on_path("cargo").ok_or(MissingTool::Cargo)?;
         let cargo_zigbuild = find_on_path("cargo-zigbuild")
             .or_else(|| executable(venv.join("bin/cargo-zigbuild")))
             .ok_or_else(|| MissingTool::Zigbuild {
                 venv: venv_name.clone(),
-                pip: pip.clone(),
+                install: install.clone(),
             })?;
         let env = zig_env(&venv).ok_or(MissingTool::Zig {
             venv: venv_name,
-            pip,
+            install,
         })?;
         ensure_rust_target(arch.rust_target(), progress)?;
         Ok(Toolchain {
@@ -58,15 +54,28 @@ impl Toolchain {
     }
 }
 
-/// `$IMGDEPLOY_VENV`, else `~/.cache/imgdeploy/venv`.
+/// `$IMGDEPLOY_VENV`, else `venv` in imgdeploy's cache (`~/.cache/imgdeploy/venv`).
 pub fn venv_dir() -> PathBuf {
     if let Some(dir) = std::env::var_os("IMGDEPLOY_VENV").filter(|d| !d.is_empty()) {
         return PathBuf::from(dir);
     }
-    let home = std::env::var_os("HOME")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("/root"));
-    home.join(".cache/imgdeploy/venv")
+    super::source::cache_dir().join("venv")
+}
+
+/// The one command that installs cargo-zigbuild and zig (the `ziglang` package) where `detect` looks:
+/// into the virtualenv, created first when there is none. Debian's Python refuses a plain `pip install`
+/// outside a virtualenv (PEP 668).
+pub fn install_command(venv: &Path) -> String {
+    let pip = venv.join("bin/pip");
+    if pip.is_file() {
+        format!("{} install cargo-zigbuild ziglang", pip.display())
+    } else {
+        format!(
+            "python3 -m venv {} && {} install cargo-zigbuild ziglang",
+            venv.display(),
+            pip.display()
+        )
+    }
 }
 
 /// The environment that lets cargo-zigbuild find zig, or `None` when there is no zig at all.
@@ -177,22 +186,33 @@ mod tests {
 
     #[test]
     fn missing_pieces_name_the_install_command() {
+        let dir = tempfile::tempdir().unwrap();
+        let venv = dir.path().join("venv");
+        let fresh = install_command(&venv);
+        assert_eq!(
+            fresh,
+            format!(
+                "python3 -m venv {0} && {0}/bin/pip install cargo-zigbuild ziglang",
+                venv.display()
+            )
+        );
+        std::fs::create_dir_all(venv.join("bin")).unwrap();
+        std::fs::write(venv.join("bin/pip"), "").unwrap();
+        let existing = install_command(&venv);
+        assert_eq!(
+            existing,
+            format!("{}/bin/pip install cargo-zigbuild ziglang", venv.display())
+        );
         let err = MissingTool::Zig {
             venv: "/v".into(),
-            pip: "/v/bin/pip".into(),
+            install: fresh.clone(),
         };
-        assert!(
-            err.to_string().contains("`/v/bin/pip install ziglang`"),
-            "{err}"
-        );
+        assert!(err.to_string().contains(&format!("`{fresh}`")), "{err}");
         let err = MissingTool::Zigbuild {
             venv: "/v".into(),
-            pip: "pip".into(),
+            install: existing.clone(),
         };
-        assert!(
-            err.to_string().contains("`pip install cargo-zigbuild`"),
-            "{err}"
-        );
+        assert!(err.to_string().contains(&format!("`{existing}`")), "{err}");
     }
 
     #[test]

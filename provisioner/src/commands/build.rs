@@ -4,7 +4,6 @@ use crate::artifact::{self, Arch, BuildProfile, Summary};
 use crate::cli::{BuildArgs, GlobalArgs};
 use crate::config::Config;
 use crate::progress::Progress;
-use anyhow::Context;
 use std::path::Path;
 
 pub fn run(global: &GlobalArgs, args: &BuildArgs) -> anyhow::Result<Summary> {
@@ -12,10 +11,8 @@ pub fn run(global: &GlobalArgs, args: &BuildArgs) -> anyhow::Result<Summary> {
         Some(arch) => arch,
         None => configured_arch(&global.config)?,
     };
-    let cwd = std::env::current_dir().context("reading the current directory")?;
-    let root = artifact::find_workspace_root(&cwd)?;
     let progress = Progress::new(global.json);
-    let built = artifact::build(&root, arch, BuildProfile::from_quick(args.quick), &progress)?;
+    let built = artifact::build_here(arch, BuildProfile::from_quick(args.quick), &progress)?;
     Ok(built.summary())
 }
 
