@@ -1,15 +1,52 @@
 //! The command line, all of it: global flags and one subcommand per verb, with their arguments. Doc
 //! comments here are the `--help` text.
 use crate::artifact::Arch;
-use clap::{Args, Parser, Subcommand};
+use clap::parser::ValueSource;
+use clap::{ArgMatches, Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 use std::path::PathBuf;
+
+/// The global flags, by long name: `parse` reports which were given on the command line.
+pub const GLOBAL_FLAGS: [&str; 7] = [
+    "config",
+    "region",
+    "profile",
+    "endpoint-url",
+    "yes",
+    "dry-run",
+    "json",
+];
+
+/// Parses the command line (exiting with clap's message on an error), and names the global flags
+/// given on it, so that a command can refuse one it does not take.
+pub fn parse() -> (Cli, crate::commands::Given) {
+    parse_from(std::env::args_os())
+}
+
+pub fn parse_from<I, T>(args: I) -> (Cli, crate::commands::Given)
+where
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString> + Clone,
+{
+    let matches = Cli::command().get_matches_from(args);
+    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+    let sub = matches.subcommand().map(|(_, m)| m);
+    let given = GLOBAL_FLAGS
+        .into_iter()
+        .filter(|flag| {
+            let id = flag.replace('-', "_");
+            let given = |m: &ArgMatches| m.value_source(&id) == Some(ValueSource::CommandLine);
+            given(&matches) || sub.is_some_and(given)
+        })
+        .collect();
+    (cli, given)
+}
 
 /// Deploy and operate an image-variant pipeline on AWS: uploads to S3 become thumbnails and web sizes,
 /// served through CloudFront. One command creates it all, re-running it converges, `teardown` removes it.
 #[derive(Parser, Debug)]
 #[command(
     name = "imgdeploy",
-    version,
+    version = crate::artifact::source::VERSION_LINE.as_str(),
     propagate_version = true,
     max_term_width = 110
 )]
@@ -40,7 +77,7 @@ pub struct GlobalArgs {
     /// too. S3 then uses path-style addressing.
     #[arg(long, global = true, value_name = "URL")]
     pub endpoint_url: Option<String>,
-    /// Do not ask for confirmation.
+    /// Do not ask for confirmation (commands that never ask accept it).
     #[arg(long, short = 'y', global = true)]
     pub yes: bool,
     /// Print the plan and change nothing.
@@ -53,6 +90,10 @@ pub struct GlobalArgs {
 
 #[derive(Subcommand, Debug)]
 pub enum Command {
+    /// Write a commented imgdeploy.toml for a new stack: three variants (a square WebP thumbnail, a
+    /// 4:3 card, a web size that never enlarges) and every other key with its default. Never
+    /// overwrites; checks with AWS, when there are credentials, that the bucket names are free.
+    Init(InitArgs),
     /// Build the function and create or converge every resource of the stack.
     Up(UpArgs),
     /// Remove every resource of the stack, in a safe order. Keeps buckets that hold your data unless
@@ -81,10 +122,58 @@ pub enum Command {
     /// Print every policy the stack grants (the function's role, the upload topic, each bucket),
     /// rendered for this account and configuration exactly as `up` sends them. Read-only.
     Policies(PoliciesArgs),
+    /// Read the function's logs: one line per image (time, outcome, key, variants, milliseconds).
+    /// `--json` passes the function's JSON lines through.
+    Logs(LogsArgs),
+    /// Print the completion script for a shell, e.g. `imgdeploy completions bash >
+    /// ~/.local/share/bash-completion/completions/imgdeploy` (zsh: a file `_imgdeploy` on `$fpath`;
+    /// fish: `~/.config/fish/completions/imgdeploy.fish`).
+    Completions(CompletionsArgs),
+    /// Print the man page (roff: `imgdeploy man | man -l -`), or with `--dir` write one page per
+    /// command there (`imgdeploy.1`, `imgdeploy-up.1`, ...).
+    Man(ManArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct LogsArgs {
+    /// Keep reading new events until interrupted (Ctrl-C).
+    #[arg(long, short = 'f')]
+    pub follow: bool,
+    /// How far back to start: 30s, 15m, 2h, 7d.
+    #[arg(long, default_value = "1h", value_name = "DURATION")]
+    pub since: String,
+    /// Only this upload's events (relative to the source prefix, or with it): its story.
+    #[arg(long, value_name = "KEY")]
+    pub key: Option<String>,
+    /// Only failures: permanent (a broken image) and transient (retried).
+    #[arg(long)]
+    pub failures: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct CompletionsArgs {
+    /// The shell.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}
+
+#[derive(Args, Debug)]
+pub struct ManArgs {
+    /// Write `imgdeploy.1` and a page per command into this directory instead of printing one page.
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
 }
 
 #[derive(Args, Debug)]
 pub struct PoliciesArgs {}
+
+#[derive(Args, Debug)]
+pub struct InitArgs {
+    /// The stack's name, the prefix of every resource name (default: the current folder's name, made
+    /// valid). The region comes from `--region`, else AWS_REGION.
+    #[arg(long, value_name = "NAME")]
+    pub name: Option<String>,
+}
 
 #[derive(Args, Debug)]
 pub struct RedriveArgs {

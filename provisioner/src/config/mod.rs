@@ -268,7 +268,7 @@ impl Config {
     }
 }
 
-mod validate;
+pub mod validate;
 #[cfg(test)]
 use validate::{check_stack_name, parse_colour};
 
