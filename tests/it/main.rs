@@ -1,5 +1,8 @@
 //! The integration test binary: the `imgdeploy` binary and the function against a local moto server.
 //! One binary, so that moto starts once; each area is one module.
+/// imgdeploy as an installed tool (issue 19): `init` and `up` from folders outside the repository, the
+/// build cache a second stack reuses, and `logs`.
+mod anywhere;
 /// Backfills (issue 18): `--local` (plan, price, every variant once, then only a new one), the
 /// function's fan-out in chunks, and `[source] trigger = "manual"`.
 mod backfill;

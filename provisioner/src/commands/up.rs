@@ -37,7 +37,7 @@ pub async fn run(g: &GlobalArgs, args: &UpArgs) -> Result<UpResult> {
     // Nothing is changed while any resource it would touch is another stack's or nobody's.
     refuse_conflicts(&plan, &aws)?;
     if g.dry_run {
-        return Ok(UpResult::planned(plan));
+        return Ok(UpResult::planned(plan, artifact.origin.clone()));
     }
 
     // A changed variant set leaves the existing originals with the previous variants: say how many.
@@ -58,6 +58,7 @@ pub async fn run(g: &GlobalArgs, args: &UpArgs) -> Result<UpResult> {
         stack: stack_name,
         dry_run: false,
         plan,
+        function_source: artifact.origin.clone(),
         changed: Some(!mutating.is_empty()),
         mutating_calls: Some(mutating),
         calls_sent: Some(aws.calls.count()),
@@ -97,6 +98,9 @@ pub struct UpResult {
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub dry_run: bool,
     pub plan: Plan,
+    /// What the deployed function was built from (the source tree, this CLI's embedded source now or
+    /// its cached build, or `--artifact`).
+    pub function_source: artifact::Origin,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub changed: Option<bool>,
     /// Every mutating AWS call sent, in order (`Service:Operation`): empty on a run with no changes.
@@ -113,11 +117,12 @@ pub struct UpResult {
 }
 
 impl UpResult {
-    fn planned(plan: Plan) -> UpResult {
+    fn planned(plan: Plan, function_source: artifact::Origin) -> UpResult {
         UpResult {
             stack: plan.stack.clone(),
             dry_run: true,
             plan,
+            function_source,
             changed: None,
             mutating_calls: None,
             calls_sent: None,
@@ -179,8 +184,8 @@ impl fmt::Display for UpResult {
         if self.dry_run {
             return write!(
                 f,
-                "Plan for stack {} (dry run, nothing sent):\n{}",
-                self.stack, self.plan
+                "Plan for stack {} (dry run, nothing sent):\n{}function code: {}\n",
+                self.stack, self.plan, self.function_source
             );
         }
         if self.changed == Some(false) {
@@ -189,6 +194,7 @@ impl fmt::Display for UpResult {
         if let Some(o) = &self.outputs {
             write!(f, "{o}")?;
         }
+        writeln!(f, "function code    : {}", self.function_source)?;
         if let Some(hint) = &self.backfill {
             write!(f, "\n{hint}")?;
         }
@@ -250,6 +256,9 @@ mod tests {
             stack: "acme".into(),
             dry_run: false,
             plan,
+            function_source: artifact::Origin::Cached {
+                id: "0.1.0-0123456789ab".into(),
+            },
             changed: Some(true),
             mutating_calls: Some(vec!["S3:CreateBucket".into()]),
             calls_sent: Some(20),
@@ -271,6 +280,7 @@ mod tests {
             stack: "acme".into(),
             dry_run: false,
             plan,
+            function_source: artifact::Origin::Given,
             changed: Some(false),
             mutating_calls: Some(vec![]),
             calls_sent: Some(20),
@@ -296,7 +306,12 @@ mod tests {
                 changes: vec!["memory 1024 -> 2048 MB".into()],
             },
         );
-        let result = UpResult::planned(plan);
+        let result = UpResult::planned(
+            plan,
+            artifact::Origin::Embedded {
+                id: "0.1.0-0123456789ab".into(),
+            },
+        );
         insta::assert_snapshot!(result.to_string());
         insta::assert_json_snapshot!(result);
     }

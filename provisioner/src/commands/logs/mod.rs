@@ -9,7 +9,7 @@ use crate::config::Config;
 use crate::names::Names;
 use anyhow::{bail, Context, Result};
 use serde_json::Value;
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// How often `--follow` asks for new events (CloudWatch Logs allows 10 FilterLogEvents a second).
@@ -25,42 +25,35 @@ pub async fn run(g: &GlobalArgs, args: &LogsArgs) -> Result<()> {
         .as_deref()
         .map(|k| super::invoke::full_key(&config.source.prefix, k));
     let pattern = filter_pattern(key.as_deref(), args.failures);
-    let mut start = now_ms().saturating_sub(since.as_millis() as i64);
-    let mut seen: HashSet<String> = HashSet::new();
-    let mut shown = 0usize;
-    loop {
-        let mut pages = aws
-            .logs
-            .filter_log_events()
-            .log_group_name(&names.log_group)
-            .start_time(start)
-            .set_filter_pattern(pattern.clone())
-            .into_paginator()
-            .send();
-        while let Some(page) = pages.next().await {
-            let page = page.explain(&aws, &format!("logs:FilterLogEvents {}", names.log_group))?;
-            for event in page.events() {
-                let id = event.event_id().unwrap_or_default().to_string();
-                if !seen.insert(id) {
-                    continue;
-                }
-                let time = event.timestamp().unwrap_or_default();
-                start = start.max(time);
-                let message = event.message().unwrap_or_default().trim_end();
-                if let Some(line) = render(time, message, key.as_deref(), args.failures, g.json) {
-                    println!("{line}");
-                    shown += 1;
-                }
+    let mut view = View {
+        group: names.log_group.clone(),
+        pattern,
+        key,
+        failures: args.failures,
+        json: g.json,
+        start: now_ms().saturating_sub(since.as_millis() as i64),
+        seen: HashMap::new(),
+        shown: 0,
+    };
+    if !args.follow {
+        view.poll(&aws).await?;
+    } else {
+        // Registered before the first read, so that a Ctrl-C during a request is not lost.
+        let mut interrupt =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())
+                .context("listening for Ctrl-C")?;
+        loop {
+            tokio::select! {
+                read = view.poll(&aws) => read?,
+                _ = interrupt.recv() => break,
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(POLL) => {}
+                _ = interrupt.recv() => break,
             }
         }
-        if !args.follow {
-            break;
-        }
-        tokio::select! {
-            _ = tokio::time::sleep(POLL) => {}
-            _ = tokio::signal::ctrl_c() => break,
-        }
     }
+    let shown = view.shown;
     if shown == 0 && !g.json && !args.follow {
         eprintln!(
             "no matching events in {} since {} ago",
@@ -68,6 +61,57 @@ pub async fn run(g: &GlobalArgs, args: &LogsArgs) -> Result<()> {
         );
     }
     Ok(())
+}
+
+/// What is being read, and what was shown already.
+struct View {
+    group: String,
+    pattern: Option<String>,
+    key: Option<String>,
+    failures: bool,
+    json: bool,
+    /// Milliseconds since the epoch: where the next read starts (the newest event seen).
+    start: i64,
+    /// Ids (and times) of the events read at the newest millisecond: the next read starts there, and
+    /// shows none of them twice. Older ids are dropped, so that a long `--follow` keeps little.
+    seen: HashMap<String, i64>,
+    shown: usize,
+}
+
+impl View {
+    /// Reads every event from `start` on and prints the new ones.
+    async fn poll(&mut self, aws: &crate::aws::Aws) -> Result<()> {
+        let mut pages = aws
+            .logs
+            .filter_log_events()
+            .log_group_name(&self.group)
+            .start_time(self.start)
+            .set_filter_pattern(self.pattern.clone())
+            .into_paginator()
+            .send();
+        let mut newest = self.start;
+        while let Some(page) = pages.next().await {
+            let page = page.explain(aws, &format!("logs:FilterLogEvents {}", self.group))?;
+            for event in page.events() {
+                let id = event.event_id().unwrap_or_default().to_string();
+                let time = event.timestamp().unwrap_or_default();
+                if self.seen.insert(id, time).is_some() {
+                    continue;
+                }
+                newest = newest.max(time);
+                let message = event.message().unwrap_or_default().trim_end();
+                if let Some(line) =
+                    render(time, message, self.key.as_deref(), self.failures, self.json)
+                {
+                    println!("{line}");
+                    self.shown += 1;
+                }
+            }
+        }
+        self.start = newest;
+        self.seen.retain(|_, time| *time >= newest);
+        Ok(())
+    }
 }
 
 /// The CloudWatch filter pattern for `--key` and `--failures` (JSON patterns, which match the
