@@ -237,19 +237,15 @@ impl Config {
     }
 
     pub fn parse(text: &str, file: &str) -> Result<Config, ConfigError> {
-        let config: Config = toml::from_str(text).map_err(|e| {
-            let key = e
+        let config: Config = toml::from_str(text).map_err(|e| ConfigError {
+            file: file.into(),
+            key: e
                 .span()
-                .map(|s| text[s].lines().next().unwrap_or("").trim().to_string());
-            ConfigError {
-                file: file.into(),
-                key: key
-                    .filter(|k| !k.is_empty())
-                    .unwrap_or_else(|| "(syntax)".into()),
-                problem: format!("is invalid: {}", e.message()),
-                fix: "check the spelling and the type against the README's configuration reference"
-                    .into(),
-            }
+                .and_then(|span| key_at(text, span))
+                .unwrap_or_else(|| "(syntax)".into()),
+            problem: format!("is invalid: {}", e.message().trim_end()),
+            fix: "check the spelling and the type against the README's configuration reference"
+                .into(),
         })?;
         config.validate(file)?;
         Ok(config)
@@ -274,3 +270,31 @@ use validate::{check_stack_name, parse_colour};
 
 #[cfg(test)]
 mod tests;
+
+/// The key a TOML error's span points into, as `[table] key`: the span is the value for a type
+/// error, the key for an unknown field, and the header for a table-wide error.
+fn key_at(text: &str, span: std::ops::Range<usize>) -> Option<String> {
+    let start = span.start.min(text.len());
+    let line_start = text[..start].rfind('\n').map_or(0, |i| i + 1);
+    let line = text[line_start..].lines().next().unwrap_or("");
+    // The nearest header above: `[function]`, or `[[variant]]` for the variant being defined.
+    let table = text[..line_start]
+        .lines()
+        .rev()
+        .map(str::trim)
+        .find(|l| l.starts_with('['));
+    if line.trim_start().starts_with('[') {
+        return Some(line.trim().to_string());
+    }
+    let key = match line.split_once('=') {
+        Some((key, _)) => key.trim(),
+        None => text.get(span)?.trim(),
+    };
+    if key.is_empty() {
+        return None;
+    }
+    Some(match table {
+        Some(t) => format!("{t} {key}"),
+        None => key.to_string(),
+    })
+}

@@ -172,3 +172,35 @@ fn source_on_delete_parses_and_a_cap_beyond_one_s3_copy_is_refused() {
         "{e}"
     );
 }
+
+#[test]
+fn every_retention_cloudwatch_offers_is_accepted_and_no_other() {
+    for days in validate::LOG_RETENTION_DAYS {
+        let text = FULL.replace(
+            "reserved_concurrency = 5",
+            &format!("reserved_concurrency = 5\nlog_retention_days = {days}"),
+        );
+        assert_eq!(parse(&text).unwrap().function.log_retention_days, days);
+    }
+    let text = FULL.replace(
+        "reserved_concurrency = 5",
+        "reserved_concurrency = 5\nlog_retention_days = 1000",
+    );
+    let e = parse(&text).unwrap_err();
+    assert_eq!(e.key, "[function] log_retention_days");
+    assert!(e.fix.contains("731, 1096, 1827"), "{}", e.fix);
+}
+
+#[test]
+fn a_type_error_names_its_key_not_only_its_value() {
+    let e = parse(&FULL.replace("memory_mb = 1024", "memory_mb = \"lots\"")).unwrap_err();
+    assert_eq!(e.key, "[function] memory_mb");
+    assert!(e.problem.contains("invalid type"), "{}", e.problem);
+    let e = parse(&FULL.replace("height = 200", "height = 2.5")).unwrap_err();
+    assert_eq!(e.key, "[[variant]] height");
+    let e = parse(&FULL.replace("enabled = false", "enabled = \"no\"")).unwrap_err();
+    assert_eq!(e.key, "[backup] enabled");
+    let e = parse(&FULL.replace("[cdn]\n", "[cdn]\nprice = 1\n")).unwrap_err();
+    assert_eq!(e.key, "[cdn] price");
+    assert!(e.problem.contains("unknown field"), "{}", e.problem);
+}

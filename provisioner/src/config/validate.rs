@@ -5,6 +5,12 @@ use super::*;
 use crate::names::MAX_STACK_NAME;
 use std::collections::HashSet;
 
+/// Every retention CloudWatch Logs' `PutRetentionPolicy` accepts, in days (its API reference).
+pub const LOG_RETENTION_DAYS: [i32; 22] = [
+    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922,
+    3288, 3653,
+];
+
 impl Config {
     pub(super) fn validate(&self, file: &str) -> Result<(), ConfigError> {
         let err = |key: &str, problem: String, fix: &str| ConfigError {
@@ -108,15 +114,15 @@ impl Config {
                 "use at most 5368709120 (an image that large would not fit Lambda's memory anyway)",
             ));
         }
-        if ![
-            1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1827, 3653,
-        ]
-        .contains(&f.log_retention_days)
-        {
+        if !LOG_RETENTION_DAYS.contains(&f.log_retention_days) {
+            let offered = LOG_RETENTION_DAYS.map(|d| d.to_string()).join(", ");
             return Err(err(
                 "[function] log_retention_days",
-                format!("is {}: CloudWatch Logs does not offer it", f.log_retention_days),
-                "use one of 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1827, 3653",
+                format!(
+                    "is {}: CloudWatch Logs does not offer it",
+                    f.log_retention_days
+                ),
+                &format!("use one of {offered}"),
             ));
         }
         if !["PriceClass_100", "PriceClass_200", "PriceClass_All"]
