@@ -273,5 +273,37 @@ fn update_uploads_only_what_differs() {
         json["changed"], false,
         "moto must now report the new CodeSha256: {json}"
     );
+
+    // A change the notification, the role and the log group must follow is `up`'s: `update` names
+    // each resource and changes nothing, not even the function's own prefix.
+    s.write_config(
+        "[function]\nmemory_mb = 1024\nlog_retention_days = 1096\n[source]\nprefix = \"uploads/\"",
+    );
+    let record = s.dir.path().join("prefix.jsonl");
+    let (ok, _, stderr) = s.run_env(
+        moto,
+        &["update", "--artifact", other_zip.to_str().unwrap()],
+        &[("IMGDEPLOY_RECORD_REQUESTS", &record)],
+    );
+    assert!(!ok, "update applied a prefix change alone");
+    for line in [
+        "  notification ",
+        "  role ",
+        "  log-group ",
+        "run `imgdeploy up`",
+    ] {
+        assert!(stderr.contains(line), "no {line:?} in:\n{stderr}");
+    }
+    let ops = recorded_operations(&record);
+    assert!(
+        !ops.iter().any(|op| ["Update", "Put", "Create", "Delete"]
+            .iter()
+            .any(|verb| op.starts_with(verb))),
+        "{ops:?}"
+    );
+    s.ok(moto, &["up", "--yes"]);
+    // (`up` deployed the test's usual zip.)
+    let (json, _) = update("after-up", &zip);
+    assert_eq!(json["changed"], false, "up applied it all: {json}");
     s.ok(moto, &["teardown", "--yes"]);
 }

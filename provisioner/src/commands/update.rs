@@ -1,4 +1,5 @@
-//! `imgdeploy update`: build (or take `--artifact`), check, then update only the function's code and
+//! `imgdeploy update`: build (or take `--artifact`), check, refuse when the configuration changed more
+//! than the function (that is `up`'s), then update only the function's code and
 //! configuration that differ, waiting for Lambda to finish; an unchanged function gets "no changes" and
 //! no upload.
 use crate::artifact::{self, BuildProfile, Summary};
@@ -8,6 +9,9 @@ use crate::config::Config;
 use crate::output::size;
 use crate::progress::Progress;
 use crate::resources::function::BackfillHint;
+use crate::resources::kind::Kind;
+use crate::resources::plan::{Action, Plan};
+use crate::resources::state::StackState;
 use crate::resources::{function, Stack};
 use anyhow::{bail, Result};
 use serde::Serialize;
@@ -40,6 +44,16 @@ pub async fn run(g: &GlobalArgs, args: &UpdateArgs) -> Result<UpdateResult> {
             aws.account
         );
     };
+    // `update` changes the function alone: a configuration change anything else must follow (the
+    // prefix the notification and the role name, a new variant's prefix in the role's policy, the
+    // CDN, backup, retention, tags) needs `up`, or the function would run against the old ones.
+    let plan = StackState::describe(&stack, Some(&artifact))
+        .await?
+        .plan(&stack, false);
+    if let Some(refusal) = needs_up(&plan) {
+        task.fail("needs `imgdeploy up`");
+        bail!(refusal);
+    }
     // The default reservation fits the account given what the function reserves now.
     let desired = desired.reserving(known.account_concurrency, Some(&current));
     let changes = function::changes(&current, &desired);
@@ -80,6 +94,38 @@ pub async fn run(g: &GlobalArgs, args: &UpdateArgs) -> Result<UpdateResult> {
         },
         backfill,
     })
+}
+
+/// Why `update` must not run with this plan, if it must not: a resource other than the function
+/// differs from the configuration, or something the stack needs is not the stack's.
+fn needs_up(plan: &Plan) -> Option<String> {
+    let others: Vec<String> = plan
+        .steps
+        .iter()
+        .filter(|s| match &s.action {
+            Action::Conflict { .. } => true,
+            action => s.kind != Kind::Function && action.mutates(),
+        })
+        .map(|s| {
+            let what = match &s.action {
+                Action::Create => "to be created".to_string(),
+                Action::Update { changes } => changes.join(", "),
+                Action::Delete => "to be deleted".to_string(),
+                Action::Conflict { reason, fix, .. } => {
+                    format!("not the stack's: {reason} (fix: {fix})")
+                }
+                _ => unreachable!("filtered above"),
+            };
+            format!("  {} {}: {what}", s.kind, s.name)
+        })
+        .collect();
+    if others.is_empty() {
+        return None;
+    }
+    Some(format!(
+        "the configuration changes more than the function, and `update` changes only the function:\n{}\n  fix: run `imgdeploy up`, which applies all of it (`imgdeploy up --dry-run` shows its plan)",
+        others.join("\n")
+    ))
 }
 
 /// What `update` changed (or, with `--dry-run`, would change), with the artifact and timings.
@@ -141,5 +187,67 @@ impl fmt::Display for UpdateResult {
             Some(hint) => write!(f, "\n{hint}"),
             None => Ok(()),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_change_beyond_the_function_is_refused_with_each_resource_named() {
+        let mut plan = Plan::new("acme");
+        plan.push(Kind::Bucket, "acme-originals", Action::Unchanged);
+        plan.push(
+            Kind::Function,
+            "acme-variants",
+            Action::Update {
+                changes: vec!["environment".into()],
+            },
+        );
+        assert_eq!(needs_up(&plan), None, "the function alone is update's job");
+        plan.push(
+            Kind::Role,
+            "acme-variants",
+            Action::Update {
+                changes: vec!["policy".into()],
+            },
+        );
+        plan.push(
+            Kind::Notification,
+            "acme-originals",
+            Action::Update {
+                changes: vec!["prefix originals/ -> uploads/".into()],
+            },
+        );
+        let refusal = needs_up(&plan).expect("refused");
+        assert!(
+            refusal.contains("  role acme-variants: policy\n"),
+            "{refusal}"
+        );
+        assert!(
+            refusal.contains("  notification acme-originals: prefix originals/ -> uploads/\n"),
+            "{refusal}"
+        );
+        assert!(refusal.contains("run `imgdeploy up`"), "{refusal}");
+    }
+
+    #[test]
+    fn a_function_that_is_not_the_stacks_is_refused() {
+        let mut plan = Plan::new("acme");
+        plan.push(
+            Kind::Function,
+            "acme-variants",
+            Action::Conflict {
+                owner: Some("other".into()),
+                reason: "tagged for stack other".into(),
+                fix: "rename".into(),
+            },
+        );
+        let refusal = needs_up(&plan).expect("refused");
+        assert!(
+            refusal.contains("function acme-variants: not the stack's"),
+            "{refusal}"
+        );
     }
 }
