@@ -4,6 +4,13 @@ use serde::Serialize;
 /// The tag every taggable resource carries; its value is the stack name.
 pub const STACK_TAG: &str = "imgdeploy:stack";
 
+/// The function's tag naming the source its code was built from (`<version>-<digest>`, or `artifact`
+/// for a zip given with `--artifact`): `status` compares it with what this CLI deploys.
+pub const SOURCE_TAG: &str = "imgdeploy:function-source";
+
+/// [`SOURCE_TAG`]'s value for a zip given with `--artifact`.
+pub const GIVEN_SOURCE: &str = "artifact";
+
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct Names {
     pub stack: String,

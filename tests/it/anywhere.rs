@@ -138,6 +138,12 @@ fn init_and_up_work_from_any_folder_and_a_second_stack_reuses_the_build() {
          print(json.dumps([l.get_function(FunctionName=f)['Configuration']['CodeSha256'] for f in ['{name}-variants', '{other}-variants']]))"
     ));
     assert_eq!(digests[0], digests[1], "{digests}");
+    // `status` knows the deployed code for this CLI's.
+    let (ok, status, stderr) = imgdeploy(moto, second.path(), &cache, &["status"]);
+    assert!(ok, "{stderr}");
+    let code = &status["function"]["code_source"];
+    assert_eq!(code["kind"], "current", "{code}");
+    assert_eq!(code["id"], id.as_str(), "{code}");
     for (dir, _) in [(first.path(), &name), (second.path(), &other)] {
         let (ok, _, stderr) = imgdeploy(moto, dir, &cache, &["teardown", "--yes", "--delete-data"]);
         assert!(ok, "teardown failed:\n{stderr}");

@@ -184,6 +184,7 @@ fn status_shows_resources_counts_gaps_failures_and_drift() {
     assert!(f["code_size"].as_i64().unwrap() > 100_000, "{f:#}");
     assert!(!f["last_modified"].as_str().unwrap().is_empty(), "{f:#}");
     assert!(!f["version"].as_str().unwrap().is_empty(), "{f:#}");
+    assert_eq!(f["code_source"]["kind"], "artifact", "up --artifact: {f:#}");
 
     let objects = &status["objects"];
     assert_eq!(objects["originals"], 3, "{objects:#}");
@@ -274,6 +275,26 @@ fn status_shows_resources_counts_gaps_failures_and_drift() {
         text.contains("missing (`imgdeploy up` creates it)"),
         "{text}"
     );
+
+    // Code deployed from an older imgdeploy (its source tag, as that version wrote it) is named, with
+    // the command that replaces it.
+    let py = format!(
+        "import boto3; c = boto3.client('lambda', endpoint_url='{}', region_name='us-east-1'); \
+         arn = c.get_function(FunctionName='{n}-variants')['Configuration']['FunctionArn']; \
+         c.tag_resource(Resource=arn, Tags={{'imgdeploy:function-source': '0.0.1-0123456789ab'}})",
+        moto.endpoint
+    );
+    moto.run_python(&py);
+    let code = &s.ok(moto, &["status"])["function"]["code_source"];
+    assert_eq!(code["kind"], "other", "{code:#}");
+    assert_eq!(code["deployed"], "0.0.1-0123456789ab", "{code:#}");
+    assert_eq!(code["older"], true, "{code:#}");
+    let text = String::from_utf8_lossy(&human(&s, moto, &["status"]).stdout).into_owned();
+    assert!(
+        text.contains("deployed from an older imgdeploy (imgdeploy-function 0.0.1-0123456789ab;"),
+        "{text}"
+    );
+    assert!(text.contains("run `imgdeploy update`"), "{text}");
 
     s.ok(moto, &["teardown", "--yes", "--delete-data"]);
 }

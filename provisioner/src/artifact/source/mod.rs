@@ -54,6 +54,18 @@ pub enum Origin {
     Given,
 }
 
+impl Origin {
+    /// The function's [`crate::names::SOURCE_TAG`] for code built from here: this binary's source id
+    /// (the source tree's `function/` is what this binary embeds), or `artifact` for a given zip.
+    pub fn tag_value(&self) -> String {
+        match self {
+            Origin::Workspace { .. } => SOURCE_ID.clone(),
+            Origin::Embedded { id } | Origin::Cached { id } => id.clone(),
+            Origin::Given => crate::names::GIVEN_SOURCE.to_string(),
+        }
+    }
+}
+
 impl std::fmt::Display for Origin {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {

@@ -1,10 +1,13 @@
 //! `imgdeploy status`: what the stack looks like now, read-only. Every resource of the stack's table
 //! and its state against the configuration (ok, missing, drifted or not the stack's, from the same diff as `up`'s
 //! plan), the CDN's deployment and domain, the function's configuration, the counts of originals and
-//! variants with the gaps, and the latest failure reports.
+//! variants with the gaps, whether the deployed code is what this CLI deploys, and the latest failure
+//! reports.
+use crate::artifact::source::SOURCE_ID;
 use crate::cli::{GlobalArgs, StatusArgs};
 use crate::commands::connect;
 use crate::config::Config;
+use crate::names::{GIVEN_SOURCE, SOURCE_TAG};
 use crate::resources::function::{self, Current as FunctionCurrent};
 use crate::resources::kind::Kind;
 use crate::resources::plan::{Action, Step};
@@ -51,6 +54,51 @@ pub struct FunctionState {
     pub state: String,
     pub last_update_status: String,
     pub runtime: String,
+    /// Whether the deployed code is what this CLI would deploy.
+    pub code_source: CodeSource,
+}
+
+/// The deployed code's source (its `imgdeploy:function-source` tag) against this CLI's.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum CodeSource {
+    /// Built from the source this CLI deploys.
+    Current { id: String },
+    /// A zip given with `--artifact`: its source is not known.
+    Artifact,
+    /// Built from another imgdeploy's source (`older` when its version is lower than this CLI's).
+    Other {
+        deployed: String,
+        ours: String,
+        older: bool,
+    },
+    /// Deployed without the tag (by an imgdeploy before it, or by hand).
+    Unrecorded { ours: String },
+}
+
+impl CodeSource {
+    pub fn of(tags: &std::collections::BTreeMap<String, String>, ours: &str) -> CodeSource {
+        let ours = ours.to_string();
+        match tags.get(SOURCE_TAG) {
+            Some(id) if *id == ours => CodeSource::Current { id: ours },
+            Some(id) if id == GIVEN_SOURCE => CodeSource::Artifact,
+            Some(id) => CodeSource::Other {
+                older: version_of(id) < version_of(&ours),
+                deployed: id.clone(),
+                ours,
+            },
+            None => CodeSource::Unrecorded { ours },
+        }
+    }
+}
+
+/// The numeric version of a source id (`0.1.0-0123456789ab` is `[0, 1, 0]`), for ordering.
+fn version_of(id: &str) -> Vec<u64> {
+    let version = id.rsplit_once('-').map_or(id, |(v, _)| v);
+    version
+        .split(['.', '-', '+'])
+        .map_while(|part| part.parse().ok())
+        .collect()
 }
 
 /// `status`'s whole answer.
@@ -158,5 +206,43 @@ fn function_state(name: &str, f: &FunctionCurrent) -> FunctionState {
         state: f.state.clone(),
         last_update_status: f.last_update_status.clone(),
         runtime: f.config.runtime.clone(),
+        code_source: CodeSource::of(&f.tags, &SOURCE_ID),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeMap;
+
+    fn tagged(value: Option<&str>) -> BTreeMap<String, String> {
+        value
+            .map(|v| BTreeMap::from([(SOURCE_TAG.to_string(), v.to_string())]))
+            .unwrap_or_default()
+    }
+
+    #[test]
+    fn the_deployed_source_is_compared_with_this_clis() {
+        let ours = "0.2.0-0123456789ab";
+        assert_eq!(
+            CodeSource::of(&tagged(Some(ours)), ours),
+            CodeSource::Current { id: ours.into() }
+        );
+        assert_eq!(
+            CodeSource::of(&tagged(Some("artifact")), ours),
+            CodeSource::Artifact
+        );
+        let older = |deployed: &str| match CodeSource::of(&tagged(Some(deployed)), ours) {
+            CodeSource::Other { older, .. } => older,
+            other => panic!("{other:?}"),
+        };
+        assert!(older("0.1.9-ffffffffffff"));
+        assert!(older("0.1.0-ffffffffffff"));
+        assert!(!older("0.2.0-ffffffffffff"), "same version, other source");
+        assert!(!older("0.10.0-ffffffffffff"), "numeric, not lexical");
+        assert_eq!(
+            CodeSource::of(&tagged(None), ours),
+            CodeSource::Unrecorded { ours: ours.into() }
+        );
     }
 }

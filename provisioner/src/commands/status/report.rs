@@ -1,8 +1,30 @@
 //! `status` for people: the resources, the CDN and function lines, the counts, the gaps and the latest
 //! failures.
-use super::StatusResult;
+use super::{CodeSource, StatusResult};
 use crate::output::size;
 use std::fmt;
+
+impl fmt::Display for CodeSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CodeSource::Current { id } => write!(f, "imgdeploy-function {id}, what this CLI deploys"),
+            CodeSource::Artifact => f.write_str("a zip given with --artifact"),
+            CodeSource::Other {
+                deployed,
+                ours,
+                older,
+            } => write!(
+                f,
+                "deployed from {} imgdeploy (imgdeploy-function {deployed}; this CLI deploys {ours}): run `imgdeploy update`",
+                if *older { "an older" } else { "another" }
+            ),
+            CodeSource::Unrecorded { ours } => write!(
+                f,
+                "deployed without a source tag, by an older imgdeploy or by hand (this CLI deploys {ours}): run `imgdeploy update`"
+            ),
+        }
+    }
+}
 
 /// How many originals with a gap are listed; `--json` lists them all.
 const SHOWN: usize = 20;
@@ -56,6 +78,7 @@ impl fmt::Display for StatusResult {
                 func.state,
                 func.last_update_status
             )?;
+            writeln!(f, "Code         {}", func.code_source)?;
         }
         if let Some(q) = &self.failure_queue {
             let oldest = q
@@ -219,6 +242,11 @@ mod tests {
                 state: "Active".into(),
                 last_update_status: "Successful".into(),
                 runtime: "provided.al2023".into(),
+                code_source: CodeSource::Other {
+                    deployed: "0.1.0-0123456789ab".into(),
+                    ours: "0.2.0-ba9876543210".into(),
+                    older: true,
+                },
             }),
             objects: Objects {
                 source_prefix: "originals/".into(),

@@ -1,6 +1,7 @@
 //! The Lambda function: code (compared by CodeSha256, so an unchanged build uploads nothing) and
 //! configuration, created with retries while IAM propagates, updated with the SDK waiters.
 use crate::artifact::Artifact;
+use crate::names::SOURCE_TAG;
 use crate::progress::Task;
 use crate::resources::kind::Kind;
 use crate::resources::owner::Owner;
@@ -132,8 +133,20 @@ pub fn desired(stack: &Stack<'_>, artifact: Option<&Artifact>) -> Desired {
         reserved_concurrency: f.reserved_concurrency,
         configured_reservation: f.reserved_concurrency,
         event_invoke: EventInvoke::of(stack),
-        tags: stack.tags(),
+        tags: code_tags(stack.tags(), artifact),
     }
+}
+
+/// The stack's tags, plus the source the code is built from when there is code to deploy (`status`
+/// has none, and compares that tag with this CLI's instead).
+fn code_tags(
+    mut tags: BTreeMap<String, String>,
+    artifact: Option<&Artifact>,
+) -> BTreeMap<String, String> {
+    if let Some(a) = artifact {
+        tags.insert(SOURCE_TAG.to_string(), a.origin.tag_value());
+    }
+    tags
 }
 
 /// Pure: which of code, configuration fields, concurrency and tags differ.
