@@ -149,7 +149,7 @@ where
             None => format!("{action}: AWS cannot be reached ({detail})\n  fix: check the network connection and proxy settings"),
         },
         _ if code == "AccessDenied" || code == "AccessDeniedException" || code == "UnauthorizedOperation" => {
-            format!("{action}: access denied ({message})\n  fix: grant this permission to the caller (see the README's IAM section), or use another --profile")
+            format!("{action}: access denied ({message})\n  fix: grant it to the caller: policies/deployer.json is the least-privilege policy for running imgdeploy (`imgdeploy policies` prints it for this stack), or use another --profile")
         }
         _ if code == "InvalidClientTokenId" || code == "SignatureDoesNotMatch" || code == "ExpiredToken" => {
             format!("{action}: the AWS credentials are not valid ({code}: {message})\n  fix: refresh them (`aws sso login`, `aws configure`) or pick another --profile")

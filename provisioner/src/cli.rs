@@ -165,7 +165,12 @@ pub struct ManArgs {
 }
 
 #[derive(Args, Debug)]
-pub struct PoliciesArgs {}
+pub struct PoliciesArgs {
+    /// Print only the policy the identity running imgdeploy needs (policies/deployer.json) for this
+    /// stack: it reads nothing but who you are, so it works before that identity has any grant.
+    #[arg(long)]
+    pub deployer: bool,
+}
 
 #[derive(Args, Debug)]
 pub struct InitArgs {

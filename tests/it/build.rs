@@ -19,7 +19,7 @@ fn readelf(flag: &str, file: &Path) -> String {
 }
 
 /// `bootstrap` from a deployment zip, with its unix mode.
-fn unzip_bootstrap(zip: &[u8]) -> (Vec<u8>, Option<u32>) {
+pub fn unzip_bootstrap(zip: &[u8]) -> (Vec<u8>, Option<u32>) {
     let mut archive = zip::ZipArchive::new(Cursor::new(zip)).expect("a zip");
     assert_eq!(archive.file_names().collect::<Vec<_>>(), vec!["bootstrap"]);
     let mut entry = archive.by_name("bootstrap").unwrap();
@@ -29,7 +29,7 @@ fn unzip_bootstrap(zip: &[u8]) -> (Vec<u8>, Option<u32>) {
 }
 
 /// A deployment zip holding `binary` as `bootstrap` (0755), as a CI pipeline would make by hand.
-fn zip_of(binary: &[u8], dir: &Path, name: &str) -> PathBuf {
+pub fn zip_of(binary: &[u8], dir: &Path, name: &str) -> PathBuf {
     let mut writer = zip::ZipWriter::new(Cursor::new(Vec::new()));
     let options = zip::write::SimpleFileOptions::default().unix_permissions(0o755);
     writer.start_file("bootstrap", options).unwrap();

@@ -12,6 +12,8 @@ mod build;
 mod cdn;
 /// The demo script and its contact sheet, in headless Chromium (issue 6).
 mod demo;
+/// The deploying identity's least-privilege policy (issue 19): every call of a stack's life is in its table.
+mod deployer;
 /// The Lambda function (issue 5): handler and `bootstrap` against moto.
 mod function;
 mod harness;

@@ -9,11 +9,13 @@ const BUCKET: &str = include_str!("../../../policies/bucket.json");
 const FAILURE_QUEUE: &str = include_str!("../../../policies/failure-queue.json");
 const BATCH_TRUST: &str = include_str!("../../../policies/batch-trust.json");
 const BATCH_ACCESS: &str = include_str!("../../../policies/batch-access.json");
+const DEPLOYER: &str = include_str!("../../../policies/deployer.json");
 
 /// Everything a policy template can refer to.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PolicyContext {
     pub partition: String,
+    pub region: String,
     pub account: String,
     pub names: Names,
     pub arns: Arns,
@@ -35,6 +37,7 @@ impl PolicyContext {
     ) -> Self {
         PolicyContext {
             partition: partition.into(),
+            region: region.into(),
             account: account.into(),
             arns: names.arns(partition, region, account),
             names: names.clone(),
@@ -53,6 +56,7 @@ impl PolicyContext {
     fn render(&self, template: &str, extra: &[(&str, &str)]) -> Value {
         let mut vars: Vec<(&str, &str)> = vec![
             ("Partition", &self.partition),
+            ("Region", &self.region),
             ("Account", &self.account),
             ("OriginalsBucket", &self.names.originals_bucket),
             ("ProcessedBucket", &self.names.processed_bucket),
@@ -68,6 +72,12 @@ impl PolicyContext {
         ];
         vars.extend_from_slice(extra);
         render(template, &vars)
+    }
+
+    /// What the identity that runs imgdeploy needs for this stack: least privilege for every command
+    /// (`policies/README.md` maps each call to its actions).
+    pub fn deployer(&self) -> Value {
+        self.render(DEPLOYER, &[])
     }
 
     pub fn lambda_trust(&self) -> Value {
@@ -224,3 +234,7 @@ pub mod evaluate;
 #[cfg(test)]
 #[path = "grants_tests.rs"]
 mod grants_tests;
+
+#[cfg(test)]
+#[path = "deployer_tests.rs"]
+mod deployer_tests;
