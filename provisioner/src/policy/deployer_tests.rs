@@ -4,20 +4,12 @@
 //! integration test `tests/it/deployer.rs` proves the table holds every call a stack's life sends.
 use super::evaluate::{evaluate, Decision, Request};
 use super::*;
-use crate::names::Names;
 use std::collections::{BTreeSet, HashMap};
 
 const README: &str = include_str!("../../../policies/README.md");
 
 fn ctx() -> PolicyContext {
-    PolicyContext::new(
-        &Names::new("acme"),
-        "aws",
-        "eu-west-1",
-        "123456789012",
-        "originals/",
-        true,
-    )
+    acme(true)
 }
 
 /// One row of the README's table: its calls, IAM actions, resources (rendered) and condition keys.

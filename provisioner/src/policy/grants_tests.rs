@@ -10,15 +10,7 @@ use crate::names::Names;
 const DIST: &str = "arn:aws:cloudfront::123456789012:distribution/E2EXAMPLE";
 
 fn policy(backup: bool, cdn: bool) -> Value {
-    PolicyContext::new(
-        &Names::new("acme"),
-        "aws",
-        "eu-west-1",
-        "123456789012",
-        "originals/",
-        backup,
-    )
-    .with_outputs([
+    acme(backup).with_outputs([
         "thumb/".to_string(),
         "web/".to_string(),
         "_failures/".to_string(),

@@ -225,6 +225,19 @@ pub fn same_policy(current: &str, desired: &Value) -> bool {
         .unwrap_or(false)
 }
 
+/// The stack the policy tests render for: `acme` in account 123456789012, eu-west-1, `originals/`.
+#[cfg(test)]
+fn acme(backup: bool) -> PolicyContext {
+    PolicyContext::new(
+        &Names::new("acme"),
+        "aws",
+        "eu-west-1",
+        "123456789012",
+        "originals/",
+        backup,
+    )
+}
+
 #[cfg(test)]
 mod tests;
 

@@ -2,15 +2,7 @@
 use super::*;
 
 fn ctx(backup: bool) -> PolicyContext {
-    PolicyContext::new(
-        &Names::new("acme"),
-        "aws",
-        "eu-west-1",
-        "123456789012",
-        "originals/",
-        backup,
-    )
-    .with_outputs(["thumb/".to_string(), "_failures/".to_string()])
+    acme(backup).with_outputs(["thumb/".to_string(), "_failures/".to_string()])
 }
 
 const DIST: &str = "arn:aws:cloudfront::123456789012:distribution/E2EXAMPLE";
