@@ -73,11 +73,7 @@ impl Aws {
             .account()
             .context("STS returned no account id")?
             .to_string();
-        let partition = match region.as_str() {
-            r if r.starts_with("cn-") => "aws-cn",
-            r if r.starts_with("us-gov-") => "aws-us-gov",
-            _ => "aws",
-        };
+        let partition = partition_of(&region);
         // Emulators answer on one host: virtual-host bucket addressing (`bucket.127.0.0.1`) cannot resolve.
         let calls = CallLog::from_env();
         // Every S3 request names this account as the bucket's owner (a same-named bucket of another
@@ -114,6 +110,15 @@ impl Aws {
             endpoint,
             calls,
         })
+    }
+}
+
+/// The ARN partition of a region.
+pub fn partition_of(region: &str) -> &'static str {
+    match region {
+        r if r.starts_with("cn-") => "aws-cn",
+        r if r.starts_with("us-gov-") => "aws-us-gov",
+        _ => "aws",
     }
 }
 

@@ -125,6 +125,11 @@ pub enum Command {
     /// Read the function's logs: one line per image (time, outcome, key, variants, milliseconds).
     /// `--json` passes the function's JSON lines through.
     Logs(LogsArgs),
+    /// Check every prerequisite of a deploy: cargo, the Rust target, cargo-zigbuild and zig, where the
+    /// function is built from, the configuration, credentials, region, the endpoint, and (where IAM
+    /// allows simulating) every permission of policies/deployer.json. Prints each missing one with its
+    /// fix; exits non-zero when anything is missing.
+    Doctor(DoctorArgs),
     /// Print the completion script for a shell, e.g. `imgdeploy completions bash >
     /// ~/.local/share/bash-completion/completions/imgdeploy` (zsh: a file `_imgdeploy` on `$fpath`;
     /// fish: `~/.config/fish/completions/imgdeploy.fish`).
@@ -163,6 +168,9 @@ pub struct ManArgs {
     #[arg(long, value_name = "DIR")]
     pub dir: Option<PathBuf>,
 }
+
+#[derive(Args, Debug)]
+pub struct DoctorArgs {}
 
 #[derive(Args, Debug)]
 pub struct PoliciesArgs {

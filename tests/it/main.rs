@@ -14,6 +14,8 @@ mod cdn;
 mod demo;
 /// The deploying identity's least-privilege policy (issue 19): every call of a stack's life is in its table.
 mod deployer;
+/// `imgdeploy doctor` (issue 19): missing tools named with their install command, an unreachable endpoint.
+mod doctor;
 /// The Lambda function (issue 5): handler and `bootstrap` against moto.
 mod function;
 mod harness;

@@ -7,7 +7,7 @@ mod compile;
 mod elf;
 mod package;
 pub mod source;
-mod toolchain;
+pub mod toolchain;
 
 #[cfg(test)]
 mod real_binaries;

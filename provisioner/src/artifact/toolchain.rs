@@ -81,7 +81,7 @@ pub fn install_command(venv: &Path) -> String {
 /// The environment that lets cargo-zigbuild find zig, or `None` when there is no zig at all.
 /// cargo-zigbuild runs `zig` from PATH, else `python3 -m ziglang`; `CARGO_ZIGBUILD_PYTHON_PATH`
 /// points it at the virtualenv's Python.
-fn zig_env(venv: &Path) -> Option<Vec<(OsString, OsString)>> {
+pub(crate) fn zig_env(venv: &Path) -> Option<Vec<(OsString, OsString)>> {
     if std::env::var_os("CARGO_ZIGBUILD_ZIG_PATH").is_some() || find_on_path("zig").is_some() {
         return Some(Vec::new());
     }
@@ -145,7 +145,7 @@ fn ensure_rust_target(target: &str, progress: &Progress) -> Result<(), MissingTo
     })
 }
 
-fn target_installed(target: &str) -> bool {
+pub(crate) fn target_installed(target: &str) -> bool {
     let Ok(out) = Command::new("rustc").args(["--print", "sysroot"]).output() else {
         return false;
     };

@@ -9,6 +9,7 @@ use anyhow::Result;
 
 pub mod backfill;
 pub mod build;
+pub mod doctor;
 pub mod init;
 pub mod invoke;
 pub mod logs;
@@ -44,6 +45,7 @@ pub fn refused(command: &Command) -> &'static [(&'static str, &'static str)] {
             ("yes", "it asks nothing"),
         ],
         Command::Logs(_) => &[("dry-run", NO_PLAN)],
+        Command::Doctor(_) => &[("dry-run", NO_PLAN), ("yes", "it asks nothing")],
         Command::Invoke(_) => &[(
             "dry-run",
             "it sends the events at once; `imgdeploy backfill --dry-run` lists what is missing without processing it",
@@ -94,6 +96,11 @@ pub async fn run(cli: Cli, given: &Given) -> Result<()> {
     let g = &cli.global;
     match &cli.command {
         Command::Init(args) => emit(g.json, &init::run(g, args.name.as_deref()).await?),
+        Command::Doctor(args) => {
+            let result = doctor::run(g, args).await?;
+            emit(g.json, &result);
+            result.check()?
+        }
         Command::Logs(args) => logs::run(g, args).await?,
         Command::Completions(args) => print!("{}", manual::completions(args.shell)),
         Command::Man(args) => match &args.dir {

@@ -10,13 +10,14 @@ use crate::names::Names;
 const DIST: &str = "arn:aws:cloudfront::123456789012:distribution/E2EXAMPLE";
 
 fn policy(backup: bool, cdn: bool) -> Value {
-    acme(backup).with_outputs([
-        "thumb/".to_string(),
-        "web/".to_string(),
-        "_failures/".to_string(),
-        "_backfill/".to_string(),
-    ])
-    .function_access(cdn.then_some(DIST))
+    acme(backup)
+        .with_outputs([
+            "thumb/".to_string(),
+            "web/".to_string(),
+            "_failures/".to_string(),
+            "_backfill/".to_string(),
+        ])
+        .function_access(cdn.then_some(DIST))
 }
 
 const ORIGINAL: &str = "arn:aws:s3:::acme-originals/originals/2024/red flower.jpg";
