@@ -2,14 +2,14 @@
 use crate::names::{Arns, Names};
 use serde_json::Value;
 
-const LAMBDA_TRUST: &str = include_str!("../../../policies/lambda-trust.json");
-const FUNCTION_ACCESS: &str = include_str!("../../../policies/function-access.json");
-const UPLOAD_TOPIC: &str = include_str!("../../../policies/upload-topic.json");
-const BUCKET: &str = include_str!("../../../policies/bucket.json");
-const FAILURE_QUEUE: &str = include_str!("../../../policies/failure-queue.json");
-const BATCH_TRUST: &str = include_str!("../../../policies/batch-trust.json");
-const BATCH_ACCESS: &str = include_str!("../../../policies/batch-access.json");
-const DEPLOYER: &str = include_str!("../../../policies/deployer.json");
+const LAMBDA_TRUST: &str = include_str!("../../policies/lambda-trust.json");
+const FUNCTION_ACCESS: &str = include_str!("../../policies/function-access.json");
+const UPLOAD_TOPIC: &str = include_str!("../../policies/upload-topic.json");
+const BUCKET: &str = include_str!("../../policies/bucket.json");
+const FAILURE_QUEUE: &str = include_str!("../../policies/failure-queue.json");
+const BATCH_TRUST: &str = include_str!("../../policies/batch-trust.json");
+const BATCH_ACCESS: &str = include_str!("../../policies/batch-access.json");
+const DEPLOYER: &str = include_str!("../../policies/deployer.json");
 
 /// Everything a policy template can refer to.
 #[derive(Debug, Clone, PartialEq)]
