@@ -26,7 +26,7 @@ pub struct Call {
 impl Call {
     /// Reads never start with these; everything else changes something.
     pub fn mutates(&self) -> bool {
-        !["Get", "List", "Describe", "Head"]
+        !["Get", "List", "Describe", "Head", "Filter"]
             .iter()
             .any(|p| self.operation.starts_with(p))
     }

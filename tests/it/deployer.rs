@@ -1,7 +1,8 @@
 //! The deploying identity's policy (`policies/deployer.json`). A stack's whole life (`up` with every
 //! feature, `up` again, `status`, `policies`, `update` of configuration and code, `logs`, both remote
 //! backfill engines, `redrive`, `teardown`) sends only operations that the table of
-//! `policies/README.md` lists; the unit tests (`provisioner/src/policy/deployer_tests.rs`) evaluate
+//! `policies/README.md` lists (and with `--dry-run`, every command that takes it sends no mutating
+//! call); the unit tests (`provisioner/src/policy/deployer_tests.rs`) evaluate
 //! that table against the policy as IAM does. Together: every call the CLI made is granted.
 use crate::build::{unzip_bootstrap, zip_of};
 use crate::harness::moto;
@@ -89,6 +90,37 @@ fn every_call_of_a_stacks_life_is_in_the_deployers_table() {
     let other_zip = zip_of(&other, s.dir.path(), "other.zip");
     ok(&["update", "--artifact", other_zip.to_str().unwrap()]);
     ok(&["logs", "--since", "1h"]);
+
+    // Every command that takes the global --dry-run honours it: by the call log, no mutating call,
+    // whatever it would change (a memory change pending, an original missing its variants).
+    s.write_config("[alerts]\nemail = \"ops@example.com\"\n[function]\nmemory_mb = 2048");
+    let dry = s.dir.path().join("dry.jsonl");
+    for args in [
+        &["up"][..],
+        &["update", "--artifact", other_zip.to_str().unwrap()],
+        &["status"],
+        &["policies"],
+        &["backfill", "--engine", "lambda"],
+        &["backfill", "--engine", "batch"],
+        &["redrive"],
+        &["teardown", "--delete-data"],
+    ] {
+        let mut line = args.to_vec();
+        line.push("--dry-run");
+        let (done, _, stderr) = s.run_env(moto, &line, &[("IMGDEPLOY_RECORD_REQUESTS", &dry)]);
+        assert!(done, "imgdeploy {line:?} failed:\n{stderr}");
+        let mutating: Vec<String> = recorded(&dry)
+            .into_iter()
+            .filter(|op| {
+                let op = op.split(':').nth(1).unwrap_or_default();
+                !["Get", "List", "Describe", "Head", "Filter"]
+                    .iter()
+                    .any(|read| op.starts_with(read))
+            })
+            .collect();
+        assert!(mutating.is_empty(), "imgdeploy {line:?} sent {mutating:?}");
+    }
+    s.write_config("[alerts]\nemail = \"ops@example.com\"\n[function]\nmemory_mb = 1024");
     ok(&["backfill", "--engine", "lambda", "--yes"]);
     // moto has no S3 Batch Operations: the job is refused at CreateJob, after its role and manifest.
     let (done, _, stderr) = run(&["backfill", "--engine", "batch", "--yes"]);
