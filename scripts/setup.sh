@@ -22,11 +22,12 @@ STAMP="$VENV/.imgdeploy-requirements"
 LOG="$CACHE/setup.log"
 # nasm: without it mozjpeg-sys silently builds libjpeg-turbo without its x86 SIMD (the host engine, `render`).
 # The tests also run the arm64 bootstrap under qemu (qemu-user, the arm64 C library) and load the demo's
-# contact sheet in headless Chromium; `setup.sh demo` installs only what the demo needs.
+# contact sheet in headless Chromium, and make unusual JPEGs with libjpeg-turbo's jpegtran (libjpeg-turbo-progs);
+# `setup.sh demo` installs only what the demo needs.
 APT_PACKAGES=(nasm)
 case "${1:-test}" in
   demo) ;;
-  test) APT_PACKAGES+=(qemu-user libc6-arm64-cross chromium) ;;
+  test) APT_PACKAGES+=(qemu-user libc6-arm64-cross chromium libjpeg-turbo-progs) ;;
   *) echo "usage: setup.sh [test|demo]" >&2; exit 2 ;;
 esac
 RUST_TARGET=aarch64-unknown-linux-gnu

@@ -2,7 +2,10 @@
 //! declines (grayscale, CMYK and YCCK, 12-bit, restart intervals, scales other than 1/8, 1/4 and 1/2,
 //! damaged entropy data), the markers of every JPEG (EXIF orientation, ICC, Adobe), and the wording of
 //! every error. libjpeg's fatal errors unwind out of its callbacks as Rust panics and become
-//! `EngineError::Corrupt`; a premature end of data, which libjpeg only warns about, is an error here.
+//! `EngineError::Corrupt`, or `UnsupportedFormat` for a valid file of a kind it was built without
+//! (12-bit, lossless, hierarchical); a premature end of data, which libjpeg only warns about, is an
+//! error here. Its work is bounded by the picture: a progressive file may hold only as many scans as
+//! `max_scans` allows for its size (each scan is a pass over every block), checked as each scan starts.
 use crate::engine::colour;
 use crate::engine::error::EngineError;
 use crate::engine::pixels::{Layout, Pixels};
@@ -16,6 +19,38 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 thread_local! {
     /// Set by the libjpeg warning hook when the data ended early (a truncated upload).
     static PREMATURE_EOF: Cell<bool> = const { Cell::new(false) };
+    /// Scans started in this decode, and how many it may start (`limit_scans`).
+    static SCANS: Cell<(u32, u32)> = const { Cell::new((0, MAX_SCANS)) };
+    /// The message code of libjpeg's fatal error, to tell an unsupported file from a damaged one.
+    static ERROR_CODE: Cell<ffi::J_MESSAGE_CODE> = const { Cell::new(0) };
+}
+
+/// Scans any file may hold. Encoders write 3 to 20 (libjpeg's progressive script 10, mozjpeg's
+/// optimised ones up to ~20); libjpeg-turbo suggests 500 for untrusted files (`djpeg -maxscans`).
+pub const MAX_SCANS: u32 = 500;
+/// Scans every picture may hold, however large: more than any encoder writes.
+pub const MIN_SCANS: u32 = 64;
+/// Block passes a decode may make over its scans: each scan of a progressive file is one pass over
+/// every block of its components, even when it carries no data. 2^27 passes cost libjpeg-turbo
+/// about a second (docs/engine.md, "Work bounded by the picture").
+const BLOCK_PASSES: u64 = 1 << 27;
+
+/// The scans a `width`x`height` picture of `components` components may hold: as many as keep its
+/// block passes under `BLOCK_PASSES`, within `MIN_SCANS..=MAX_SCANS`.
+pub fn max_scans(width: u32, height: u32, components: usize) -> u32 {
+    let blocks =
+        (width as u64).div_ceil(8) * (height as u64).div_ceil(8) * components.max(1) as u64;
+    (BLOCK_PASSES / blocks.max(1)).clamp(MIN_SCANS as u64, MAX_SCANS as u64) as u32
+}
+
+/// Limits the scans of the decode under way (in `guarded`) to `limit`.
+pub fn limit_scans(limit: u32) {
+    SCANS.with(|s| s.set((s.get().0, limit.min(MAX_SCANS))));
+}
+
+/// The panic payload of a file with more scans than its limit.
+struct TooManyScans {
+    limit: u32,
 }
 
 extern "C-unwind" fn on_message(cinfo: &mut ffi::jpeg_common_struct, level: std::os::raw::c_int) {
@@ -26,9 +61,20 @@ extern "C-unwind" fn on_message(cinfo: &mut ffi::jpeg_common_struct, level: std:
     if level < 0 && code == ffi::JWRN_JPEG_EOF {
         PREMATURE_EOF.with(|c| c.set(true));
     }
+    // libjpeg traces every SOS marker it reads (JTRC_SOS, level 1), whatever the trace level.
+    if level >= 0 && code == ffi::JTRC_SOS {
+        let (started, limit) = SCANS.with(|s| s.get());
+        if started >= limit {
+            std::panic::resume_unwind(Box::new(TooManyScans { limit }));
+        }
+        SCANS.with(|s| s.set((started + 1, limit)));
+    }
 }
 
 extern "C-unwind" fn on_error(cinfo: &mut ffi::jpeg_common_struct) {
+    // SAFETY: as in on_message.
+    let code = unsafe { cinfo.err.as_ref() }.map_or(0, |e| e.msg_code);
+    ERROR_CODE.with(|c| c.set(code));
     // libjpeg's messages fit JMSG_LENGTH_MAX (200) bytes.
     let mut buf = [0u8; 200];
     type Format = unsafe extern "C-unwind" fn(&mut ffi::jpeg_common_struct, *mut u8);
@@ -101,19 +147,36 @@ pub fn read_markers(dec: &Decompress<&[u8]>) -> Markers {
 /// Runs `decode` (which may call into libjpeg anywhere) with libjpeg's errors and warnings caught.
 pub fn guarded<T>(decode: impl FnOnce() -> Result<T, EngineError>) -> Result<T, EngineError> {
     PREMATURE_EOF.with(|c| c.set(false));
+    SCANS.with(|s| s.set((0, MAX_SCANS)));
+    ERROR_CODE.with(|c| c.set(0));
     let result = catch_unwind(AssertUnwindSafe(decode));
     let truncated = PREMATURE_EOF.with(|c| c.replace(false));
+    let code = ERROR_CODE.with(|c| c.replace(0));
     match result {
         Ok(Ok(_)) if truncated => Err(EngineError::Corrupt(
             "JPEG data ends early (truncated upload)".into(),
         )),
         Ok(r) => r,
         Err(p) => {
+            if let Some(t) = p.downcast_ref::<TooManyScans>() {
+                return Err(EngineError::DecompressionBomb(format!(
+                    "progressive JPEG with more than {} scans, the most its size allows (encoders write 3 to 20)",
+                    t.limit
+                )));
+            }
             let msg = p
                 .downcast_ref::<String>()
                 .cloned()
                 .unwrap_or_else(|| "libjpeg error".into());
-            Err(EngineError::Corrupt(format!("JPEG: {msg}")))
+            Err(match code {
+                ffi::JERR_BAD_PRECISION => EngineError::UnsupportedFormat(format!(
+                    "JPEG: {msg} (only 8-bit JPEGs are supported; 12-bit ones are rare outside medical imaging)"
+                )),
+                ffi::JERR_SOF_UNSUPPORTED | ffi::JERR_NOT_COMPILED | ffi::JERR_ARITH_NOTIMPL => {
+                    EngineError::UnsupportedFormat(format!("JPEG: {msg}"))
+                }
+                _ => EngineError::Corrupt(format!("JPEG: {msg}")),
+            })
         }
     }
 }

@@ -44,6 +44,7 @@ fn decode_unchecked(
     let mut dec = libjpeg::open(input)?;
     let mk = libjpeg::read_markers(&dec);
     let (w, h) = (dec.width() as u32, dec.height() as u32);
+    libjpeg::limit_scans(libjpeg::max_scans(w, h, dec.components().len()));
     let needed = geometry::needed_scale(requests, w, h, mk.orientation);
     let m = scale_for(needed);
     dec.scale(m);
@@ -84,5 +85,17 @@ mod tests {
         assert_eq!(scale_for(0.2), 3);
         assert_eq!(scale_for(0.7), 8);
         assert_eq!(scale_for(2.0), 8);
+    }
+
+    #[test]
+    fn the_scans_a_picture_may_hold_shrink_with_its_blocks() {
+        // Small pictures: libjpeg-turbo's own limit for untrusted files.
+        assert_eq!(libjpeg::max_scans(640, 480, 3), libjpeg::MAX_SCANS);
+        // 12 MP: 2^27 block passes over 562,500 blocks.
+        assert_eq!(libjpeg::max_scans(4000, 3000, 3), 238);
+        // 48 MP and beyond: never fewer than any encoder writes.
+        assert_eq!(libjpeg::max_scans(8000, 6000, 3), libjpeg::MIN_SCANS);
+        assert_eq!(libjpeg::max_scans(65535, 65535, 4), libjpeg::MIN_SCANS);
+        assert_eq!(libjpeg::max_scans(0, 0, 0), libjpeg::MAX_SCANS);
     }
 }

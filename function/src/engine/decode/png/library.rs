@@ -1,5 +1,6 @@
 //! The `png` crate's decoder: every PNG shape (16-bit, palette, interlaced, tRNS), with its own
-//! allocation limit, and the error messages for damaged files.
+//! allocation limit, and the error messages for damaged files. It checks every chunk's CRC and the
+//! image data's Adler-32 (which the crate skips by default), as the pipeline does.
 use crate::engine::error::EngineError;
 use crate::engine::pixels::{Layout, Pixels};
 use crate::engine::scratch;
@@ -7,15 +8,25 @@ use std::io::Cursor;
 
 /// Decodes `input` to 8-bit samples, allocating at most `cap` bytes.
 pub fn decode(input: &[u8], cap: usize) -> Result<Pixels, EngineError> {
-    let corrupt = |e: png::DecodingError| match e {
+    let corrupt = |e: png::DecodingError| {
+        match e {
         png::DecodingError::LimitsExceeded => {
             EngineError::DecompressionBomb("PNG needs more memory than its header allows".into())
         }
+        // fdeflate's wording of a failed Adler-32 ("Corrupt deflate stream. WrongChecksum").
+        e if e.to_string().contains("WrongChecksum") => EngineError::Corrupt(
+            "PNG: the image data fails its Adler-32 checksum (damaged in the encoder or in transit)"
+                .into(),
+        ),
         e => EngineError::Corrupt(format!("PNG: {e}")),
+    }
     };
-    let mut dec = png::Decoder::new_with_limits(Cursor::new(input), png::Limits { bytes: cap });
-    dec.set_ignore_text_chunk(true);
-    dec.set_ignore_iccp_chunk(true);
+    let mut options = png::DecodeOptions::default();
+    options.set_ignore_adler32(false);
+    options.set_ignore_text_chunk(true);
+    options.set_ignore_iccp_chunk(true);
+    let mut dec = png::Decoder::new_with_options(Cursor::new(input), options);
+    dec.set_limits(png::Limits { bytes: cap });
     dec.set_transformations(png::Transformations::EXPAND | png::Transformations::STRIP_16);
     let mut reader = dec.read_info().map_err(corrupt)?;
     let (ct, _) = reader.output_color_type();

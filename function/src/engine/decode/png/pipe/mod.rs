@@ -87,8 +87,9 @@ fn decode_in_bands(
 /// of it that holds them) until `total` bytes are out. fdeflate reads its back-references out of the
 /// output buffer, so every band starts with a copy of the last 32 KB before it (deflate's window) and
 /// the new bytes follow. Stops early, dropping its sender, when the stream is short or corrupt or when
-/// the unfiltering side has given up. The zlib stream's Adler-32 is not checked (the chunks' CRCs
-/// are), as the `png` crate does not check it by default.
+/// the unfiltering side has given up, and before the last band when the stream does not end right
+/// after the picture with the Adler-32 of what it gave (`ends_intact`): the `png` crate, which checks it
+/// too (`library`), then words the error.
 fn inflate(
     idat: &[&[u8]],
     total: usize,
@@ -96,7 +97,6 @@ fn inflate(
     full: SyncSender<(Vec<u8>, Range<usize>)>,
 ) {
     let mut z = Decompressor::new();
-    z.ignore_adler32();
     let mut chunks = idat.iter().enumerate();
     let mut input: &[u8] = &[];
     let mut last = false;
@@ -125,7 +125,15 @@ fn inflate(
         }
         left -= end - start;
         if left == 0 {
-            let _ = full.send((buf, start..end));
+            if ends_intact(
+                &mut z,
+                input,
+                chunks.map(|(_, c)| *c),
+                last,
+                &mut buf[..end],
+            ) {
+                let _ = full.send((buf, start..end));
+            }
             return;
         }
         let Ok(mut next) = free.recv() else { return };
@@ -136,6 +144,36 @@ fn inflate(
         }
         (buf, start) = (next, kept);
     }
+}
+
+/// After the picture's last byte: reads the rest of the stream (`input`, then `chunks`) into the full
+/// `out`, true when it ends there and fdeflate found the Adler-32 right. Data beyond the picture, or a
+/// stream that never ends, is false.
+fn ends_intact<'a>(
+    z: &mut Decompressor,
+    mut input: &'a [u8],
+    mut chunks: impl Iterator<Item = &'a [u8]>,
+    mut last: bool,
+    out: &mut [u8],
+) -> bool {
+    let at = out.len();
+    while !z.is_done() {
+        if input.is_empty() && !last {
+            match chunks.next() {
+                Some(c) => input = c,
+                None => return false,
+            }
+            last = chunks.size_hint().1 == Some(0);
+        }
+        let Ok((used, made)) = z.read(input, out, at, last) else {
+            return false;
+        };
+        input = &input[used..];
+        if made > 0 || (used == 0 && !z.is_done()) {
+            return false;
+        }
+    }
+    true
 }
 
 /// The caller's side: unfilters each band into `data` as it arrives and hands it back, until `data`

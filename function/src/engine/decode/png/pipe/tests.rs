@@ -229,6 +229,64 @@ fn other_shapes_and_damaged_files_go_to_the_png_crate() {
     assert!(decode(&assemble(&trns), usize::MAX, &mut |_| false).is_none());
 }
 
+/// A picture of `height` rows of noise in one IDAT chunk (split in `pieces` chunks), whose zlib
+/// stream's Adler-32 is wrong when `bad_adler`; every chunk's CRC is right.
+fn noise_with_adler(height: usize, pieces: usize, bad_adler: bool) -> (Vec<u8>, Vec<u8>) {
+    let width = 300;
+    let mut seed = 7u32;
+    let raw: Vec<u8> = (0..height)
+        .flat_map(|_| {
+            let mut r = vec![0u8];
+            r.extend((0..width * 3).map(|_| {
+                seed = seed.wrapping_mul(1_103_515_245).wrapping_add(12345);
+                (seed >> 16) as u8
+            }));
+            r
+        })
+        .collect();
+    let mut z = miniz_oxide::deflate::compress_to_vec_zlib(&raw, 6);
+    if bad_adler {
+        let n = z.len();
+        z[n - 1] ^= 0x40;
+    }
+    let piece = z.len().div_ceil(pieces);
+    let mut chunks = vec![(b"IHDR", ihdr(width as u32, height as u32, 8, 2, 0))];
+    chunks.extend(z.chunks(piece).map(|c| (b"IDAT", c.to_vec())));
+    chunks.push((b"IEND", vec![]));
+    let want = raw
+        .chunks_exact(width * 3 + 1)
+        .flat_map(|r| r[1..].to_vec())
+        .collect();
+    (assemble(&chunks), want)
+}
+
+#[test]
+fn the_zlib_streams_adler32_is_checked_in_every_band_and_chunk_layout() {
+    for (height, pieces, band) in [
+        (4, 1, BAND_BYTES),
+        (400, 1, 5000),
+        (400, 7, 5000),
+        (400, 7, 1),
+    ] {
+        let (good, want) = noise_with_adler(height, pieces, false);
+        let got = decode_in_bands(&good, usize::MAX, band, &mut |_| false)
+            .unwrap_or_else(|| panic!("{height} rows, {pieces} chunks, band {band}: refused"));
+        assert!(got.data == want);
+        let (bad, _) = noise_with_adler(height, pieces, true);
+        assert!(
+            decode_in_bands(&bad, usize::MAX, band, &mut |_| false).is_none(),
+            "{height} rows, {pieces} chunks, band {band}: a wrong Adler-32 was decoded"
+        );
+        // The `png` crate, which takes what the pipeline declines, refuses it too.
+        let e = crate::engine::decode::png::library::decode(&bad, usize::MAX).err();
+        assert!(
+            e.as_ref()
+                .is_some_and(|e| e.kind() == "corrupt" && e.to_string().contains("dler")),
+            "png crate: {e:?}"
+        );
+    }
+}
+
 #[test]
 fn both_forms_of_the_paeth_predictor_agree_everywhere() {
     // The x86-64 build runs one form, the ARM build (the Lambda) the other.
