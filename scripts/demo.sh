@@ -28,15 +28,23 @@ step() { STEP=$((STEP + 1)); printf '\n%s[%d/9] %s%s\n' "$BOLD" "$STEP" "$*" "$R
 note() { printf '%s      %s%s\n' "$DIM" "$*" "$RESET"; }
 started=$(date +%s)
 
-# --- 1. tools ----------------------------------------------------------------------------------------
-step "Installing what the demo needs: the AWS emulator (moto) in a venv, the cross-compile tools"
+# --- 1. tools and builds ------------------------------------------------------------------------------
+step "Installing what the demo needs (moto in a venv, the cross-compile tools) while the CLI compiles"
+# Both cores compile from the first minute: the Debian packages the host build needs (nasm) come first,
+# then the CLI compiles in the background while the venv (moto, zig, cargo-zigbuild) and the arm64 Rust
+# target install; the arm64 function (the `--quick` profile that `up --quick` deploys) then compiles
+# beside the CLI, and `up` finds it built. Logs: $OUT/cli-build.log and $OUT/function-build.log.
+bash "$ROOT/scripts/setup.sh" demo --apt-only
+cli_build=""
+if [ -z "${IMGDEPLOY_BIN:-}" ]; then
+  note "building the imgdeploy CLI (cargo build -p imgdeploy) and the arm64 function beside it: minutes the first time"
+  cargo build --quiet -p imgdeploy >"$OUT/cli-build.log" 2>&1 &
+  cli_build=$!
+fi
 bash "$ROOT/scripts/setup.sh" demo
 export PATH="$VENV/bin:$PATH"
 PY="$VENV/bin/python"
 
-# The function for Lambda (arm64, the `--quick` profile that `up --quick` deploys) compiles in the
-# background while the CLI compiles: two cargo processes keep both cores busy through each other's
-# serial stretches (the largest crates, the links). `up` then finds it built. Its log: $OUT/function-build.log.
 prebuild=""
 if [ -z "${IMGDEPLOY_ARTIFACT:-}" ]; then
   cargo zigbuild --quiet --profile lambda-quick -p imgdeploy-function --bin bootstrap \
@@ -44,16 +52,22 @@ if [ -z "${IMGDEPLOY_ARTIFACT:-}" ]; then
   prebuild=$!
 fi
 
+# A failed demo stops its background builds (moto, detached, is left to its own pid file).
+trap 'status=$?; [ "$status" -eq 0 ] || kill ${cli_build:-} ${prebuild:-} 2>/dev/null || true' EXIT
+
 if [ -n "${IMGDEPLOY_BIN:-}" ]; then
   BIN="$IMGDEPLOY_BIN"
 else
-  note "building the imgdeploy CLI (cargo build -p imgdeploy), and the arm64 function beside it: minutes the first time"
-  cargo build --quiet -p imgdeploy
+  if ! wait "$cli_build"; then
+    echo "building the CLI failed; its log ($OUT/cli-build.log):" >&2
+    tail -n 60 "$OUT/cli-build.log" >&2
+    exit 1
+  fi
   target_dir="${CARGO_TARGET_DIR:-$ROOT/target}"
   case "$target_dir" in /*) ;; *) target_dir="$ROOT/$target_dir" ;; esac
   BIN="$target_dir/debug/imgdeploy"
 fi
-note "imgdeploy: $BIN"
+note "imgdeploy: $BIN ($(( $(date +%s) - started )) s since the start)"
 
 # Only moto, never a real account: dummy keys, no profile files, no instance metadata.
 for name in $(compgen -e); do

@@ -25,13 +25,18 @@ LOG="$CACHE/setup.log"
 # contact sheet in headless Chromium, and make unusual JPEGs with libjpeg-turbo's jpegtran (libjpeg-turbo-progs);
 # `setup.sh demo` installs only what the demo needs.
 APT_PACKAGES=(nasm)
-case "${1:-test}" in
-  demo) ;;
-  test) APT_PACKAGES+=(qemu-user libc6-arm64-cross chromium libjpeg-turbo-progs) ;;
-  *) echo "usage: setup.sh [test|demo]" >&2; exit 2 ;;
-esac
 RUST_TARGET=aarch64-unknown-linux-gnu
 RUST_COMPONENTS=(rustfmt clippy)
+case "${1:-test}" in
+  # The demo lints nothing: no rustfmt or clippy.
+  demo) RUST_COMPONENTS=() ;;
+  test) APT_PACKAGES+=(qemu-user libc6-arm64-cross chromium libjpeg-turbo-progs) ;;
+  *) echo "usage: setup.sh [test|demo] [--apt-only]" >&2; exit 2 ;;
+esac
+# --apt-only: only the Debian packages, which the host build needs (nasm); the demo starts compiling the
+# CLI after them and installs the rest while it compiles.
+APT_ONLY=""
+[ "${2:-}" = "--apt-only" ] && APT_ONLY=1
 
 mkdir -p "$CACHE"
 : >"$LOG"
@@ -65,6 +70,8 @@ else
   quietly as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
   step "apt packages" "installed ${missing[*]}"
 fi
+
+[ -z "$APT_ONLY" ] || exit 0
 
 # --- Python venv -----------------------------------------------------------------------------------
 if [ -x "$VENV/bin/python" ] && cmp -s "$REQUIREMENTS" "$STAMP"; then
@@ -100,10 +107,12 @@ fi
 
 missing=()
 installed_components="$(rustup component list --installed)"
-for component in "${RUST_COMPONENTS[@]}"; do
+for component in "${RUST_COMPONENTS[@]+"${RUST_COMPONENTS[@]}"}"; do
   grep -q "^$component" <<<"$installed_components" || missing+=("$component")
 done
-if [ "${#missing[@]}" -eq 0 ]; then
+if [ "${#RUST_COMPONENTS[@]}" -eq 0 ]; then
+  :
+elif [ "${#missing[@]}" -eq 0 ]; then
   step "rust components" "present (${RUST_COMPONENTS[*]})"
 else
   quietly rustup component add "${missing[@]}"
