@@ -173,7 +173,7 @@ fn cpu_seconds() -> f64 {
 fn a_progressive_jpeg_with_thousands_of_scans_is_a_bomb_within_bounded_work() {
     let img = photo(2048, 1536);
     let progressive = jpeg(img.as_raw(), 2048, 1536, mozjpeg::ColorSpace::JCS_RGB, true);
-    // 60 scans is more than encoders write, and within what any picture may hold: it decodes.
+    // 60 scans is more than encoders write, and within what this picture may hold (455): it decodes.
     let many = with_scans(&progressive, 60);
     render(&many, Decoders::Auto).unwrap_or_else(|e| panic!("60 scans: {e}"));
     // 47 MB: 5000 copies of its smallest scan. Without the scan limit libjpeg-turbo decodes it in 3.1 s
