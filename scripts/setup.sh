@@ -105,18 +105,18 @@ else
   step "rust target" "added $RUST_TARGET"
 fi
 
-missing=()
-installed_components="$(rustup component list --installed)"
-for component in "${RUST_COMPONENTS[@]+"${RUST_COMPONENTS[@]}"}"; do
-  grep -q "^$component" <<<"$installed_components" || missing+=("$component")
-done
-if [ "${#RUST_COMPONENTS[@]}" -eq 0 ]; then
-  :
-elif [ "${#missing[@]}" -eq 0 ]; then
-  step "rust components" "present (${RUST_COMPONENTS[*]})"
-else
-  quietly rustup component add "${missing[@]}"
-  step "rust components" "added ${missing[*]}"
+if [ "${#RUST_COMPONENTS[@]}" -gt 0 ]; then
+  missing=()
+  installed_components="$(rustup component list --installed)"
+  for component in "${RUST_COMPONENTS[@]}"; do
+    grep -q "^$component" <<<"$installed_components" || missing+=("$component")
+  done
+  if [ "${#missing[@]}" -eq 0 ]; then
+    step "rust components" "present (${RUST_COMPONENTS[*]})"
+  else
+    quietly rustup component add "${missing[@]}"
+    step "rust components" "added ${missing[*]}"
+  fi
 fi
 
 # --- Check ---------------------------------------------------------------------------------------

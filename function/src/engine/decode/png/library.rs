@@ -6,20 +6,19 @@ use crate::engine::pixels::{Layout, Pixels};
 use crate::engine::scratch;
 use std::io::Cursor;
 
+/// The error of image data whose zlib stream fails its checksum.
+const ADLER_MISMATCH: &str =
+    "PNG: the image data fails its Adler-32 checksum (damaged in the encoder or in transit)";
+
 /// Decodes `input` to 8-bit samples, allocating at most `cap` bytes.
 pub fn decode(input: &[u8], cap: usize) -> Result<Pixels, EngineError> {
-    let corrupt = |e: png::DecodingError| {
-        match e {
+    let corrupt = |e: png::DecodingError| match e {
         png::DecodingError::LimitsExceeded => {
             EngineError::DecompressionBomb("PNG needs more memory than its header allows".into())
         }
         // fdeflate's wording of a failed Adler-32 ("Corrupt deflate stream. WrongChecksum").
-        e if e.to_string().contains("WrongChecksum") => EngineError::Corrupt(
-            "PNG: the image data fails its Adler-32 checksum (damaged in the encoder or in transit)"
-                .into(),
-        ),
+        e if e.to_string().contains("WrongChecksum") => EngineError::Corrupt(ADLER_MISMATCH.into()),
         e => EngineError::Corrupt(format!("PNG: {e}")),
-    }
     };
     let mut options = png::DecodeOptions::default();
     options.set_ignore_adler32(false);

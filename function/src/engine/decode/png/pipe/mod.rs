@@ -97,9 +97,11 @@ fn inflate(
     full: SyncSender<(Vec<u8>, Range<usize>)>,
 ) {
     let mut z = Decompressor::new();
-    let mut chunks = idat.iter().enumerate();
-    let mut input: &[u8] = &[];
-    let mut last = false;
+    let mut stream = Stream {
+        chunks: idat.iter(),
+        input: &[],
+        last: false,
+    };
     let mut left = total;
     let Ok(mut buf) = free.recv() else { return };
     let mut start = 0;
@@ -107,31 +109,18 @@ fn inflate(
         let end = start + (buf.len() - WINDOW).min(left);
         let mut at = start;
         while at < end {
-            if input.is_empty() && !last {
-                match chunks.next() {
-                    Some((i, c)) => (input, last) = (c, i + 1 == idat.len()),
-                    None => return,
-                }
-            }
-            let Ok((used, made)) = z.read(input, &mut buf[..end], at, last) else {
+            let Some((used, made)) = stream.read(&mut z, &mut buf[..end], at) else {
                 return;
             };
-            input = &input[used..];
             at += made;
             // No progress: the stream ended short of the picture (or, with input left, cannot go on).
-            if used == 0 && made == 0 && (last || z.is_done() || !input.is_empty()) {
+            if used == 0 && made == 0 && (stream.last || z.is_done() || !stream.input.is_empty()) {
                 return;
             }
         }
         left -= end - start;
         if left == 0 {
-            if ends_intact(
-                &mut z,
-                input,
-                chunks.map(|(_, c)| *c),
-                last,
-                &mut buf[..end],
-            ) {
+            if stream.ends_intact(&mut z, &mut buf[..end]) {
                 let _ = full.send((buf, start..end));
             }
             return;
@@ -146,34 +135,42 @@ fn inflate(
     }
 }
 
-/// After the picture's last byte: reads the rest of the stream (`input`, then `chunks`) into the full
-/// `out`, true when it ends there and fdeflate found the Adler-32 right. Data beyond the picture, or a
-/// stream that never ends, is false.
-fn ends_intact<'a>(
-    z: &mut Decompressor,
-    mut input: &'a [u8],
-    mut chunks: impl Iterator<Item = &'a [u8]>,
-    mut last: bool,
-    out: &mut [u8],
-) -> bool {
-    let at = out.len();
-    while !z.is_done() {
-        if input.is_empty() && !last {
-            match chunks.next() {
-                Some(c) => input = c,
-                None => return false,
-            }
-            last = chunks.size_hint().1 == Some(0);
+/// The IDAT chunks as fdeflate reads them: the rest of the chunk under way, the chunks after it, and
+/// whether it is the last.
+struct Stream<'a> {
+    chunks: std::slice::Iter<'a, &'a [u8]>,
+    input: &'a [u8],
+    last: bool,
+}
+
+impl Stream<'_> {
+    /// Inflates into `out` from `at` on, moving to the next chunk when this one is used up: the input
+    /// used and the bytes made, or `None` when the data is corrupt or there is no chunk left.
+    fn read(&mut self, z: &mut Decompressor, out: &mut [u8], at: usize) -> Option<(usize, usize)> {
+        if self.input.is_empty() && !self.last {
+            self.input = self.chunks.next()?;
+            self.last = self.chunks.len() == 0;
         }
-        let Ok((used, made)) = z.read(input, out, at, last) else {
-            return false;
-        };
-        input = &input[used..];
-        if made > 0 || (used == 0 && !z.is_done()) {
-            return false;
-        }
+        let (used, made) = z.read(self.input, out, at, self.last).ok()?;
+        self.input = &self.input[used..];
+        Some((used, made))
     }
-    true
+
+    /// After the picture's last byte: reads the rest of the stream into the full `out`, true when it
+    /// ends there and fdeflate found the Adler-32 right. Data beyond the picture, or a stream that
+    /// never ends, is false.
+    fn ends_intact(&mut self, z: &mut Decompressor, out: &mut [u8]) -> bool {
+        let at = out.len();
+        while !z.is_done() {
+            let Some((used, made)) = self.read(z, out, at) else {
+                return false;
+            };
+            if made > 0 || (used == 0 && !z.is_done()) {
+                return false;
+            }
+        }
+        true
+    }
 }
 
 /// The caller's side: unfilters each band into `data` as it arrives and hands it back, until `data`
