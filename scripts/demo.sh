@@ -37,8 +37,9 @@ step "Installing what the demo needs (moto in a venv, the cross-compile tools) w
 bash "$ROOT/scripts/setup.sh" demo --apt-only
 cli_build=""
 if [ -z "${IMGDEPLOY_BIN:-}" ]; then
+  # Without AVIF (libaom): the demo's variants are JPEG and WebP, and its function is built without it.
   note "building the imgdeploy CLI (cargo build -p imgdeploy) and the arm64 function beside it: minutes the first time"
-  cargo build --quiet -p imgdeploy >"$OUT/cli-build.log" 2>&1 &
+  cargo build --quiet -p imgdeploy --no-default-features >"$OUT/cli-build.log" 2>&1 &
   cli_build=$!
 fi
 bash "$ROOT/scripts/setup.sh" demo
@@ -47,8 +48,9 @@ PY="$VENV/bin/python"
 
 prebuild=""
 if [ -z "${IMGDEPLOY_ARTIFACT:-}" ]; then
+  # Exactly the build `up` asks for when no variant is AVIF (provisioner/src/artifact/compile.rs).
   cargo zigbuild --quiet --profile lambda-quick -p imgdeploy-function --bin bootstrap \
-    --target aarch64-unknown-linux-gnu.2.34 >"$OUT/function-build.log" 2>&1 &
+    --no-default-features --features lambda --target aarch64-unknown-linux-gnu.2.34 >"$OUT/function-build.log" 2>&1 &
   prebuild=$!
 fi
 

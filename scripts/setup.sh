@@ -23,14 +23,15 @@ LOG="$CACHE/setup.log"
 # nasm: without it mozjpeg-sys silently builds libjpeg-turbo without its x86 SIMD (the host engine, `render`).
 # The tests also run the arm64 bootstrap under qemu (qemu-user, the arm64 C library) and load the demo's
 # contact sheet in headless Chromium, and make unusual JPEGs with libjpeg-turbo's jpegtran (libjpeg-turbo-progs);
-# `setup.sh demo` installs only what the demo needs.
+# they build the AVIF encoder (libaom, with CMake) and read its files back with libavif's avifdec (libavif-bin).
+# `setup.sh demo` installs only what the demo needs (its variants are JPEG and WebP: no CMake).
 APT_PACKAGES=(nasm)
 RUST_TARGET=aarch64-unknown-linux-gnu
 RUST_COMPONENTS=(rustfmt clippy)
 case "${1:-test}" in
   # The demo lints nothing: no rustfmt or clippy.
   demo) RUST_COMPONENTS=() ;;
-  test) APT_PACKAGES+=(qemu-user libc6-arm64-cross chromium libjpeg-turbo-progs) ;;
+  test) APT_PACKAGES+=(qemu-user libc6-arm64-cross chromium libjpeg-turbo-progs cmake libavif-bin) ;;
   *) echo "usage: setup.sh [test|demo] [--apt-only]" >&2; exit 2 ;;
 esac
 # --apt-only: only the Debian packages, which the host build needs (nasm); the demo starts compiling the

@@ -19,9 +19,14 @@ pub struct VariantSpec {
     pub fit: Fit,
     #[serde(default)]
     pub format: Format,
-    /// Encoder quality, 1..=100 (JPEG, lossy WebP, AVIF).
-    #[serde(default = "default_quality")]
-    pub quality: u8,
+    /// Encoder quality, 1..=100 (JPEG, lossy WebP, AVIF); `None` is the format's default
+    /// ([`VariantSpec::quality`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quality: Option<u8>,
+    /// AVIF only: encoder effort, 0 (fastest) ..= 9 (smallest), sharp's scale; `None` is
+    /// [`DEFAULT_AVIF_EFFORT`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub effort: Option<u8>,
     /// Where `cover` crops from.
     #[serde(default)]
     pub gravity: Gravity,
@@ -36,8 +41,26 @@ pub struct VariantSpec {
     pub progressive: bool,
 }
 
-fn default_quality() -> u8 {
-    80
+/// JPEG and WebP quality when a variant sets none.
+pub const DEFAULT_QUALITY: u8 = 80;
+/// AVIF quality when a variant sets none: libavif's scale, as sharp's (whose default is also 50).
+pub const DEFAULT_AVIF_QUALITY: u8 = 50;
+/// AVIF effort when a variant sets none (libaom speed 6): chosen from the measured curve in
+/// docs/engine.md, "AVIF".
+pub const DEFAULT_AVIF_EFFORT: u8 = 3;
+
+impl VariantSpec {
+    /// The encoder quality this variant is rendered at.
+    pub fn quality(&self) -> u8 {
+        self.quality.unwrap_or(match self.format {
+            Format::Avif => DEFAULT_AVIF_QUALITY,
+            _ => DEFAULT_QUALITY,
+        })
+    }
+    /// The AVIF encoder effort this variant is rendered at.
+    pub fn effort(&self) -> u8 {
+        self.effort.unwrap_or(DEFAULT_AVIF_EFFORT)
+    }
 }
 fn default_true() -> bool {
     true

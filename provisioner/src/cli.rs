@@ -270,6 +270,10 @@ pub struct BuildArgs {
     /// rebuilds in seconds instead of minutes. The binary is larger and slightly slower.
     #[arg(long)]
     pub quick: bool,
+    /// Compile the AVIF encoder (libaom) in even when no variant of the configuration file asks for
+    /// AVIF; with an AVIF variant it always is.
+    #[arg(long)]
+    pub avif: bool,
 }
 
 #[derive(Args, Debug)]

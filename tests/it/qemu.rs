@@ -65,6 +65,40 @@ async fn arm64_bootstrap_runs_under_qemu_and_writes_the_variants() {
     eprintln!("arm64 bootstrap under qemu: init {init:?}");
 }
 
+/// AVIF on arm64: libaom, cross-compiled by zig through CMake, encodes in the Lambda's binary. The
+/// fixture's "web" variant (a folder the role may write) is switched to AVIF for this run.
+#[tokio::test]
+async fn arm64_bootstrap_encodes_avif() {
+    let mut f = fixture("qemu-avif").await;
+    f.settings.variants[1].format = imgdeploy_function::spec::Format::Avif;
+    let key = "originals/avif on arm64.jpg";
+    f.upload(key, photo(640, 480)).await;
+    let (summary, _) = run_under_qemu(&f, sns_s3_event(&f.source, &[key])).await;
+    assert_eq!(summary["processed"], 1, "{summary:#}");
+    let avif = f
+        .get(&f.processed, "web/avif on arm64.avif")
+        .await
+        .expect("the AVIF variant");
+    assert_eq!(avif.content_type.as_deref(), Some("image/avif"));
+    assert_eq!(&avif.bytes[4..12], b"ftypavif");
+    // Read back by libavif's own tool (dav1d decodes): the variant's 320 x 240.
+    let dir = tempfile::tempdir().unwrap();
+    let (file, png) = (dir.path().join("v.avif"), dir.path().join("v.png"));
+    std::fs::write(&file, &avif.bytes).unwrap();
+    let run = Command::new("avifdec")
+        .arg(&file)
+        .arg(&png)
+        .output()
+        .expect("avifdec (Debian's libavif-bin) runs");
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let decoded = image::open(&png).unwrap();
+    assert_eq!((decoded.width(), decoded.height()), (320, 240));
+}
+
 /// A backfill chunk, as the fan-out queues it, run by the arm64 `bootstrap` under qemu as the
 /// function's role: the variants, and the chunk's record that `backfill --wait` counts.
 #[tokio::test]

@@ -44,6 +44,26 @@ impl Pixels {
         }
     }
 
+    /// RGB or RGBA as it is; gray widened to RGB and gray with alpha to RGBA (for encoders that take
+    /// nothing else).
+    pub fn colour(&self) -> std::borrow::Cow<'_, Pixels> {
+        let (layout, data): (_, Vec<u8>) = match self.layout {
+            Layout::Rgb | Layout::Rgba => return std::borrow::Cow::Borrowed(self),
+            Layout::Gray => (
+                Layout::Rgb,
+                self.data.iter().flat_map(|&g| [g, g, g]).collect(),
+            ),
+            Layout::GrayAlpha => (
+                Layout::Rgba,
+                self.data
+                    .chunks_exact(2)
+                    .flat_map(|p| [p[0], p[0], p[0], p[1]])
+                    .collect(),
+            ),
+        };
+        std::borrow::Cow::Owned(Pixels::new(self.width, self.height, layout, data))
+    }
+
     pub fn new(width: u32, height: u32, layout: Layout, data: Vec<u8>) -> Self {
         debug_assert_eq!(
             data.len(),

@@ -58,9 +58,15 @@ pub fn variant_key(spec: &VariantSpec, relative: &str) -> String {
     format!("{}/{dir}{stem}.{}", spec.name, spec.format.extension())
 }
 
-/// FNV-1a (64 bit) of the variant's JSON: stable across builds and Rust versions.
+/// FNV-1a (64 bit) of the variant's JSON with its defaults resolved: stable across builds and Rust
+/// versions, and unchanged by a default that moved from a constant into `VariantSpec::quality`.
 pub fn spec_hash(spec: &VariantSpec) -> String {
-    let json = serde_json::to_string(spec).expect("a variant serializes");
+    let mut resolved = spec.clone();
+    resolved.quality = Some(spec.quality());
+    if spec.format == crate::spec::Format::Avif {
+        resolved.effort = Some(spec.effort());
+    }
+    let json = serde_json::to_string(&resolved).expect("a variant serializes");
     let hash = json.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
         (h ^ b as u64).wrapping_mul(0x0100_0000_01b3)
     });
@@ -157,7 +163,25 @@ mod tests {
         let mut b = a.clone();
         assert_eq!(spec_hash(&a), spec_hash(&b));
         assert_eq!(spec_hash(&a).len(), 16);
-        b.quality = 81;
+        // What variants written before quality became optional carry: the JSON had "quality":80.
+        let before = r#"{"name":"thumb","width":100,"fit":"cover","format":"jpeg","quality":80,"gravity":"centre","progressive":true}"#;
+        let fnv = before.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, c| {
+            (h ^ c as u64).wrapping_mul(0x0100_0000_01b3)
+        });
+        assert_eq!(spec_hash(&a), format!("{fnv:016x}"));
+        b.quality = Some(80);
+        assert_eq!(
+            spec_hash(&a),
+            spec_hash(&b),
+            "an explicit default is the default"
+        );
+        b.quality = Some(81);
         assert_ne!(spec_hash(&a), spec_hash(&b));
+        let mut avif = spec("thumb", Format::Avif);
+        let unset = spec_hash(&avif);
+        avif.effort = Some(crate::spec::DEFAULT_AVIF_EFFORT);
+        assert_eq!(spec_hash(&avif), unset);
+        avif.effort = Some(5);
+        assert_ne!(spec_hash(&avif), unset);
     }
 }

@@ -2,7 +2,7 @@
 //! Amazon Linux 2023's, showing a spinner with cargo's current step and, on failure, the tail of its
 //! output.
 use super::toolchain::Toolchain;
-use super::{Arch, BuildProfile};
+use super::{Arch, BuildProfile, Features};
 use crate::progress::Progress;
 use anyhow::{bail, Context};
 use std::collections::VecDeque;
@@ -17,7 +17,7 @@ const BINARY: &str = "bootstrap";
 const TAIL_LINES: usize = 40;
 
 /// The command line, kept separate so that tests can read it.
-pub fn zigbuild_args(arch: Arch, profile: BuildProfile) -> Vec<String> {
+pub fn zigbuild_args(arch: Arch, profile: BuildProfile, features: Features) -> Vec<String> {
     let target = arch.zig_target();
     [
         "zigbuild",
@@ -32,6 +32,7 @@ pub fn zigbuild_args(arch: Arch, profile: BuildProfile) -> Vec<String> {
     ]
     .into_iter()
     .map(String::from)
+    .chain(["--no-default-features", "--features", features.cargo_list()].map(String::from))
     .chain(["--message-format=json-render-diagnostics".to_string()])
     .collect()
 }
@@ -41,6 +42,7 @@ pub fn compile(
     workspace_root: &Path,
     arch: Arch,
     profile: BuildProfile,
+    features: Features,
     tools: &Toolchain,
     progress: &Progress,
 ) -> anyhow::Result<PathBuf> {
@@ -53,7 +55,7 @@ pub fn compile(
         ),
     );
     let mut child = Command::new(&tools.cargo_zigbuild)
-        .args(zigbuild_args(arch, profile))
+        .args(zigbuild_args(arch, profile, features))
         .current_dir(workspace_root)
         .envs(tools.env.iter().map(|(k, v)| (k, v)))
         .stdin(Stdio::null())
@@ -129,14 +131,21 @@ mod tests {
 
     #[test]
     fn the_build_pins_glibc_and_uses_the_lambda_profile() {
-        let args = zigbuild_args(Arch::Arm64, BuildProfile::Optimised).join(" ");
+        let args =
+            zigbuild_args(Arch::Arm64, BuildProfile::Optimised, Features::default()).join(" ");
         assert!(
             args.contains("--target aarch64-unknown-linux-gnu.2.34"),
             "{args}"
         );
         assert!(args.contains("--profile lambda "), "{args}");
-        let quick = zigbuild_args(Arch::X86_64, BuildProfile::Quick).join(" ");
+        assert!(
+            args.contains("--no-default-features --features lambda "),
+            "{args}"
+        );
+        let quick =
+            zigbuild_args(Arch::X86_64, BuildProfile::Quick, Features { avif: true }).join(" ");
         assert!(quick.contains("--profile lambda-quick "), "{quick}");
+        assert!(quick.contains("--features lambda,avif "), "{quick}");
         assert!(
             quick.contains("--target x86_64-unknown-linux-gnu.2.34"),
             "{quick}"

@@ -5,6 +5,7 @@
 //! Lambda (`Runtime.InvalidEntrypoint`, `GLIBC_2.35 not found`) is ever uploaded.
 mod compile;
 mod elf;
+mod features;
 mod package;
 pub mod source;
 pub mod toolchain;
@@ -13,6 +14,7 @@ pub mod toolchain;
 mod real_binaries;
 
 pub use elf::{check_elf, ElfReport};
+pub use features::Features;
 pub use package::MAX_UNZIPPED_BYTES;
 pub use source::Origin;
 
@@ -258,17 +260,18 @@ pub enum ArtifactError {
 pub fn build_here(
     arch: Arch,
     profile: BuildProfile,
+    features: Features,
     progress: &Progress,
 ) -> anyhow::Result<Artifact> {
     let cwd = std::env::current_dir().context("reading the current directory")?;
     if let Some(root) = workspace_root(&cwd) {
-        let mut artifact = build(&root, arch, profile, &[], progress)?;
+        let mut artifact = build(&root, arch, profile, features, &[], progress)?;
         artifact.origin = Origin::Workspace { root };
         return Ok(artifact);
     }
     let cache = source::cache_dir();
     let id = source::SOURCE_ID.to_string();
-    let cached = source::cached_zip(&cache, arch, profile);
+    let cached = source::cached_zip(&cache, arch, profile, features);
     if cached.is_file() {
         let task = progress.start("build", &format!("imgdeploy-function {id} for {arch}"));
         let mut artifact = load(&cached, arch)?;
@@ -279,7 +282,7 @@ pub fn build_here(
     let root = source::extract(&cache)?;
     let target = source::target_dir(&cache);
     let env = [("CARGO_TARGET_DIR".into(), target.into_os_string())];
-    let mut artifact = build(&root, arch, profile, &env, progress)?;
+    let mut artifact = build(&root, arch, profile, features, &env, progress)?;
     package::keep(&artifact.zip_bytes, &cached)
         .with_context(|| format!("caching the zip as {}", cached.display()))?;
     artifact.zip_path = cached;
@@ -293,12 +296,22 @@ fn build(
     workspace_root: &Path,
     arch: Arch,
     profile: BuildProfile,
+    features: Features,
     env: &[(std::ffi::OsString, std::ffi::OsString)],
     progress: &Progress,
 ) -> anyhow::Result<Artifact> {
     let mut tools = toolchain::Toolchain::detect(arch, progress)?;
     tools.env.extend(env.iter().cloned());
-    let binary_path = compile::compile(workspace_root, arch, profile, &tools, progress)?;
+    if features.avif
+        && toolchain::find_on_path("cmake").is_none()
+        && std::env::var_os("CMAKE").is_none()
+    {
+        anyhow::bail!(
+            "a variant has format = \"avif\": the function's AVIF encoder (libaom) is built with CMake, \
+             which is not on PATH; install it (`apt install cmake`, `brew install cmake`) and run again"
+        );
+    }
+    let binary_path = compile::compile(workspace_root, arch, profile, features, &tools, progress)?;
     let binary = std::fs::read(&binary_path)
         .with_context(|| format!("reading {}", binary_path.display()))?;
     let task = progress.start("package", "bootstrap.zip");
@@ -338,7 +351,7 @@ pub fn obtain(
     let arch = config.function.architecture;
     match given {
         Some(zip) => load(zip, arch),
-        None => build_here(arch, profile, progress),
+        None => build_here(arch, profile, Features::for_config(config), progress),
     }
 }
 

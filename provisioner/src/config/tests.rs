@@ -106,7 +106,8 @@ fn errors_name_file_key_and_fix() {
         ("[[variant]]\nname=\"a\"\nwidth=1\nheight=1\nbackground=\"red\"", "background"),
         ("[[variant]]\nname=\"a\"\nwidth=1\nheight=1\nfit=\"squash\"", "squash"),
         ("[[variant]]\nname=\"a\"\nwidth=1\nheight=1\ncolour=1", "colour"),
-        ("[[variant]]\nname=\"a\"\nwidth=1\nheight=1\nformat=\"avif\"", "format"),
+        ("[[variant]]\nname=\"a\"\nwidth=1\nheight=1\neffort=4", "effort applies to format = \"avif\" only"),
+        ("[[variant]]\nname=\"a\"\nwidth=1\nheight=1\nformat=\"avif\"\neffort=10", "use 0 (fastest) to 9"),
         ("", "[[variant]]"),
     ];
     for (text, key) in cases {

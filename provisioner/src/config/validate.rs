@@ -207,21 +207,27 @@ impl Config {
                     return Err(err(i, key, format!("is {d}"), "use 1 to 16383 pixels"));
                 }
             }
-            if v.format == Format::Avif {
-                return Err(err(
-                    i,
-                    "format",
-                    "is \"avif\": this engine build has no AVIF encoder".into(),
-                    "use \"webp\" (smaller than JPEG, decoded by every current browser)",
-                ));
+            if let Some(q) = v.quality.filter(|q| !(1..=100).contains(q)) {
+                return Err(err(i, "quality", format!("is {q}"), "use 1 to 100"));
             }
-            if !(1..=100).contains(&v.quality) {
-                return Err(err(
-                    i,
-                    "quality",
-                    format!("is {}", v.quality),
-                    "use 1 to 100",
-                ));
+            match v.effort {
+                Some(_) if v.format != Format::Avif => {
+                    return Err(err(
+                        i,
+                        "effort",
+                        format!("is set for format {:?}", v.format).to_lowercase(),
+                        "remove it: effort applies to format = \"avif\" only",
+                    ))
+                }
+                Some(e) if e > 9 => {
+                    return Err(err(
+                        i,
+                        "effort",
+                        format!("is {e}"),
+                        "use 0 (fastest) to 9 (smallest)",
+                    ))
+                }
+                _ => {}
             }
             if let Some(bg) = &v.background {
                 if parse_colour(bg).is_none() {

@@ -1,5 +1,8 @@
-//! Output encoders, by format: JPEG (`jpeg`), PNG (`png`) and WebP (`webp`). Nothing but pixels is
-//! written: no EXIF, XMP, ICC or comments (outputs are sRGB, the web's default).
+//! Output encoders, by format: JPEG (`jpeg`), PNG (`png`), WebP (`webp`) and, in builds with the
+//! `avif` feature, AVIF (`avif`). Nothing but pixels is written: no EXIF, XMP, ICC or comments
+//! (outputs are sRGB, the web's default).
+#[cfg(feature = "avif")]
+mod avif;
 pub mod jpeg;
 mod png;
 mod webp;
@@ -10,12 +13,15 @@ use crate::spec::{Format, VariantSpec};
 
 pub fn encode(img: &Pixels, spec: &VariantSpec) -> Result<Vec<u8>, EngineError> {
     match spec.format {
-        Format::Jpeg => jpeg::encode(img, spec.quality, spec.progressive),
+        Format::Jpeg => jpeg::encode(img, spec.quality(), spec.progressive),
         Format::Png => png::encode(img),
-        Format::Webp => webp::encode(img, spec.quality, spec.lossless),
+        Format::Webp => webp::encode(img, spec.quality(), spec.lossless),
+        #[cfg(feature = "avif")]
+        Format::Avif => avif::encode(img, spec.quality(), spec.effort()),
+        #[cfg(not(feature = "avif"))]
         Format::Avif => Err(EngineError::InvalidVariant {
             name: spec.name.clone(),
-            reason: "AVIF output is not supported by this engine build".into(),
+            reason: "AVIF output needs a build with the `avif` feature (libaom)".into(),
         }),
     }
 }

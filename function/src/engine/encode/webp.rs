@@ -5,28 +5,12 @@ use crate::engine::pixels::{Layout, Pixels};
 
 pub fn encode(img: &Pixels, quality: u8, lossless: bool) -> Result<Vec<u8>, EngineError> {
     // libwebp takes RGB or RGBA only.
-    let expanded;
-    let (data, layout) = match img.layout {
-        Layout::Rgb => (&img.data[..], webp::PixelLayout::Rgb),
-        Layout::Rgba => (&img.data[..], webp::PixelLayout::Rgba),
-        Layout::Gray => {
-            expanded = img
-                .data
-                .iter()
-                .flat_map(|&g| [g, g, g])
-                .collect::<Vec<u8>>();
-            (&expanded[..], webp::PixelLayout::Rgb)
-        }
-        Layout::GrayAlpha => {
-            expanded = img
-                .data
-                .chunks_exact(2)
-                .flat_map(|p| [p[0], p[0], p[0], p[1]])
-                .collect::<Vec<u8>>();
-            (&expanded[..], webp::PixelLayout::Rgba)
-        }
+    let colour = img.colour();
+    let layout = match colour.layout {
+        Layout::Rgba => webp::PixelLayout::Rgba,
+        _ => webp::PixelLayout::Rgb,
     };
-    let enc = webp::Encoder::new(data, layout, img.width, img.height);
+    let enc = webp::Encoder::new(&colour.data, layout, img.width, img.height);
     let mut config =
         webp::WebPConfig::new().map_err(|_| EngineError::Internal("WebP config".into()))?;
     config.lossless = i32::from(lossless);

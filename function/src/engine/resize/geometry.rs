@@ -2,7 +2,7 @@
 //! gravity, planned in the upright picture and mapped back to the stored (EXIF-rotated, possibly
 //! DCT-shrunk) pixels, so that only the small output is ever rotated.
 use crate::engine::error::EngineError;
-use crate::spec::{Fit, Format, Gravity, VariantSpec};
+use crate::spec::{Fit, Gravity, VariantSpec};
 
 /// Largest edge a variant may ask for.
 pub const MAX_EDGE: u32 = 16384;
@@ -88,12 +88,16 @@ fn validate_one(v: &VariantSpec) -> Result<Request, EngineError> {
             }
         }
     }
-    if !(1..=100).contains(&v.quality) {
-        return Err(bad(format!("quality {} is outside 1..=100", v.quality)));
+    if !(1..=100).contains(&v.quality()) {
+        return Err(bad(format!("quality {} is outside 1..=100", v.quality())));
     }
-    if v.format == Format::Avif {
+    if v.effort() > 9 {
+        return Err(bad(format!("effort {} is outside 0..=9", v.effort())));
+    }
+    #[cfg(not(feature = "avif"))]
+    if v.format == crate::spec::Format::Avif {
         return Err(bad(
-            "AVIF output is not supported by this engine build".into()
+            "AVIF output needs a build with the `avif` feature (libaom)".into(),
         ));
     }
     let background = match &v.background {

@@ -3,7 +3,7 @@
 //! (`imgdeploy_function::source`), the exact code this CLI was released with, written once into the
 //! user's cache as a workspace of its own and built there; its checked zip is kept by version, source
 //! digest, architecture and profile, so that a second `up` or a second stack reuses it without cargo.
-use super::{Arch, BuildProfile};
+use super::{Arch, BuildProfile, Features};
 use anyhow::{bail, Context};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -89,12 +89,18 @@ pub fn cache_dir() -> PathBuf {
     home.join(".cache/imgdeploy")
 }
 
-/// The cached zip of the embedded source for this architecture and profile (it may not exist yet).
-pub fn cached_zip(cache: &Path, arch: Arch, profile: BuildProfile) -> PathBuf {
+/// The cached zip of the embedded source for this architecture, profile and feature set (it may not
+/// exist yet).
+pub fn cached_zip(cache: &Path, arch: Arch, profile: BuildProfile, features: Features) -> PathBuf {
     cache
         .join("artifacts")
         .join(SOURCE_ID.as_str())
-        .join(format!("{}-{}", arch.lambda_name(), profile.cargo_name()))
+        .join(format!(
+            "{}-{}{}",
+            arch.lambda_name(),
+            profile.cargo_name(),
+            features.cache_suffix()
+        ))
         .join("bootstrap.zip")
 }
 

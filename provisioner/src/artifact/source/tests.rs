@@ -172,9 +172,18 @@ fn the_extracted_workspace_is_one_cargo_reads_and_is_written_once() {
     std::fs::write(&marker, "// kept").unwrap();
     assert_eq!(extract(cache.path()).unwrap(), root);
     assert_eq!(read(marker), "// kept");
+    let none = Features::default();
     assert!(
-        cached_zip(cache.path(), Arch::Arm64, BuildProfile::Quick).ends_with(format!(
+        cached_zip(cache.path(), Arch::Arm64, BuildProfile::Quick, none).ends_with(format!(
             "artifacts/{}/arm64-lambda-quick/bootstrap.zip",
+            *SOURCE_ID
+        ))
+    );
+    // A build with AVIF is another binary: it never reuses the zip of one without.
+    let avif = Features { avif: true };
+    assert!(
+        cached_zip(cache.path(), Arch::Arm64, BuildProfile::Optimised, avif).ends_with(format!(
+            "artifacts/{}/arm64-lambda-avif/bootstrap.zip",
             *SOURCE_ID
         ))
     );

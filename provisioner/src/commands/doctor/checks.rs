@@ -119,7 +119,12 @@ pub fn function_source(arch: Arch) -> Check {
     if let Some(root) = workspace_root(&here) {
         return Check::ok(NAME, format!("the source tree at {}", root.display()));
     }
-    let zip = cached_zip(&cache_dir(), arch, BuildProfile::Optimised);
+    let zip = cached_zip(
+        &cache_dir(),
+        arch,
+        BuildProfile::Optimised,
+        Default::default(),
+    );
     match zip.is_file() {
         true => Check::ok(NAME, format!("imgdeploy-function {}: built, cached at {}", SOURCE_ID.as_str(), zip.display())),
         false => Check::ok(NAME, format!("imgdeploy-function {}, inside this binary: the first `up` compiles it once (minutes), later ones reuse it", SOURCE_ID.as_str())),
