@@ -11,7 +11,9 @@ setup:
 	@bash scripts/setup.sh
 
 # Setup runs once: the demo test (tests/it/demo.rs) and scripts/demo.sh see IMGDEPLOY_SETUP_DONE=1.
+# The CloudFront Function (JavaScript) is tested by Node's own runner, over real viewers' Accept values.
 test: setup
+	node --test provisioner/edge/
 	IMGDEPLOY_SETUP_DONE=1 cargo test --workspace --all-targets
 
 demo:
