@@ -13,7 +13,7 @@ setup:
 # Setup runs once: the demo test (tests/it/demo.rs) and scripts/demo.sh see IMGDEPLOY_SETUP_DONE=1.
 # The CloudFront Function (JavaScript) is tested by Node's own runner, over real viewers' Accept values.
 test: setup
-	node --test provisioner/edge/
+	node --test provisioner/edge/negotiate.test.js
 	IMGDEPLOY_SETUP_DONE=1 cargo test --workspace --all-targets
 
 demo:

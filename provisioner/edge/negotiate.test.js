@@ -1,5 +1,5 @@
 // Runs negotiate.js as CloudFront would (a plain script whose `handler` gets the event), over the
-// Accept values real viewers send. `node --test provisioner/edge/` (the Rust test binary runs it).
+// Accept values real viewers send: `node --test provisioner/edge/negotiate.test.js` (`make test` runs it).
 'use strict';
 const test = require('node:test');
 const assert = require('node:assert');
