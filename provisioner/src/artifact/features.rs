@@ -30,6 +30,20 @@ impl Features {
         }
     }
 
+    /// Whether a built `bootstrap` can do what `self` asks: an error naming the fix when a variant
+    /// needs AVIF and the binary carries no AVIF encoder (libaom's name string is in every build
+    /// with it, stripped or not).
+    pub fn check_binary(self, binary: &[u8]) -> Result<(), String> {
+        const LIBAOM_ENCODER: &[u8] = b"AOMedia Project AV1 Encoder";
+        let has_avif = binary
+            .windows(LIBAOM_ENCODER.len())
+            .any(|w| w == LIBAOM_ENCODER);
+        if self.avif && !has_avif {
+            return Err("a variant has format = \"avif\", but this bootstrap was built without the AVIF encoder: rebuild it with `imgdeploy build --avif` (or `imgdeploy build` beside this configuration)".into());
+        }
+        Ok(())
+    }
+
     /// What tells this build's cached zip from the others'.
     pub fn cache_suffix(self) -> &'static str {
         if self.avif {
@@ -54,5 +68,18 @@ mod tests {
         assert_eq!(config("avif"), Features { avif: true });
         assert_eq!(Features { avif: true }.cargo_list(), "lambda,avif");
         assert_eq!(Features::default().cargo_list(), "lambda");
+    }
+
+    #[test]
+    fn a_binary_without_libaom_is_refused_for_an_avif_stack() {
+        let with = b"\x7fELF...AOMedia Project AV1 Encoder v3.11.0\0...".as_slice();
+        let without = b"\x7fELF...AOMedia Project AV1 Decoder v3.11.0\0...".as_slice();
+        let avif = Features { avif: true };
+        assert_eq!(avif.check_binary(with), Ok(()));
+        let refused = avif.check_binary(without).unwrap_err();
+        assert!(refused.contains("imgdeploy build --avif"), "{refused}");
+        // A stack without AVIF takes either.
+        assert_eq!(Features::default().check_binary(without), Ok(()));
+        assert_eq!(Features::default().check_binary(with), Ok(()));
     }
 }

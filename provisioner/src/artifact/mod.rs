@@ -274,7 +274,7 @@ pub fn build_here(
     let cached = source::cached_zip(&cache, arch, profile, features);
     if cached.is_file() {
         let task = progress.start("build", &format!("imgdeploy-function {id} for {arch}"));
-        let mut artifact = load(&cached, arch)?;
+        let mut artifact = load(&cached, arch, features)?;
         task.finish("cached build reused");
         artifact.origin = Origin::Cached { id };
         return Ok(artifact);
@@ -330,12 +330,16 @@ fn build(
     }
 }
 
-/// Reads a zip built earlier (`--artifact ZIP`) and runs the same checks as `build`.
-pub fn load(zip: &Path, arch: Arch) -> anyhow::Result<Artifact> {
+/// Reads a zip built earlier (`--artifact ZIP`) and runs the same checks as `build`, and that it has
+/// the parts the stack's variants need.
+pub fn load(zip: &Path, arch: Arch, needs: Features) -> anyhow::Result<Artifact> {
     let zip_bytes =
         std::fs::read(zip).with_context(|| format!("reading the artifact {}", zip.display()))?;
     let binary = package::read_bootstrap(&zip_bytes)
         .with_context(|| format!("checking the artifact {}", zip.display()))?;
+    if let Err(why) = needs.check_binary(&binary) {
+        anyhow::bail!("checking the artifact {}: {why}", zip.display());
+    }
     Artifact::new(zip.to_path_buf(), zip_bytes, &binary, arch)
         .with_context(|| format!("checking the artifact {}", zip.display()))
 }
@@ -350,7 +354,7 @@ pub fn obtain(
 ) -> anyhow::Result<Artifact> {
     let arch = config.function.architecture;
     match given {
-        Some(zip) => load(zip, arch),
+        Some(zip) => load(zip, arch, Features::for_config(config)),
         None => build_here(arch, profile, Features::for_config(config), progress),
     }
 }

@@ -5,7 +5,7 @@ use crate::artifact::source::{cache_dir, cached_zip, SOURCE_ID};
 use crate::artifact::toolchain::{
     find_on_path, install_command, target_installed, venv_dir, zig_env,
 };
-use crate::artifact::{workspace_root, Arch, BuildProfile};
+use crate::artifact::{workspace_root, Arch, BuildProfile, Features};
 use crate::aws::{explain, partition_of};
 use crate::cli::GlobalArgs;
 use crate::config::Config;
@@ -59,8 +59,8 @@ pub fn config(path: &Path) -> (Option<Config>, Check) {
     }
 }
 
-/// What `build` needs to cross-compile the function for `arch`.
-pub fn build_tools(arch: Arch) -> Vec<Check> {
+/// What `build` needs to cross-compile the function for `arch` with `features`.
+pub fn build_tools(arch: Arch, features: Features) -> Vec<Check> {
     let venv = venv_dir();
     let install = install_command(&venv);
     let target = arch.rust_target();
@@ -109,22 +109,28 @@ pub fn build_tools(arch: Arch) -> Vec<Check> {
             install,
         ),
     };
-    vec![cargo, rust_target, zigbuild, zig]
+    let mut checks = vec![cargo, rust_target, zigbuild, zig];
+    if features.avif {
+        checks.push(match find_on_path("cmake") {
+            Some(path) => Check::ok("cmake", format!("{} (builds libaom for AVIF)", path.display())),
+            None => Check::missing(
+                "cmake",
+                "a variant is AVIF, whose encoder (libaom) is built with CMake, and cmake is not on PATH",
+                "apt install cmake (Debian, Ubuntu) or brew install cmake (macOS)",
+            ),
+        });
+    }
+    checks
 }
 
 /// Where `up` will take the function from; never missing (the source is inside this binary).
-pub fn function_source(arch: Arch) -> Check {
+pub fn function_source(arch: Arch, features: Features) -> Check {
     const NAME: &str = "function source";
     let here = std::env::current_dir().unwrap_or_default();
     if let Some(root) = workspace_root(&here) {
         return Check::ok(NAME, format!("the source tree at {}", root.display()));
     }
-    let zip = cached_zip(
-        &cache_dir(),
-        arch,
-        BuildProfile::Optimised,
-        Default::default(),
-    );
+    let zip = cached_zip(&cache_dir(), arch, BuildProfile::Optimised, features);
     match zip.is_file() {
         true => Check::ok(NAME, format!("imgdeploy-function {}: built, cached at {}", SOURCE_ID.as_str(), zip.display())),
         false => Check::ok(NAME, format!("imgdeploy-function {}, inside this binary: the first `up` compiles it once (minutes), later ones reuse it", SOURCE_ID.as_str())),

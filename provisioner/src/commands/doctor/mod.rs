@@ -2,7 +2,7 @@
 //! with its fix: the build tools (cargo, the Rust target, cargo-zigbuild, zig), where the function
 //! will be built from, the configuration, credentials, region, the endpoint, and (where IAM lets the
 //! caller simulate) every grant of `policies/deployer.json`. Exits non-zero when anything is missing.
-use crate::artifact::Arch;
+use crate::artifact::{Arch, Features};
 use crate::cli::{DoctorArgs, GlobalArgs};
 use crate::config::Config;
 use anyhow::Result;
@@ -99,8 +99,11 @@ pub async fn run(g: &GlobalArgs, _: &DoctorArgs) -> Result<DoctorResult> {
     let arch = config
         .as_ref()
         .map_or(Arch::default(), |c: &Config| c.function.architecture);
-    let mut all = checks::build_tools(arch);
-    all.push(checks::function_source(arch));
+    let features = config
+        .as_ref()
+        .map_or(Features::default(), Features::for_config);
+    let mut all = checks::build_tools(arch, features);
+    all.push(checks::function_source(arch, features));
     all.push(config_check);
     all.extend(checks::aws(g, config.as_ref()).await);
     Ok(DoctorResult::of(all))

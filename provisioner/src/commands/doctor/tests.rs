@@ -131,3 +131,15 @@ fn the_report_marks_what_is_missing_and_its_fix() {
         "unchecked is not missing"
     );
 }
+
+#[test]
+fn cmake_is_checked_only_for_a_stack_with_avif() {
+    let names = |features| {
+        checks::build_tools(Arch::Arm64, features)
+            .iter()
+            .map(|c| c.name)
+            .collect::<Vec<_>>()
+    };
+    assert!(!names(Features::default()).contains(&"cmake"));
+    assert!(names(Features { avif: true }).contains(&"cmake"));
+}
