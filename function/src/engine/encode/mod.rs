@@ -11,6 +11,11 @@ use crate::engine::error::EngineError;
 use crate::engine::pixels::Pixels;
 use crate::spec::{Format, VariantSpec};
 
+/// Why a build without the `avif` feature refuses an AVIF variant (checked up front with the other
+/// variant settings, and here as the encoder's own answer).
+#[cfg(not(feature = "avif"))]
+pub(crate) const NO_AVIF: &str = "AVIF output needs a build with the `avif` feature (libaom)";
+
 pub fn encode(img: &Pixels, spec: &VariantSpec) -> Result<Vec<u8>, EngineError> {
     match spec.format {
         Format::Jpeg => jpeg::encode(img, spec.quality(), spec.progressive),
@@ -21,7 +26,7 @@ pub fn encode(img: &Pixels, spec: &VariantSpec) -> Result<Vec<u8>, EngineError> 
         #[cfg(not(feature = "avif"))]
         Format::Avif => Err(EngineError::InvalidVariant {
             name: spec.name.clone(),
-            reason: "AVIF output needs a build with the `avif` feature (libaom)".into(),
+            reason: NO_AVIF.into(),
         }),
     }
 }

@@ -96,9 +96,7 @@ fn validate_one(v: &VariantSpec) -> Result<Request, EngineError> {
     }
     #[cfg(not(feature = "avif"))]
     if v.format == crate::spec::Format::Avif {
-        return Err(bad(
-            "AVIF output needs a build with the `avif` feature (libaom)".into(),
-        ));
+        return Err(bad(crate::engine::encode::NO_AVIF.into()));
     }
     let background = match &v.background {
         None => [255, 255, 255, 255],
