@@ -31,6 +31,15 @@ pub fn decode(
 ) -> Result<(Header, Pixels, Decoder), EngineError> {
     let cap = info.alloc_cap(limits) as usize;
     let chunks = metadata(input);
+    if let Some(len) = chunks.palette {
+        // The `png` crate (0.18.1) panics expanding a palette that ends in a partial entry (found by
+        // fuzz/fuzz_targets/png_decoders.rs); libpng refuses such a file.
+        if len == 0 || len % 3 != 0 || len > 3 * 256 {
+            return Err(EngineError::Corrupt(format!(
+                "PNG: the palette (PLTE) is {len} bytes, not 1 to 256 entries of 3 bytes"
+            )));
+        }
+    }
     let icc = if chunks.srgb { None } else { chunks.icc };
     let header = Header::unscaled(info.width, info.height, chunks.orientation);
     let mut streamed = icc.is_none().then(|| Streamed::new(requests, &header));
@@ -58,9 +67,11 @@ struct Metadata {
     icc: Option<Vec<u8>>,
     srgb: bool,
     orientation: u8,
+    /// The length of the PLTE chunk, if there is one.
+    palette: Option<usize>,
 }
 
-/// Walks the chunk list before IDAT for iCCP (inflated with a cap), sRGB and eXIf.
+/// Walks the chunk list before IDAT for iCCP (inflated with a cap), sRGB, eXIf and PLTE's length.
 fn metadata(b: &[u8]) -> Metadata {
     let mut out = Metadata {
         orientation: 1,
@@ -71,6 +82,7 @@ fn metadata(b: &[u8]) -> Metadata {
         match chunk.kind() {
             b"IDAT" | b"IEND" => break,
             b"sRGB" => out.srgb = true,
+            b"PLTE" => out.palette = Some(data.len()),
             b"eXIf" => out.orientation = orient::from_exif(data),
             b"iCCP" => {
                 if let Some(nul) = data.iter().position(|&c| c == 0) {

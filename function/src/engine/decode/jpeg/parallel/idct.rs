@@ -134,10 +134,17 @@ fn to_u8(v: f32) -> u8 {
     ((v.clamp(0.0, 255.0) + MAGIC).to_bits() & 0xFF) as u8
 }
 
-/// A level-shifted sample limited to -128..=127 and rounded to the nearest integer.
+/// A level-shifted sample as libjpeg-turbo's range limit makes it: rounded to the nearest integer,
+/// wrapped into -512..=511, then limited to -128..=127. libjpeg-turbo looks samples up in a table by
+/// their low 10 bits, so a value far outside the 8-bit range (only damaged or crafted files have them)
+/// wraps instead of saturating; doing the same keeps the two decoders' pixels equal on such files (found
+/// by fuzz/fuzz_targets/jpeg_decoders.rs). Exact for |v| < 2^22, which covers every DC-only block.
 #[inline(always)]
 fn sample(v: f32) -> f32 {
-    (v.clamp(-128.0, 127.0) + MAGIC) - MAGIC
+    let r = (v + MAGIC) - MAGIC;
+    // floor((r + 512) / 1024) for an integer r, by rounding a value that never lands on a tie.
+    let wraps = ((r + 512.0) * (1.0 / 1024.0) - (0.5 - 1.0 / 2048.0) + MAGIC) - MAGIC;
+    (r - 1024.0 * wraps).clamp(-128.0, 127.0)
 }
 
 #[cfg(test)]
@@ -191,6 +198,24 @@ mod tests {
         shrink(2, &kept, 0, &[1f32; 64], &mut out, 2);
         assert!(out[0] > 0.0 && out[1] < 0.0 && (out[0] + out[1]).abs() < 1e-3);
         assert_eq!(out[0], out[2]);
+    }
+
+    #[test]
+    fn samples_wrap_as_libjpeg_turbos_range_limit_does() {
+        // libjpeg-turbo: range_limit[x & 1023] over -512..=511, saturating outside -128..=127.
+        let libjpeg = |x: i32| ((x + 512).rem_euclid(1024) - 512).clamp(-128, 127) as f32;
+        for x in -5000..5000 {
+            assert_eq!(sample(x as f32), libjpeg(x), "{x}");
+        }
+        for (v, want) in [
+            (0.4, 0.0),
+            (-0.6, -1.0),
+            (126.6, 127.0),
+            (511.4, 127.0),
+            (512.0, -128.0),
+        ] {
+            assert_eq!(sample(v), want, "{v}");
+        }
     }
 
     #[test]

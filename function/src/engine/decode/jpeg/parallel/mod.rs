@@ -235,4 +235,6 @@ impl Canvas<'_> {
 }
 
 #[cfg(test)]
+mod markers_tests;
+#[cfg(test)]
 mod tests;

@@ -170,6 +170,11 @@ pub fn parse(input: &[u8]) -> Option<Jpeg<'_>> {
                     quant,
                 };
                 let entropy = entropy(&input[at + 2 + len..]);
+                // libjpeg-turbo reads on to the end of the image, and refuses a second scan or a
+                // bad table there: what follows the one scan must be markers it skips.
+                if !skippable_to_end(&entropy.raw[entropy.end..]) {
+                    return None;
+                }
                 return Some(Jpeg::Baseline(Baseline {
                     frame,
                     dc,
@@ -185,9 +190,39 @@ pub fn parse(input: &[u8]) -> Option<Jpeg<'_>> {
                 scans.push(scan);
                 continue;
             }
-            _ => {}
+            0xDD => {}
+            m if skipped(m) => {}
+            // Anything else (arithmetic conditioning, JPG extensions, a stray RST or TEM, unknown
+            // markers) goes to libjpeg-turbo, which refuses or reads it: the two decoders must never
+            // disagree about whether a file is valid (found by fuzz/fuzz_targets/jpeg_decoders.rs).
+            _ => return None,
         }
         at += 2 + len;
+    }
+}
+
+/// Markers both decoders skip wherever they are: application data, comments and DNL.
+fn skipped(marker: u8) -> bool {
+    matches!(marker, 0xE0..=0xEF | 0xFE | 0xDC)
+}
+
+/// Whether `rest` (what follows a baseline file's one scan) holds only skipped markers up to the end
+/// of the image or of the file.
+fn skippable_to_end(rest: &[u8]) -> bool {
+    let mut at = 0;
+    loop {
+        while rest.get(at) == Some(&0xFF) && rest.get(at + 1) == Some(&0xFF) {
+            at += 1;
+        }
+        match (rest.get(at), rest.get(at + 1)) {
+            (None, _) => return true,
+            (Some(&0xFF), Some(&0xD9)) => return true,
+            (Some(&0xFF), Some(&m)) if skipped(m) => match be16(rest, at + 2) {
+                Some(len) if len >= 2 => at += 2 + len,
+                _ => return false,
+            },
+            _ => return false,
+        }
     }
 }
 
