@@ -3,6 +3,7 @@
 //! `build` compiles the `function` crate with cargo-zigbuild (glibc pinned to 2.34), `load` takes a zip
 //! built earlier (`--artifact`); both run the same checks, so nothing that would fail to start on
 //! Lambda (`Runtime.InvalidEntrypoint`, `GLIBC_2.35 not found`) is ever uploaded.
+mod arch;
 mod compile;
 mod elf;
 mod features;
@@ -13,6 +14,7 @@ pub mod toolchain;
 #[cfg(test)]
 mod real_binaries;
 
+pub use arch::{Arch, AL2023_GLIBC};
 pub use elf::{check_elf, ElfReport};
 pub use features::Features;
 pub use package::MAX_UNZIPPED_BYTES;
@@ -22,70 +24,9 @@ use crate::config::Config;
 use crate::output::size;
 use crate::progress::Progress;
 use anyhow::Context;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use std::fmt;
 use std::path::{Path, PathBuf};
-
-/// The glibc of Amazon Linux 2023 (`provided.al2023`): no binary may need a newer symbol version.
-pub const AL2023_GLIBC: (u32, u32) = (2, 34);
-
-/// A Lambda instruction set architecture.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize, clap::ValueEnum,
-)]
-pub enum Arch {
-    /// Graviton (aarch64): cheaper per GB-second. The default.
-    #[default]
-    #[serde(rename = "arm64")]
-    #[value(name = "arm64")]
-    Arm64,
-    /// Intel/AMD 64-bit.
-    #[serde(rename = "x86_64")]
-    #[value(name = "x86_64")]
-    X86_64,
-}
-
-impl Arch {
-    /// The Rust target triple (without the glibc suffix).
-    pub fn rust_target(self) -> &'static str {
-        match self {
-            Arch::Arm64 => "aarch64-unknown-linux-gnu",
-            Arch::X86_64 => "x86_64-unknown-linux-gnu",
-        }
-    }
-
-    /// The target cargo-zigbuild builds for: the triple with glibc pinned to Amazon Linux 2023's.
-    pub fn zig_target(self) -> String {
-        format!(
-            "{}.{}.{}",
-            self.rust_target(),
-            AL2023_GLIBC.0,
-            AL2023_GLIBC.1
-        )
-    }
-
-    /// The name in Lambda's `Architectures` field.
-    pub fn lambda_name(self) -> &'static str {
-        match self {
-            Arch::Arm64 => "arm64",
-            Arch::X86_64 => "x86_64",
-        }
-    }
-
-    /// The ELF `e_machine` of executables for this architecture.
-    pub fn elf_machine(self) -> u16 {
-        match self {
-            Arch::Arm64 => object::elf::EM_AARCH64,
-            Arch::X86_64 => object::elf::EM_X86_64,
-        }
-    }
-}
-
-impl fmt::Display for Arch {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.lambda_name())
-    }
-}
 
 /// The Cargo profile that builds the function (both in the root Cargo.toml, both `panic = "unwind"`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
