@@ -5,7 +5,7 @@ IMGDEPLOY_VENV ?= $(HOME)/.cache/imgdeploy/venv
 export IMGDEPLOY_VENV
 export PATH := $(IMGDEPLOY_VENV)/bin:$(PATH)
 
-.PHONY: setup test demo
+.PHONY: setup test demo fuzz
 
 setup:
 	@bash scripts/setup.sh
@@ -18,3 +18,10 @@ test: setup
 
 demo:
 	bash scripts/demo.sh
+
+# Fuzzing (docs/fuzzing.md): every target, or those in TARGETS, for FUZZ_SECONDS each (default 60);
+# e.g. `make fuzz FUZZ_SECONDS=1800 TARGETS=jpeg_decoders`. Needs libjpeg-turbo-progs for the seeds.
+FUZZ_SECONDS ?= 60
+export FUZZ_SECONDS
+fuzz:
+	bash fuzz/run.sh $(TARGETS)
