@@ -7,6 +7,9 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 seconds=${FUZZ_SECONDS:-60}
+# FUZZ_SEED fixes libFuzzer's random seed (CI: the same mutations each run); unset, each run differs.
+seed_flag=()
+[ -n "${FUZZ_SEED:-}" ] && seed_flag=(-seed="$FUZZ_SEED")
 all=(jpeg_decoders png_decoders probe render event config)
 targets=("$@")
 [ ${#targets[@]} -eq 0 ] && targets=("${all[@]}")
@@ -33,7 +36,7 @@ for t in "${targets[@]}"; do
   log=$(mktemp)
   cargo fuzz run -O "$t" "fuzz/corpus/$t" "fuzz/seeds/$t" -- \
     -max_total_time="$seconds" -timeout=2 -rss_limit_mb=1024 -max_len=262144 \
-    -dict="$dict" -print_final_stats=1 >"$log" 2>&1
+    -dict="$dict" -print_final_stats=1 "${seed_flag[@]}" >"$log" 2>&1
   rc=$?
   grep -E '^#[0-9]+.*(DONE|pulse|INITED)|^stat::(number_of_executed_units|average_exec_per_sec|new_units_added|peak_rss_mb)|cov: ' "$log" | tail -6
   if [ $rc -ne 0 ]; then
