@@ -2,6 +2,7 @@
 //! whether a file is valid, wherever a marker is (before the scan or after it).
 use super::parse;
 use super::tests::jpeg;
+use crate::engine::Decoders;
 
 #[test]
 fn markers_libjpeg_refuses_or_reads_are_left_to_it() {
@@ -45,4 +46,26 @@ fn markers_libjpeg_refuses_or_reads_are_left_to_it() {
         assert!(parse::parse(&with(segment, false)).is_some());
         assert!(parse::parse(&with(segment, true)).is_some());
     }
+}
+
+#[test]
+fn a_dc_table_libjpeg_refuses_is_left_to_it() {
+    let input = jpeg(64, 48, (2, 2), false);
+    // The first DHT segment's first table is DC table 0; its last symbol becomes a magnitude no
+    // 8-bit file has. libjpeg-turbo refuses the table (found by fuzz/fuzz_targets/jpeg_decoders.rs).
+    let dht = (0..input.len() - 1)
+        .find(|&i| input[i] == 0xFF && input[i + 1] == 0xC4)
+        .unwrap();
+    assert_eq!(input[dht + 4] >> 4, 0, "a DC table first");
+    let total: usize = input[dht + 5..dht + 21].iter().map(|&c| c as usize).sum();
+    let mut bad = input.clone();
+    bad[dht + 21 + total - 1] = 0xCC;
+    assert!(parse::parse(&bad).is_none());
+    let variant: Vec<crate::spec::VariantSpec> =
+        serde_json::from_str(r#"[{"name":"v","width":8,"height":6,"format":"png"}]"#).unwrap();
+    let limits = crate::spec::Limits::default();
+    let library = crate::engine::render_with(&bad, &variant, &limits, Decoders::Library);
+    assert_eq!(library.map(|_| ()).unwrap_err().kind(), "corrupt");
+    let auto = crate::engine::render_with(&bad, &variant, &limits, Decoders::Auto);
+    assert_eq!(auto.map(|_| ()).unwrap_err().kind(), "corrupt");
 }

@@ -345,6 +345,11 @@ fn parse_huffman(
         let counts: [u8; 16] = seg.get(1..17)?.try_into().ok()?;
         let total: usize = counts.iter().map(|&c| c as usize).sum();
         let symbols = seg.get(17..17 + total)?.to_vec();
+        // libjpeg-turbo refuses a DC table with a symbol past 15 (a magnitude no 8-bit file has)
+        // when a scan uses it, even if no code ever reads that symbol; such a file is left to it.
+        if class == 0 && symbols.iter().any(|&s| s > 15) {
+            return None;
+        }
         let spec = Some(HuffSpec { counts, symbols });
         match class {
             0 => *dc.get_mut(id)? = spec,

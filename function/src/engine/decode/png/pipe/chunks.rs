@@ -72,16 +72,22 @@ pub(super) fn shape(input: &[u8]) -> Option<Shape<'_>> {
         return None;
     }
     let mut idat = Vec::new();
-    // The image data is one run of consecutive IDAT chunks; the chunks after it are not needed.
+    // The image data is one run of consecutive IDAT chunks, which an intact chunk of another kind must
+    // end: the `png` crate reads on to that chunk and refuses a file that ends before it, or in a
+    // damaged IDAT (found by fuzz/fuzz_targets/png_decoders.rs). The chunks after it are not needed.
+    let mut ended = false;
     for chunk in chunks {
         match chunk.kind() {
             b"IDAT" => idat.push(chunk.data()),
-            _ if !idat.is_empty() => break,
+            _ if !idat.is_empty() => {
+                ended = true;
+                break;
+            }
             b"tRNS" => return None,
             _ => {}
         }
     }
-    (!idat.is_empty()).then_some(Shape {
+    ended.then_some(Shape {
         width,
         height,
         layout,

@@ -302,3 +302,30 @@ fn both_forms_of_the_paeth_predictor_agree_everywhere() {
         }
     }
 }
+
+#[test]
+fn image_data_must_be_ended_by_an_intact_chunk_as_the_png_crate_requires() {
+    let file = encode(9, 7, Layout::Rgb, png::Filter::Sub, 64);
+    assert!(chunks::shape(&file).is_some());
+    let iend = file.len() - 12;
+    let png_crate_refuses = |f: &[u8]| {
+        let mut reader = png::Decoder::new(std::io::Cursor::new(f))
+            .read_info()
+            .unwrap();
+        let mut buf = vec![0; reader.output_buffer_size().unwrap()];
+        reader.next_frame(&mut buf).is_err()
+    };
+    // The file ends after the image data; or in an empty IDAT without its CRC (found by
+    // fuzz/fuzz_targets/png_decoders.rs); or in half of IEND's header.
+    let no_end = file[..iend].to_vec();
+    let empty_idat = [&file[..iend], &[0, 0, 0, 0][..], b"IDAT"].concat();
+    let half_iend = file[..iend + 6].to_vec();
+    for (name, f) in [
+        ("no end", no_end),
+        ("empty IDAT", empty_idat),
+        ("half IEND", half_iend),
+    ] {
+        assert!(png_crate_refuses(&f), "{name}: the png crate takes it");
+        assert!(chunks::shape(&f).is_none(), "{name}: the pipeline takes it");
+    }
+}
