@@ -39,6 +39,7 @@ fn expected(name: &str) -> Option<&'static str> {
         "png-palette-ends-in-a-partial-entry.png" => "err corrupt",
         "jpeg-coefficients-far-out-of-range.jpg" => "ok",
         "jpeg-dc-table-symbol-past-15.jpg" => "err corrupt",
+        "jpeg-comment-runs-past-the-end-of-the-file.jpg" => "err corrupt",
         "png-ends-inside-a-chunk-after-the-image-data.png" => "err corrupt",
         _ => return None,
     })

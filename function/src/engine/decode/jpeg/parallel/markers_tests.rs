@@ -39,6 +39,12 @@ fn markers_libjpeg_refuses_or_reads_are_left_to_it() {
             );
         }
     }
+    // A file that ends before its end-of-image marker, or inside a segment after the scan:
+    // libjpeg-turbo refuses both as truncated (found by fuzz/fuzz_targets/jpeg_decoders.rs: a COM
+    // whose length ran past the end of the file).
+    assert!(parse::parse(&input[..eoi]).is_none(), "no EOI");
+    let cut_comment = [&input[..eoi], &[0xFF, 0xFE, 0x07, 0xDB, 0x21][..]].concat();
+    assert!(parse::parse(&cut_comment).is_none(), "a comment cut off");
     // Application data and comments are skipped by both, before or after the scan.
     let app = [0xFF, 0xE5, 0x00, 0x04, 0x01, 0x02];
     let com = [0xFF, 0xFE, 0x00, 0x03, 0x21];

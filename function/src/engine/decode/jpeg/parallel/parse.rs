@@ -206,8 +206,9 @@ fn skipped(marker: u8) -> bool {
     matches!(marker, 0xE0..=0xEF | 0xFE | 0xDC)
 }
 
-/// Whether `rest` (what follows a baseline file's one scan) holds only skipped markers up to the end
-/// of the image or of the file.
+/// Whether `rest` (what follows a baseline file's one scan) holds only whole segments of skipped
+/// markers, then the end of the image. libjpeg-turbo reads that far and refuses a file that ends
+/// first (`corrupt`: "JPEG data ends early"), in a segment or before the end-of-image marker.
 fn skippable_to_end(rest: &[u8]) -> bool {
     let mut at = 0;
     loop {
@@ -215,10 +216,9 @@ fn skippable_to_end(rest: &[u8]) -> bool {
             at += 1;
         }
         match (rest.get(at), rest.get(at + 1)) {
-            (None, _) => return true,
             (Some(&0xFF), Some(&0xD9)) => return true,
             (Some(&0xFF), Some(&m)) if skipped(m) => match be16(rest, at + 2) {
-                Some(len) if len >= 2 => at += 2 + len,
+                Some(len) if len >= 2 && at + 2 + len <= rest.len() => at += 2 + len,
                 _ => return false,
             },
             _ => return false,
