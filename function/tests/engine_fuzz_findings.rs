@@ -40,6 +40,7 @@ fn expected(name: &str) -> Option<&'static str> {
         "jpeg-coefficients-far-out-of-range.jpg" => "ok",
         "jpeg-dc-table-symbol-past-15.jpg" => "err corrupt",
         "jpeg-comment-runs-past-the-end-of-the-file.jpg" => "err corrupt",
+        "jpeg-quantisation-table-never-defined.jpg" => "err corrupt",
         "png-ends-inside-a-chunk-after-the-image-data.png" => "err corrupt",
         _ => return None,
     })

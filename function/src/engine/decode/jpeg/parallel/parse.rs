@@ -116,6 +116,7 @@ pub fn parse(input: &[u8]) -> Option<Jpeg<'_>> {
         return None;
     }
     let mut quant = [[0u16; 64]; 4];
+    let mut defined = [false; 4];
     let (mut dc, mut ac): ([Option<HuffSpec>; 4], [Option<HuffSpec>; 4]) = Default::default();
     let mut frame: Option<(usize, usize, FrameComps)> = None;
     let mut progressive = false;
@@ -151,7 +152,16 @@ pub fn parse(input: &[u8]) -> Option<Jpeg<'_>> {
             // A second frame, lossless, arithmetic or hierarchical: not ours.
             0xC0..=0xC3 | 0xC5..=0xC7 | 0xC9..=0xCB | 0xCD..=0xCF => return None,
             // Tables that change after the first scan (legal, never seen in practice) are left to libjpeg.
-            0xDB if scans.is_empty() => parse_quant(seg, &mut quant)?,
+            0xDB if scans.is_empty() => parse_quant(seg, &mut quant, &mut defined)?,
+            // libjpeg-turbo refuses a scan whose components name a quantisation table never defined
+            // (found by fuzz/fuzz_targets/jpeg_decoders.rs); undefined tables here are zeros.
+            0xDA if frame.as_ref().is_some_and(|f| {
+                f.2.iter()
+                    .any(|c| !defined.get(c.3).copied().unwrap_or(false))
+            }) =>
+            {
+                return None
+            }
             0xDB => return None,
             0xC4 => parse_huffman(seg, &mut dc, &mut ac)?,
             0xDD if be16(seg, 0)? != 0 => return None,
@@ -316,10 +326,11 @@ fn parse_frame(seg: &[u8]) -> Option<(usize, usize, FrameComps)> {
     (luma_ok && chroma_ok && comps[0].3 < 4).then_some((width, height, comps))
 }
 
-fn parse_quant(mut seg: &[u8], quant: &mut [[u16; 64]; 4]) -> Option<()> {
+fn parse_quant(mut seg: &[u8], quant: &mut [[u16; 64]; 4], defined: &mut [bool; 4]) -> Option<()> {
     while !seg.is_empty() {
         let (precision, id) = (seg[0] >> 4, (seg[0] & 15) as usize);
         let table = quant.get_mut(id)?;
+        defined[id] = true;
         if precision == 0 {
             let v = seg.get(1..65)?;
             table.iter_mut().zip(v).for_each(|(q, &b)| *q = b as u16);
