@@ -20,6 +20,7 @@ mod put;
 mod records;
 mod scans;
 mod schedule;
+mod tables;
 
 use guess::{speculate, Guess, Span, State};
 use huffman::{Bits, Invalid};

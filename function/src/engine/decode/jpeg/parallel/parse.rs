@@ -4,6 +4,9 @@
 //! progressive one a list of scans, each with the Huffman tables in force when it starts. Anything outside
 //! that shape answers `None`: libjpeg-turbo decodes it instead.
 
+use super::tables;
+pub use super::tables::HuffSpec;
+
 /// One colour component of the frame, with the tables its blocks use in the scan.
 #[derive(Debug, Clone, Copy)]
 pub struct Component {
@@ -12,13 +15,6 @@ pub struct Component {
     pub quant: usize,
     pub dc_table: usize,
     pub ac_table: usize,
-}
-
-/// A Huffman table as stored: code counts by length (1..=16) and the symbols in code order.
-#[derive(Debug, Clone, Default)]
-pub struct HuffSpec {
-    pub counts: [u8; 16],
-    pub symbols: Vec<u8>,
 }
 
 /// What every scan shares: the picture's size, its components and their quantisation tables.
@@ -152,7 +148,7 @@ pub fn parse(input: &[u8]) -> Option<Jpeg<'_>> {
             // A second frame, lossless, arithmetic or hierarchical: not ours.
             0xC0..=0xC3 | 0xC5..=0xC7 | 0xC9..=0xCB | 0xCD..=0xCF => return None,
             // Tables that change after the first scan (legal, never seen in practice) are left to libjpeg.
-            0xDB if scans.is_empty() => parse_quant(seg, &mut quant, &mut defined)?,
+            0xDB if scans.is_empty() => tables::quant(seg, &mut quant, &mut defined)?,
             // libjpeg-turbo refuses a scan whose components name a quantisation table never defined
             // (found by fuzz/fuzz_targets/jpeg_decoders.rs); undefined tables here are zeros.
             0xDA if frame.as_ref().is_some_and(|f| {
@@ -163,7 +159,7 @@ pub fn parse(input: &[u8]) -> Option<Jpeg<'_>> {
                 return None
             }
             0xDB => return None,
-            0xC4 => parse_huffman(seg, &mut dc, &mut ac)?,
+            0xC4 => tables::huffman(seg, &mut dc, &mut ac)?,
             0xDD if be16(seg, 0)? != 0 => return None,
             0xDA if !progressive => {
                 let (width, height, comps) = frame?;
@@ -324,52 +320,6 @@ fn parse_frame(seg: &[u8]) -> Option<(usize, usize, FrameComps)> {
     let luma_ok = matches!(comps[0].1, 1 | 2) && matches!(comps[0].2, 1 | 2);
     let chroma_ok = comps[1..].iter().all(|c| c.1 == 1 && c.2 == 1 && c.3 < 4);
     (luma_ok && chroma_ok && comps[0].3 < 4).then_some((width, height, comps))
-}
-
-fn parse_quant(mut seg: &[u8], quant: &mut [[u16; 64]; 4], defined: &mut [bool; 4]) -> Option<()> {
-    while !seg.is_empty() {
-        let (precision, id) = (seg[0] >> 4, (seg[0] & 15) as usize);
-        let table = quant.get_mut(id)?;
-        defined[id] = true;
-        if precision == 0 {
-            let v = seg.get(1..65)?;
-            table.iter_mut().zip(v).for_each(|(q, &b)| *q = b as u16);
-            seg = &seg[65..];
-        } else {
-            let v = seg.get(1..129)?;
-            for (i, q) in table.iter_mut().enumerate() {
-                *q = u16::from_be_bytes([v[2 * i], v[2 * i + 1]]);
-            }
-            seg = &seg[129..];
-        }
-    }
-    Some(())
-}
-
-fn parse_huffman(
-    mut seg: &[u8],
-    dc: &mut [Option<HuffSpec>; 4],
-    ac: &mut [Option<HuffSpec>; 4],
-) -> Option<()> {
-    while !seg.is_empty() {
-        let (class, id) = (seg[0] >> 4, (seg[0] & 15) as usize);
-        let counts: [u8; 16] = seg.get(1..17)?.try_into().ok()?;
-        let total: usize = counts.iter().map(|&c| c as usize).sum();
-        let symbols = seg.get(17..17 + total)?.to_vec();
-        // libjpeg-turbo refuses a DC table with a symbol past 15 (a magnitude no 8-bit file has)
-        // when a scan uses it, even if no code ever reads that symbol; such a file is left to it.
-        if class == 0 && symbols.iter().any(|&s| s > 15) {
-            return None;
-        }
-        let spec = Some(HuffSpec { counts, symbols });
-        match class {
-            0 => *dc.get_mut(id)? = spec,
-            1 => *ac.get_mut(id)? = spec,
-            _ => return None,
-        }
-        seg = &seg[17 + total..];
-    }
-    Some(())
 }
 
 fn parse_scan(seg: &[u8], frame: &FrameComps) -> Option<Vec<Component>> {
