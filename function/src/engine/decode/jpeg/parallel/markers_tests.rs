@@ -75,3 +75,21 @@ fn a_dc_table_libjpeg_refuses_is_left_to_it() {
     let auto = crate::engine::render_with(&bad, &variant, &limits, Decoders::Auto);
     assert_eq!(auto.map(|_| ()).unwrap_err().kind(), "corrupt");
 }
+
+#[test]
+fn progressive_files_libjpeg_would_smooth_are_left_to_it() {
+    let input = jpeg(64, 48, (1, 1), true);
+    assert!(parse::parse(&input).is_some());
+    let sos: Vec<usize> = (0..input.len() - 1)
+        .filter(|&i| input[i] == 0xFF && input[i + 1] == 0xDA)
+        .collect();
+    assert!(sos.len() > 3, "a multi-scan script");
+    // The file cut before its k-th scan and ended there: its first scans carry the DC only (libjpeg-
+    // turbo then interpolates the DC itself), and every cut but the last leaves some of the first
+    // nine AC coefficients unknown or short of their low bits (it estimates those). Found by
+    // fuzz/fuzz_targets/jpeg_decoders.rs: a DC-only file one pixel 98 levels apart at 1/8.
+    for (k, &at) in sos.iter().enumerate().skip(1) {
+        let cut = [&input[..at], &[0xFF, 0xD9][..]].concat();
+        assert!(parse::parse(&cut).is_none(), "cut before scan {k}");
+    }
+}

@@ -136,7 +136,8 @@ pub fn parse(input: &[u8]) -> Option<Jpeg<'_>> {
                 components,
                 quant,
             };
-            return (!scans.is_empty()).then_some(Jpeg::Progressive(Progressive { frame, scans }));
+            let ours = !scans.is_empty() && !smoothed(&scans, frame.components.len());
+            return ours.then_some(Jpeg::Progressive(Progressive { frame, scans }));
         }
         let len = be16(input, at + 2)?;
         let seg = input.get(at + 4..at + 2 + len)?;
@@ -205,6 +206,31 @@ pub fn parse(input: &[u8]) -> Option<Jpeg<'_>> {
         }
         at += 2 + len;
     }
+}
+
+/// Whether libjpeg-turbo would smooth this progressive file's blocks: when, after its last scan, some
+/// component still lacks bits of one of the first nine AC coefficients (zigzag 1..=9), it estimates
+/// them from the neighbouring blocks' DC values; and when a component has none of them at all (a file
+/// of DC scans only), it replaces each DC by a 5x5 weighted average of the DCs around it as well
+/// (`decompress_smooth_data`, libjpeg-turbo 2.1 and later). Our decoders use the coefficients as
+/// decoded, so such files (cut short, or crafted) go to libjpeg-turbo (found by
+/// fuzz/fuzz_targets/jpeg_decoders.rs: a DC-only file, one pixel 98 levels apart at 1/8).
+fn smoothed(scans: &[Scan], components: usize) -> bool {
+    // Per component and zigzag position: the lowest bit still missing (libjpeg's coef_bits); -1 when
+    // no scan has carried the coefficient, 0 when it is complete.
+    let mut bits = vec![[-1i32; 10]; components];
+    for scan in scans {
+        for (c, _, _) in &scan.components {
+            let Some(known) = bits.get_mut(*c) else {
+                return true;
+            };
+            let band = scan.ss.max(1)..=scan.se.min(9);
+            if let Some(carried) = known.get_mut(band) {
+                carried.fill(scan.al as i32);
+            }
+        }
+    }
+    bits.iter().any(|known| known[1..].iter().any(|&b| b != 0))
 }
 
 /// Markers both decoders skip wherever they are: application data, comments and DNL.
