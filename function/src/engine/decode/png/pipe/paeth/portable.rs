@@ -15,6 +15,17 @@ pub(super) fn row<const B: usize>(prev: &[u8], row: &mut [u8]) {
     }
 }
 
+/// Pixels `from..` of `row` in Rust, their neighbours read back from memory.
+pub(super) fn tail(prev: &[u8], row: &mut [u8], bpp: usize, from: usize) {
+    for at in from * bpp..row.len() {
+        let (a, c) = match at.checked_sub(bpp) {
+            Some(left) => (row[left] as i16, prev[left] as i16),
+            None => (0, 0),
+        };
+        row[at] = row[at].wrapping_add(paeth_stb(a, prev[at] as i16, c));
+    }
+}
+
 /// The Paeth predictor: whichever of left `a`, above `b` and upper-left `c` is closest to a + b - c,
 /// ties in that order. On x86-64 in stb_image's branch-free form, which the `png` crate measured as the
 /// faster one there; on ARM the `png` crate found the specification's form faster.
