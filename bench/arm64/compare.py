@@ -88,7 +88,8 @@ def main():
     p.add_argument("--render", default=RENDER, help="the arm64 render binary (build-render.sh)")
     p.add_argument("--json", help="also write the rows to this file")
     args = p.parse_args()
-    for need in (PLUGIN, SYSROOT, args.render if "imgdeploy" in args.tools else PLUGIN):
+    needs = [PLUGIN, SYSROOT] + ([args.render] if "imgdeploy" in args.tools else [])
+    for need in needs:
         if not os.path.exists(need):
             sys.exit(f"compare.py: {need} is missing; see the usage in this script's docstring")
     rows = []
