@@ -126,7 +126,7 @@ fn convert(y: f32, cb: f32, cr: f32) -> [u8; 3] {
 
 /// Adding 1.5 * 2^23 to a float of magnitude below 2^22 rounds it to the nearest integer, which then
 /// sits in the low mantissa bits.
-const MAGIC: f32 = 12_582_912.0;
+pub(super) const MAGIC: f32 = 12_582_912.0;
 
 /// `v` clamped to 0..=255 and rounded to the nearest integer.
 #[inline(always)]

@@ -329,8 +329,8 @@ fn progressive_or_none(input: &[u8], n: usize, threads: usize) -> Option<Vec<u8>
 
 #[test]
 fn every_compilation_of_put_gives_the_same_pixels() {
-    // On a CPU with AVX2, `put` must run the AVX2 compilation, or this test would compare the portable
-    // one with itself.
+    // On a CPU with AVX2, `put` must run the AVX2 compilation, and on arm64 the NEON one, or this
+    // test would compare the portable one with itself.
     let detected = Kernel::detect();
     #[cfg(target_arch = "x86_64")]
     assert_eq!(
@@ -338,6 +338,8 @@ fn every_compilation_of_put_gives_the_same_pixels() {
         std::arch::is_x86_feature_detected!("avx2"),
         "Kernel::detect() = {detected:?}"
     );
+    #[cfg(target_arch = "aarch64")]
+    assert_eq!(detected, Kernel::Neon);
     let mut kernels = vec![Kernel::Portable];
     if detected != Kernel::Portable {
         kernels.push(detected);

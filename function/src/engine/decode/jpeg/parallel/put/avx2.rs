@@ -2,6 +2,7 @@
 //! conversion's 3-byte RGB stores come out as scalar code there; with AVX2 they vectorise. Same source
 //! (`portable::put`, inlined here), same IEEE float operations (Rust never fuses them), so the same
 //! pixels, which a test checks on every CPU that has AVX2.
+use super::super::idct;
 use super::super::plan::Plan;
 use super::portable;
 use std::ops::Range;
@@ -19,5 +20,5 @@ pub(super) unsafe fn put<'r>(
     width: usize,
     planes: &mut [f32],
 ) {
-    portable::put(plan, mxs, record, rows, width, planes)
+    portable::put(plan, mxs, record, rows, width, planes, idct::ycbcr_to_rgb)
 }

@@ -1,21 +1,29 @@
 //! Shrinking and colour-converting a row of MCUs as a `Plan` says: the kernels, one file per
-//! compilation (`portable`, and `avx2`: the same source with AVX2 enabled), and the one place that
-//! picks among them (`Kernel::detect`). Every kernel gives the same pixels.
+//! compilation (`portable`; `avx2`, the same source with AVX2 enabled; `neon`, the same with a NEON
+//! colour conversion), and the one place that picks among them (`Kernel::detect`). Every kernel gives
+//! the same pixels.
 #[cfg(target_arch = "x86_64")]
 mod avx2;
+#[cfg(target_arch = "aarch64")]
+mod neon;
 mod portable;
 
+use super::idct;
 use super::plan::Plan;
 use std::ops::Range;
 
 /// The compilations of `put`, one file each.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Kernel {
-    /// x86-64's baseline (SSE2) or any other architecture's.
+    /// x86-64's baseline (SSE2) or any other architecture's. On arm64 only the tests run it.
+    #[cfg_attr(all(target_arch = "aarch64", not(test)), allow(dead_code))]
     Portable,
     /// The same source compiled for AVX2 (`avx2`).
     #[cfg(target_arch = "x86_64")]
     Avx2,
+    /// arm64, whose baseline includes NEON: the colour conversion's RGB stores as `st3` (`neon`).
+    #[cfg(target_arch = "aarch64")]
+    Neon,
 }
 
 impl Kernel {
@@ -25,6 +33,9 @@ impl Kernel {
         if std::arch::is_x86_feature_detected!("avx2") {
             return Kernel::Avx2;
         }
+        #[cfg(target_arch = "aarch64")]
+        return Kernel::Neon;
+        #[cfg(not(target_arch = "aarch64"))]
         Kernel::Portable
     }
 }
@@ -67,7 +78,11 @@ pub(super) fn put_with<'r>(
                 // SAFETY: this CPU has AVX2, checked just above.
                 unsafe { avx2::put(plan, mxs, record, rows, width, planes) }
             }
-            Kernel::Portable => portable::put(plan, mxs, record, rows, width, planes),
+            #[cfg(target_arch = "aarch64")]
+            Kernel::Neon => neon::put(plan, mxs, record, rows, width, planes),
+            Kernel::Portable => {
+                portable::put(plan, mxs, record, rows, width, planes, idct::ycbcr_to_rgb)
+            }
         }
     })
 }

@@ -1,13 +1,13 @@
 //! The portable compilation of `Plan::put`: each block's scaled IDCT into the planes of one row of
 //! MCUs, then the colour conversion into RGB rows. Written once, inlined into every compilation
-//! (`avx2` compiles the same body with AVX2 enabled).
+//! (`avx2` compiles the same body with AVX2 enabled; `neon` passes its own colour conversion).
 use super::super::idct;
 use super::super::plan::Plan;
 use std::ops::Range;
 
 /// `Plan::put`'s body, inlined into each of its compilations. `planes` (from `put`) takes the
 /// shrunk blocks before colour conversion; every block writes all of its own pixels, so it is never
-/// cleared.
+/// cleared. `ycbcr_to_rgb` converts one output row (`idct::ycbcr_to_rgb`'s contract and pixels).
 #[inline(always)]
 pub(super) fn put<'r>(
     plan: &Plan,
@@ -16,6 +16,7 @@ pub(super) fn put<'r>(
     rows: &mut [u8],
     width: usize,
     planes: &mut [f32],
+    ycbcr_to_rgb: impl Fn(&[f32], &[f32], &[f32], usize, &mut [u8]),
 ) {
     let (mcu_w, mcu_h) = (plan.mcu_w, plan.mcu_h);
     let stride = mxs.len() * mcu_w;
@@ -46,6 +47,6 @@ pub(super) fn put<'r>(
         let luma = &py[y * stride..y * stride + w];
         let c = (y / plan.chroma_v) * chroma_stride..(y / plan.chroma_v + 1) * chroma_stride;
         let out = &mut line[x0 * 3..(x0 + w) * 3];
-        idct::ycbcr_to_rgb(luma, &pb[c.clone()], &pr[c], plan.chroma_h, out);
+        ycbcr_to_rgb(luma, &pb[c.clone()], &pr[c], plan.chroma_h, out);
     }
 }
