@@ -8,7 +8,8 @@
 # AWS SDK) for arm64 too. It starts from the repository's Cargo.lock, so the versions are the same.
 # Needs scripts/setup.sh's venv (zig, cargo-zigbuild). Prints the binary's path last.
 # `build-render.sh --symbols` builds the same binary with its symbol table kept (the Lambda's is
-# stripped), in target/arm64-render/symbols, for symbols.so's profile.
+# stripped) and Rust's v0 symbol mangling, whose names carry generic arguments, so that a closure rayon
+# runs is named by the function it was written in; in target/arm64-render/symbols, for symbols.so.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 export PATH="${IMGDEPLOY_VENV:-$HOME/.cache/imgdeploy/venv}/bin:$PATH"
@@ -42,6 +43,7 @@ cd "$WS"
 TARGET="$WS/target"
 if [ "${1:-}" = "--symbols" ]; then
   export CARGO_PROFILE_LAMBDA_STRIP=false
+  export RUSTFLAGS="-C symbol-mangling-version=v0"
   TARGET="$WS/symbols"
 fi
 CARGO_TARGET_DIR="$TARGET" cargo zigbuild --profile lambda --target aarch64-unknown-linux-gnu.2.34 >&2
