@@ -77,14 +77,36 @@ pub fn shrink(n: usize, kept: &[i16], dc: i16, quant: &[f32; 64], out: &mut [f32
 /// only vectorise with AVX2's byte shuffles, hence `Plan::put`'s AVX2 compilation.
 #[inline(always)]
 pub fn ycbcr_to_rgb(y: &[f32], cb: &[f32], cr: &[f32], chroma_h: usize, out: &mut [u8]) {
+    ycbcr_to_rgb_with(y, cb, cr, chroma_h, out, convert_eight)
+}
+
+/// `ycbcr_to_rgb` with another kernel for each run of eight pixels: `eight(y, cb, cr, chroma_h, rgb)`
+/// gets 8 luma samples, `8 / chroma_h` of each chroma and 24 output bytes, and must give the bytes
+/// `convert_eight` gives (an instruction set's kernel, `put/neon.rs`). The rest of a row, fewer than
+/// eight pixels, is converted here one pixel at a time.
+#[inline(always)]
+pub(super) fn ycbcr_to_rgb_with(
+    y: &[f32],
+    cb: &[f32],
+    cr: &[f32],
+    chroma_h: usize,
+    out: &mut [u8],
+    eight: impl Fn(&[f32], &[f32], &[f32], usize, &mut [u8]),
+) {
     match chroma_h {
-        1 => convert_row::<1>(y, cb, cr, out),
-        _ => convert_row::<2>(y, cb, cr, out),
+        1 => convert_row::<1>(y, cb, cr, out, eight),
+        _ => convert_row::<2>(y, cb, cr, out, eight),
     }
 }
 
 #[inline(always)]
-fn convert_row<const H: usize>(y: &[f32], cb: &[f32], cr: &[f32], out: &mut [u8]) {
+fn convert_row<const H: usize>(
+    y: &[f32],
+    cb: &[f32],
+    cr: &[f32],
+    out: &mut [u8],
+    eight: impl Fn(&[f32], &[f32], &[f32], usize, &mut [u8]),
+) {
     const LANES: usize = 8;
     let pixels = y
         .len()
@@ -96,15 +118,21 @@ fn convert_row<const H: usize>(y: &[f32], cb: &[f32], cr: &[f32], out: &mut [u8]
         .zip(cb.chunks_exact(LANES / H))
         .zip(cr.chunks_exact(LANES / H));
     for (((y, b), r), px) in planes.zip(out.chunks_exact_mut(3 * LANES)) {
-        let mut rgb = [[0u8; 3]; LANES];
-        for (i, px) in rgb.iter_mut().enumerate() {
-            *px = convert(y[i], b[i / H], r[i / H]);
-        }
-        px.copy_from_slice(rgb.as_flattened());
+        eight(y, b, r, H, px);
     }
     for i in whole..pixels {
         out[i * 3..i * 3 + 3].copy_from_slice(&convert(y[i], cb[i / H], cr[i / H]));
     }
+}
+
+/// Eight pixels, in an array that the compiler keeps in vector registers.
+#[inline(always)]
+fn convert_eight(y: &[f32], b: &[f32], r: &[f32], chroma_h: usize, px: &mut [u8]) {
+    let mut rgb = [[0u8; 3]; 8];
+    for (i, px) in rgb.iter_mut().enumerate() {
+        *px = convert(y[i], b[i / chroma_h], r[i / chroma_h]);
+    }
+    px.copy_from_slice(rgb.as_flattened());
 }
 
 /// One pixel's level-shifted samples to RGB8. Each sample is first made the 8-bit value a JPEG decoder's

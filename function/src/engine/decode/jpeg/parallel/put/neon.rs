@@ -21,72 +21,55 @@ pub(super) fn put<'r>(
     portable::put(plan, mxs, record, rows, width, planes, ycbcr_to_rgb)
 }
 
-/// `idct::ycbcr_to_rgb`, eight pixels at a time; the last `pixels % 8` by the portable code.
+/// `idct::ycbcr_to_rgb` with the NEON kernel for each run of eight pixels.
 fn ycbcr_to_rgb(y: &[f32], cb: &[f32], cr: &[f32], chroma_h: usize, out: &mut [u8]) {
-    match chroma_h {
-        1 => convert_row::<1>(y, cb, cr, out),
-        _ => convert_row::<2>(y, cb, cr, out),
-    }
+    idct::ycbcr_to_rgb_with(y, cb, cr, chroma_h, out, eight)
 }
 
+/// Eight pixels: `y[..8]`, `cb` and `cr[..8 / chroma_h]` (1 or 2) into `rgb[..24]` with one `st3`.
 #[inline(always)]
-fn convert_row<const H: usize>(y: &[f32], cb: &[f32], cr: &[f32], out: &mut [u8]) {
-    const LANES: usize = 8;
-    let pixels = y
-        .len()
-        .min(cb.len() * H)
-        .min(cr.len() * H)
-        .min(out.len() / 3);
-    let whole = pixels / LANES * LANES;
-    for i in (0..whole).step_by(LANES) {
-        // SAFETY: i + 8 <= whole: the loads read y[i..i + 8], cb and cr [i / H..(i + 8) / H], and the
-        // store writes out[3 * i..3 * (i + 8)], all within the bounds `pixels` was taken from.
-        unsafe {
-            let (b, r) = if H == 1 {
-                let b0 = sample(vld1q_f32(cb.as_ptr().add(i)));
-                let b1 = sample(vld1q_f32(cb.as_ptr().add(i + 4)));
-                let r0 = sample(vld1q_f32(cr.as_ptr().add(i)));
-                let r1 = sample(vld1q_f32(cr.as_ptr().add(i + 4)));
-                ([b0, b1], [r0, r1])
-            } else {
-                // Four chroma samples, each for two pixels.
-                let b = sample(vld1q_f32(cb.as_ptr().add(i / 2)));
-                let r = sample(vld1q_f32(cr.as_ptr().add(i / 2)));
-                (
-                    [vzip1q_f32(b, b), vzip2q_f32(b, b)],
-                    [vzip1q_f32(r, r), vzip2q_f32(r, r)],
-                )
-            };
-            let y0 = vaddq_f32(sample(vld1q_f32(y.as_ptr().add(i))), vdupq_n_f32(128.0));
-            let y1 = vaddq_f32(sample(vld1q_f32(y.as_ptr().add(i + 4))), vdupq_n_f32(128.0));
-            let red = bytes(
-                vaddq_f32(y0, vmulq_n_f32(r[0], 1.402)),
-                vaddq_f32(y1, vmulq_n_f32(r[1], 1.402)),
-            );
-            let green = bytes(
-                vsubq_f32(
-                    vsubq_f32(y0, vmulq_n_f32(b[0], 0.344_136)),
-                    vmulq_n_f32(r[0], 0.714_136),
-                ),
-                vsubq_f32(
-                    vsubq_f32(y1, vmulq_n_f32(b[1], 0.344_136)),
-                    vmulq_n_f32(r[1], 0.714_136),
-                ),
-            );
-            let blue = bytes(
-                vaddq_f32(y0, vmulq_n_f32(b[0], 1.772)),
-                vaddq_f32(y1, vmulq_n_f32(b[1], 1.772)),
-            );
-            vst3_u8(out.as_mut_ptr().add(3 * i), uint8x8x3_t(red, green, blue));
-        }
+fn eight(y: &[f32], cb: &[f32], cr: &[f32], chroma_h: usize, rgb: &mut [u8]) {
+    let (y, rgb) = (&y[..8], &mut rgb[..24]);
+    let (cb, cr) = (&cb[..8 / chroma_h], &cr[..8 / chroma_h]);
+    // SAFETY: each load reads four floats and the store 24 bytes, all inside the slices just cut.
+    unsafe {
+        let (b, r) = if chroma_h == 1 {
+            let b0 = sample(vld1q_f32(cb.as_ptr()));
+            let b1 = sample(vld1q_f32(cb.as_ptr().add(4)));
+            let r0 = sample(vld1q_f32(cr.as_ptr()));
+            let r1 = sample(vld1q_f32(cr.as_ptr().add(4)));
+            ([b0, b1], [r0, r1])
+        } else {
+            // Four chroma samples, each for two pixels.
+            let b = sample(vld1q_f32(cb.as_ptr()));
+            let r = sample(vld1q_f32(cr.as_ptr()));
+            (
+                [vzip1q_f32(b, b), vzip2q_f32(b, b)],
+                [vzip1q_f32(r, r), vzip2q_f32(r, r)],
+            )
+        };
+        let y0 = vaddq_f32(sample(vld1q_f32(y.as_ptr())), vdupq_n_f32(128.0));
+        let y1 = vaddq_f32(sample(vld1q_f32(y.as_ptr().add(4))), vdupq_n_f32(128.0));
+        let red = bytes(
+            vaddq_f32(y0, vmulq_n_f32(r[0], 1.402)),
+            vaddq_f32(y1, vmulq_n_f32(r[1], 1.402)),
+        );
+        let green = bytes(
+            vsubq_f32(
+                vsubq_f32(y0, vmulq_n_f32(b[0], 0.344_136)),
+                vmulq_n_f32(r[0], 0.714_136),
+            ),
+            vsubq_f32(
+                vsubq_f32(y1, vmulq_n_f32(b[1], 0.344_136)),
+                vmulq_n_f32(r[1], 0.714_136),
+            ),
+        );
+        let blue = bytes(
+            vaddq_f32(y0, vmulq_n_f32(b[0], 1.772)),
+            vaddq_f32(y1, vmulq_n_f32(b[1], 1.772)),
+        );
+        vst3_u8(rgb.as_mut_ptr(), uint8x8x3_t(red, green, blue));
     }
-    idct::ycbcr_to_rgb(
-        &y[whole..pixels],
-        &cb[whole / H..],
-        &cr[whole / H..],
-        H,
-        &mut out[3 * whole..3 * pixels],
-    );
 }
 
 /// `idct::sample` on four lanes.
