@@ -61,6 +61,46 @@ impl VariantSpec {
     pub fn effort(&self) -> u8 {
         self.effort.unwrap_or(DEFAULT_AVIF_EFFORT)
     }
+    /// This variant encodes AVIF (`format = "avif"` or `"auto"`), so its build needs the AVIF encoder and
+    /// its `effort` applies.
+    pub fn encodes_avif(&self) -> bool {
+        matches!(self.format, Format::Avif | Format::Auto)
+    }
+    /// The objects this variant is written as: one, or three for `format = "auto"`.
+    pub fn outputs(&self) -> &'static [Output] {
+        match self.format {
+            Format::Jpeg => &[Output::Named(Format::Jpeg)],
+            Format::Png => &[Output::Named(Format::Png)],
+            Format::Webp => &[Output::Named(Format::Webp)],
+            Format::Avif => &[Output::Named(Format::Avif)],
+            Format::Auto => &[
+                Output::Named(Format::Avif),
+                Output::Named(Format::Webp),
+                Output::Fallback,
+            ],
+        }
+    }
+}
+
+/// One object of a variant, by the suffix of its key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Output {
+    /// `<stem>.<extension>`, in that format.
+    Named(Format),
+    /// `<stem>`, with no extension: the object a viewer gets when the edge negotiates nothing better
+    /// (`format = "auto"`). JPEG, or PNG when the picture keeps alpha; its `Content-Type` says which.
+    Fallback,
+}
+
+impl Output {
+    /// What follows the stem in the object's key: `.webp`, or nothing for the fallback.
+    pub fn suffix(self) -> String {
+        match self {
+            Output::Named(format) => format!(".{}", format.extension()),
+            Output::Fallback => String::new(),
+        }
+    }
 }
 fn default_true() -> bool {
     true
@@ -94,6 +134,10 @@ pub enum Format {
     Png,
     Webp,
     Avif,
+    /// AVIF, WebP and a fallback (JPEG, or PNG with alpha), each its own object ([`Output`]), from one
+    /// resample; the CDN serves each viewer the best its `Accept` header allows. Never a rendered format:
+    /// every [`crate::engine::Rendered`] names the format it was encoded in.
+    Auto,
 }
 
 impl Format {
@@ -103,6 +147,7 @@ impl Format {
             Format::Png => "png",
             Format::Webp => "webp",
             Format::Avif => "avif",
+            Format::Auto => "auto",
         }
     }
     pub fn content_type(self) -> &'static str {
@@ -111,6 +156,8 @@ impl Format {
             Format::Png => "image/png",
             Format::Webp => "image/webp",
             Format::Avif => "image/avif",
+            // Never a rendered format; JPEG is its fallback's usual type.
+            Format::Auto => "image/jpeg",
         }
     }
 }

@@ -3,13 +3,14 @@
 //! - the file decodes to the variant's dimensions, close to the same variant rendered losslessly;
 //! - alpha is kept, gray stays gray;
 //! - quality and effort change the file the way their documentation says;
-//! - an AVIF variant is rendered from the same decode as its JPEG and WebP siblings.
+//! - an AVIF variant is rendered from the same decode as its JPEG and WebP siblings;
+//! - `format = "auto"` is those three (or PNG for the JPEG, with alpha), byte for byte.
 mod engine_common;
 use engine_common::fixtures::{jpeg, photo};
 use engine_common::*;
 use image::{DynamicImage, GenericImageView, RgbaImage};
 use imgdeploy_function::engine;
-use imgdeploy_function::spec::{Format, Limits};
+use imgdeploy_function::spec::{Format, Limits, Output};
 use std::process::Command;
 
 /// Decodes `avif` with `avifdec` into a PNG and reads it.
@@ -162,4 +163,78 @@ fn avif_comes_from_the_same_decode_as_its_siblings() {
     let jpeg = decoded(&out[0]).to_rgb8();
     let avif = avifdec(&out[2].bytes).to_rgb8();
     assert!(mad(&jpeg, &avif) < 4.0, "{}", mad(&jpeg, &avif));
+}
+
+#[test]
+fn auto_is_avif_webp_and_jpeg_byte_for_byte_from_one_resample() {
+    let input = source();
+    let box_ = r#""width":300,"height":200,"fit":"cover""#;
+    let auto = engine::render(
+        &input,
+        &[variant(&format!(
+            r#"{{"name":"v",{box_},"format":"auto"}}"#
+        ))],
+        &Limits::default(),
+    )
+    .unwrap();
+    let outputs: Vec<_> = auto.iter().map(|r| (r.output, r.format)).collect();
+    assert_eq!(
+        outputs,
+        [
+            (Output::Named(Format::Avif), Format::Avif),
+            (Output::Named(Format::Webp), Format::Webp),
+            (Output::Fallback, Format::Jpeg),
+        ]
+    );
+    for (r, format) in auto.iter().zip(["avif", "webp", "jpeg"]) {
+        assert_eq!((r.name.as_str(), r.width, r.height), ("v", 300, 200));
+        // Each format at its own default quality and settings: the same bytes as a variant of it.
+        let alone = render_one(
+            &input,
+            &format!(r#"{{"name":"v",{box_},"format":"{format}"}}"#),
+        );
+        assert!(
+            r.bytes == alone.bytes,
+            "{format} differs from a {format} variant"
+        );
+    }
+    assert_eq!(avifdec(&auto[0].bytes).dimensions(), (300, 200));
+}
+
+#[test]
+fn auto_falls_back_to_png_when_the_picture_keeps_alpha() {
+    let rgba = RgbaImage::from_fn(200, 100, |x, _| {
+        image::Rgba([200, 40, 40, if x < 100 { 255 } else { 0 }])
+    });
+    let input = fixtures::png(&DynamicImage::ImageRgba8(rgba));
+    let auto = engine::render(
+        &input,
+        &[variant(
+            r#"{"name":"v","width":100,"height":50,"fit":"fill","format":"auto"}"#,
+        )],
+        &Limits::default(),
+    )
+    .unwrap();
+    let formats: Vec<_> = auto.iter().map(|r| r.format).collect();
+    assert_eq!(formats, [Format::Avif, Format::Webp, Format::Png]);
+    assert_eq!(auto[2].output, Output::Fallback);
+    for r in [&auto[1], &auto[2]] {
+        let back = decoded(r).to_rgba8();
+        assert_eq!(back.get_pixel(10, 25)[3], 255, "{:?}", r.format);
+        assert_eq!(back.get_pixel(90, 25)[3], 0, "{:?}", r.format);
+    }
+    let back = avifdec(&auto[0].bytes).to_rgba8();
+    assert!(back.get_pixel(90, 25)[3] <= 4, "AVIF keeps alpha");
+
+    // An opaque picture letterboxed with a transparent background has alpha too.
+    let opaque = source();
+    let auto = engine::render(
+        &opaque,
+        &[variant(
+            r##"{"name":"v","width":300,"height":300,"fit":"contain","background":"#00000000","format":"auto"}"##,
+        )],
+        &Limits::default(),
+    )
+    .unwrap();
+    assert_eq!(auto[2].format, Format::Png);
 }

@@ -27,7 +27,7 @@ mod pixels;
 mod resize;
 mod scratch;
 
-use crate::spec::{Format, Limits, VariantSpec};
+use crate::spec::{Format, Limits, Output, VariantSpec};
 use rayon::prelude::*;
 use std::time::Instant;
 
@@ -50,6 +50,9 @@ pub mod encoders {
 #[derive(Debug, Clone)]
 pub struct Rendered {
     pub name: String,
+    /// Which of the variant's objects this is (`format = "auto"` renders three).
+    pub output: Output,
+    /// The format it was encoded in (never `Auto`).
     pub format: Format,
     pub bytes: Vec<u8>,
     pub width: u32,
@@ -118,7 +121,7 @@ fn render_inner(
     }
     let requests = geometry::validate(variants)?;
     let mut decoded = decode::decode(input, &info, &requests, limits, decoders)?;
-    let work = |i: usize, early: Option<pixels::Pixels>| -> Result<Rendered, EngineError> {
+    let work = |i: usize, early: Option<pixels::Pixels>| -> Result<Vec<Rendered>, EngineError> {
         let (spec, req) = (&variants[i], &requests[i]);
         let t0 = Instant::now();
         let plan = geometry::plan(req, &decoded.header);
@@ -127,32 +130,76 @@ fn render_inner(
             None => resize::resample(&decoded.pixels, &plan, req.gravity)?,
         };
         let img = orient::apply(img, decoded.header.orientation);
-        let img = resize::finish(img, &plan, req, spec.format);
-        let bytes = encode::encode(&img, spec)?;
+        // `auto` keeps alpha, and picks its fallback by whether the picture has any.
+        let keep = match spec.format {
+            Format::Auto => Format::Png,
+            format => format,
+        };
+        let img = resize::finish(img, &plan, req, keep);
+        let encoded = match spec.format {
+            Format::Auto => negotiated(&img, spec)?,
+            format => vec![(Output::Named(format), format, encode::encode(&img, spec)?)],
+        };
         let (width, height) = (img.width, img.height);
         scratch::give_back(img.data);
-        Ok(Rendered {
-            name: spec.name.clone(),
-            format: spec.format,
-            width,
-            height,
-            bytes,
-            millis: t0.elapsed().as_secs_f64() * 1000.0,
-            decoder: decoded.decoder,
-        })
+        let millis = t0.elapsed().as_secs_f64() * 1000.0;
+        Ok(encoded
+            .into_iter()
+            .map(|(output, format, bytes)| Rendered {
+                name: spec.name.clone(),
+                output,
+                format,
+                width,
+                height,
+                bytes,
+                millis,
+                decoder: decoded.decoder,
+            })
+            .collect())
     };
     // Largest first, so that the longest job starts first on the pool.
     let mut early = std::mem::take(&mut decoded.early);
     early.resize_with(variants.len(), || None);
     let mut order: Vec<(usize, Option<pixels::Pixels>)> = early.into_iter().enumerate().collect();
     order.sort_by_key(|&(i, _)| std::cmp::Reverse(requests[i].area_hint()));
-    let mut done: Vec<(usize, Result<Rendered, EngineError>)> = order
+    let mut done: Vec<(usize, Result<Vec<Rendered>, EngineError>)> = order
         .into_par_iter()
         .map(|(i, early)| (i, work(i, early)))
         .collect();
     scratch::give_back(decoded.pixels.data);
     done.sort_by_key(|(i, _)| *i);
-    done.into_iter().map(|(_, r)| r).collect()
+    let mut rendered = Vec::with_capacity(variants.len());
+    for (_, r) in done {
+        rendered.extend(r?);
+    }
+    Ok(rendered)
+}
+
+/// The objects of a `format = "auto"` variant, encoded in parallel from one picture: AVIF, WebP and the
+/// fallback, which is PNG when the picture has alpha and JPEG otherwise.
+fn negotiated(
+    img: &pixels::Pixels,
+    spec: &VariantSpec,
+) -> Result<Vec<(Output, Format, Vec<u8>)>, EngineError> {
+    let fallback = if img.layout.has_alpha() {
+        Format::Png
+    } else {
+        Format::Jpeg
+    };
+    spec.outputs()
+        .par_iter()
+        .map(|&output| {
+            let format = match output {
+                Output::Named(format) => format,
+                Output::Fallback => fallback,
+            };
+            let concrete = VariantSpec {
+                format,
+                ..spec.clone()
+            };
+            Ok((output, format, encode::encode(img, &concrete)?))
+        })
+        .collect()
 }
 
 fn panic_message(p: &(dyn std::any::Any + Send)) -> String {

@@ -88,10 +88,13 @@ pub async fn process(
     };
     let bytes_in = input.len() as u64;
     let rendering = Instant::now();
+    // An `auto` variant's objects are rendered together: one missing or stale renders all three.
     let specs = if needed.len() == targets.len() {
         h.variants.clone()
     } else {
-        Arc::new(needed.iter().map(|&i| targets[i].spec.clone()).collect())
+        let mut specs: Vec<_> = needed.iter().map(|&i| targets[i].spec.clone()).collect();
+        specs.dedup_by(|a, b| a.name == b.name);
+        Arc::new(specs)
     };
     let render = h
         .budget
@@ -123,7 +126,10 @@ pub async fn process(
     };
     let mut writes = Vec::with_capacity(rendered.len());
     for variant in &rendered {
-        let Some(index) = targets.iter().position(|t| t.spec.name == variant.name) else {
+        let Some(index) = targets
+            .iter()
+            .position(|t| t.spec.name == variant.name && t.output == variant.output)
+        else {
             let message = format!(
                 "the renderer returned an unknown variant {:?}",
                 variant.name
@@ -159,7 +165,9 @@ pub async fn process(
     let mut written = Vec::with_capacity(rendered.len());
     let mut superseded = Vec::new();
     for (variant, result) in rendered.iter().zip(results) {
-        let target = targets.iter().find(|t| t.spec.name == variant.name);
+        let target = targets
+            .iter()
+            .find(|t| t.spec.name == variant.name && t.output == variant.output);
         let key = target.map(|t| t.key.clone()).unwrap_or_default();
         let replaced = match result {
             Written::Superseded(why) => {

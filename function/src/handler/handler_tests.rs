@@ -34,9 +34,14 @@ impl Renderer for Echo {
         }
         Ok(variants
             .iter()
-            .map(|v| Rendered {
+            .flat_map(|v| v.outputs().iter().map(move |&output| (v, output)))
+            .map(|(v, output)| Rendered {
                 name: v.name.clone(),
-                format: v.format,
+                output,
+                format: match output {
+                    crate::spec::Output::Named(format) => format,
+                    crate::spec::Output::Fallback => crate::spec::Format::Jpeg,
+                },
                 bytes: input.to_vec(),
                 width: 10,
                 height: 10,

@@ -418,3 +418,7 @@ mod tests;
 #[cfg(test)]
 #[path = "interleave_tests.rs"]
 mod interleave_tests;
+
+#[cfg(test)]
+#[path = "auto_tests.rs"]
+mod auto_tests;

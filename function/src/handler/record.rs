@@ -6,7 +6,7 @@ use super::outcome::Outcome;
 use super::report::{self, FailureReport};
 use super::storage::Head;
 use super::{Handler, RetryCause};
-use crate::spec::VariantSpec;
+use crate::spec::{Output, VariantSpec};
 
 /// Variant metadata (`x-amz-meta-*`): the source version it was made from, and the variant settings.
 pub mod meta {
@@ -18,9 +18,10 @@ pub mod meta {
     pub const VARIANT_SPEC: &str = "variant-spec";
 }
 
-/// A variant's object in the processed bucket.
+/// One object of a variant in the processed bucket (`format = "auto"` has three).
 pub struct Target<'a> {
     pub spec: &'a VariantSpec,
+    pub output: Output,
     pub key: String,
     /// Fingerprint of the variant's settings: a changed spec is not "already done".
     pub spec_hash: String,
@@ -30,10 +31,13 @@ impl Target<'_> {
     pub fn all<'a>(h: &'a Handler, relative: &str) -> Vec<Target<'a>> {
         h.variants
             .iter()
-            .map(|spec| Target {
-                spec,
-                key: variant_key(spec, relative),
-                spec_hash: spec_hash(spec),
+            .flat_map(|spec| {
+                spec.outputs().iter().map(move |&output| Target {
+                    spec,
+                    output,
+                    key: variant_key(spec, output, relative),
+                    spec_hash: spec_hash(spec),
+                })
             })
             .collect()
     }
@@ -45,8 +49,17 @@ impl Target<'_> {
     }
 }
 
-/// `<variant name>/<key relative to the source prefix, with the variant's extension>`.
-pub fn variant_key(spec: &VariantSpec, relative: &str) -> String {
+/// Every object key of a variant of `relative`, as [`variant_key`].
+pub fn variant_keys(spec: &VariantSpec, relative: &str) -> Vec<String> {
+    spec.outputs()
+        .iter()
+        .map(|&output| variant_key(spec, output, relative))
+        .collect()
+}
+
+/// `<variant name>/<key relative to the source prefix, its extension replaced by the output's suffix>`:
+/// `.webp`, or none for the fallback of `format = "auto"`.
+pub fn variant_key(spec: &VariantSpec, output: Output, relative: &str) -> String {
     let (dir, file) = match relative.rsplit_once('/') {
         Some((dir, file)) => (format!("{dir}/"), file),
         None => (String::new(), relative),
@@ -55,7 +68,7 @@ pub fn variant_key(spec: &VariantSpec, relative: &str) -> String {
         Some(dot) if dot > 0 => &file[..dot],
         _ => file,
     };
-    format!("{}/{dir}{stem}.{}", spec.name, spec.format.extension())
+    format!("{}/{dir}{stem}{}", spec.name, output.suffix())
 }
 
 /// FNV-1a (64 bit) of the variant's JSON with its defaults resolved: stable across builds and Rust
@@ -63,7 +76,7 @@ pub fn variant_key(spec: &VariantSpec, relative: &str) -> String {
 pub fn spec_hash(spec: &VariantSpec) -> String {
     let mut resolved = spec.clone();
     resolved.quality = Some(spec.quality());
-    if spec.format == crate::spec::Format::Avif {
+    if spec.encodes_avif() {
         resolved.effort = Some(spec.effort());
     }
     let json = serde_json::to_string(&resolved).expect("a variant serializes");
@@ -140,20 +153,39 @@ mod tests {
     #[test]
     fn variant_keys_keep_folders_and_replace_the_extension() {
         let thumb = spec("thumb", Format::Webp);
-        assert_eq!(variant_key(&thumb, "a.JPG"), "thumb/a.webp");
+        let key = |spec: &VariantSpec, relative: &str| {
+            let keys = variant_keys(spec, relative);
+            assert_eq!(keys.len(), 1, "{keys:?}");
+            keys[0].clone()
+        };
+        assert_eq!(key(&thumb, "a.JPG"), "thumb/a.webp");
         assert_eq!(
-            variant_key(&thumb, "2024/trip/red flower.jpeg"),
+            key(&thumb, "2024/trip/red flower.jpeg"),
             "thumb/2024/trip/red flower.webp"
         );
-        assert_eq!(variant_key(&thumb, "x.tar.png"), "thumb/x.tar.webp");
-        assert_eq!(variant_key(&thumb, "noext"), "thumb/noext.webp");
+        assert_eq!(key(&thumb, "x.tar.png"), "thumb/x.tar.webp");
+        assert_eq!(key(&thumb, "noext"), "thumb/noext.webp");
+        assert_eq!(key(&thumb, "dir.d/.hidden"), "thumb/dir.d/.hidden.webp");
         assert_eq!(
-            variant_key(&thumb, "dir.d/.hidden"),
-            "thumb/dir.d/.hidden.webp"
+            key(&spec("w", Format::Jpeg), "café/日本.png"),
+            "w/café/日本.jpg"
+        );
+    }
+
+    #[test]
+    fn an_auto_variant_has_three_keys_the_fallback_without_extension() {
+        let card = spec("card", Format::Auto);
+        assert_eq!(
+            variant_keys(&card, "2024/red flower.JPG"),
+            [
+                "card/2024/red flower.avif",
+                "card/2024/red flower.webp",
+                "card/2024/red flower"
+            ]
         );
         assert_eq!(
-            variant_key(&spec("w", Format::Jpeg), "café/日本.png"),
-            "w/café/日本.jpg"
+            variant_key(&card, Output::Fallback, "x.tar.png"),
+            "card/x.tar"
         );
     }
 
@@ -183,5 +215,9 @@ mod tests {
         assert_eq!(spec_hash(&avif), unset);
         avif.effort = Some(5);
         assert_ne!(spec_hash(&avif), unset);
+        let mut auto = spec("thumb", Format::Auto);
+        let unset = spec_hash(&auto);
+        auto.effort = Some(crate::spec::DEFAULT_AVIF_EFFORT);
+        assert_eq!(spec_hash(&auto), unset, "auto resolves effort as avif does");
     }
 }

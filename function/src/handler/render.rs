@@ -163,6 +163,7 @@ mod tests {
             self.running.fetch_sub(1, Ordering::SeqCst);
             Ok(vec![Rendered {
                 name: "v".into(),
+                output: crate::spec::Output::Named(Format::Jpeg),
                 format: Format::Jpeg,
                 bytes: vec![1],
                 width: 1,

@@ -177,6 +177,7 @@ mod tests {
         let spec: VariantSpec = serde_json::from_str(r#"{"name":"t","width":8}"#).unwrap();
         let target = Target {
             spec: &spec,
+            output: crate::spec::Output::Named(crate::spec::Format::Jpeg),
             key: "t/a.jpg".into(),
             spec_hash: spec_hash(&spec),
         };

@@ -14,10 +14,7 @@ impl Features {
     /// What the variants of `config` need.
     pub fn for_config(config: &Config) -> Self {
         Features {
-            avif: config
-                .variants
-                .iter()
-                .any(|v| v.format == imgdeploy_function::spec::Format::Avif),
+            avif: config.variants.iter().any(|v| v.encodes_avif()),
         }
     }
 
@@ -39,7 +36,7 @@ impl Features {
             .windows(LIBAOM_ENCODER.len())
             .any(|w| w == LIBAOM_ENCODER);
         if self.avif && !has_avif {
-            return Err("a variant has format = \"avif\", but this bootstrap was built without the AVIF encoder: rebuild it with `imgdeploy build --avif` (or `imgdeploy build` beside this configuration)".into());
+            return Err("a variant encodes AVIF (format = \"avif\" or \"auto\"), but this bootstrap was built without the AVIF encoder: rebuild it with `imgdeploy build --avif` (or `imgdeploy build` beside this configuration)".into());
         }
         Ok(())
     }
@@ -66,6 +63,7 @@ mod tests {
         };
         assert_eq!(config("webp"), Features { avif: false });
         assert_eq!(config("avif"), Features { avif: true });
+        assert_eq!(config("auto"), Features { avif: true });
         assert_eq!(Features { avif: true }.cargo_list(), "lambda,avif");
         assert_eq!(Features::default().cargo_list(), "lambda");
     }

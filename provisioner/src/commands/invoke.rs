@@ -9,7 +9,7 @@ use crate::config::Config;
 use crate::local::{self, LocalRun};
 use crate::resources::Stack;
 use anyhow::{bail, Context, Result};
-use imgdeploy_function::handler::record::variant_key;
+use imgdeploy_function::handler::record::variant_keys;
 use imgdeploy_function::handler::sns_s3_event;
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
@@ -179,7 +179,7 @@ pub fn expected_variants(stack: &Stack<'_>, keys: &[String]) -> Vec<String> {
                 .config
                 .variants
                 .iter()
-                .map(move |v| variant_key(v, relative))
+                .flat_map(move |v| variant_keys(v, relative))
         })
         .collect()
 }

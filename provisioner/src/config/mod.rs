@@ -1,7 +1,7 @@
 //! `imgdeploy.toml`: parsing, defaults and validation. Every error names the file, the key and the fix.
 use crate::artifact::Arch;
 use imgdeploy_function::spec::OnDelete;
-use imgdeploy_function::spec::{Fit, Format, Limits, VariantSpec, DEFAULT_CACHE_CONTROL};
+use imgdeploy_function::spec::{Fit, Limits, VariantSpec, DEFAULT_CACHE_CONTROL};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

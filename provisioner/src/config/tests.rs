@@ -106,7 +106,7 @@ fn errors_name_file_key_and_fix() {
         ("[[variant]]\nname=\"a\"\nwidth=1\nheight=1\nbackground=\"red\"", "background"),
         ("[[variant]]\nname=\"a\"\nwidth=1\nheight=1\nfit=\"squash\"", "squash"),
         ("[[variant]]\nname=\"a\"\nwidth=1\nheight=1\ncolour=1", "colour"),
-        ("[[variant]]\nname=\"a\"\nwidth=1\nheight=1\neffort=4", "effort applies to format = \"avif\" only"),
+        ("[[variant]]\nname=\"a\"\nwidth=1\nheight=1\neffort=4", "effort applies to AVIF"),
         ("[[variant]]\nname=\"a\"\nwidth=1\nheight=1\nformat=\"avif\"\neffort=10", "use 0 (fastest) to 9"),
         ("", "[[variant]]"),
     ];
@@ -121,6 +121,11 @@ fn errors_name_file_key_and_fix() {
 #[test]
 fn inside_with_one_dimension_is_fine() {
     parse("[[variant]]\nname=\"w\"\nwidth=640\nfit=\"inside\"").unwrap();
+}
+
+#[test]
+fn an_auto_variant_takes_avif_effort() {
+    parse("[[variant]]\nname=\"w\"\nwidth=640\nfit=\"inside\"\nformat=\"auto\"\neffort=5").unwrap();
 }
 
 #[test]

@@ -211,12 +211,12 @@ impl Config {
                 return Err(err(i, "quality", format!("is {q}"), "use 1 to 100"));
             }
             match v.effort {
-                Some(_) if v.format != Format::Avif => {
+                Some(_) if !v.encodes_avif() => {
                     return Err(err(
                         i,
                         "effort",
                         format!("is set for format {:?}", v.format).to_lowercase(),
-                        "remove it: effort applies to format = \"avif\" only",
+                        "remove it: effort applies to AVIF (format = \"avif\" or \"auto\") only",
                     ))
                 }
                 Some(e) if e > 9 => {

@@ -12,15 +12,6 @@ use imgdeploy_function::spec::{Limits, VariantSpec};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-fn notice(key: &str, event_name: &str, etag: Option<&str>, sequencer: &str) -> Notice {
-    Notice {
-        key: key.into(),
-        event_name: event_name.into(),
-        etag: etag.map(str::to_owned),
-        sequencer: Some(sequencer.into()),
-    }
-}
-
 /// A CDN that records what it was asked to forget.
 #[derive(Default)]
 struct RecordingCdn(Mutex<Vec<Vec<String>>>);

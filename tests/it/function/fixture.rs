@@ -5,7 +5,7 @@
 use crate::harness::{self, moto_s3_iam as moto, Moto};
 use crate::stack::StackDir;
 use aws_sdk_s3::primitives::ByteStream;
-use imgdeploy_function::handler::{Handler, InvocationSummary, Outcome, RecordOutcome};
+use imgdeploy_function::handler::{Handler, InvocationSummary, Notice, Outcome, RecordOutcome};
 use imgdeploy_function::spec::{
     FunctionSettings, Limits, VariantSpec, DEFAULT_CACHE_CONTROL, DEFAULT_FAILURES_PREFIX,
 };
@@ -288,6 +288,16 @@ pub fn photo(width: u32, height: u32) -> Vec<u8> {
 }
 
 /// The one outcome of a one-record summary.
+/// One record of an S3 event as S3 sends it through SNS.
+pub fn notice(key: &str, event_name: &str, etag: Option<&str>, sequencer: &str) -> Notice {
+    Notice {
+        key: key.into(),
+        event_name: event_name.into(),
+        etag: etag.map(str::to_owned),
+        sequencer: Some(sequencer.into()),
+    }
+}
+
 pub fn only(summary: &InvocationSummary) -> &RecordOutcome {
     assert_eq!(summary.records.len(), 1, "{summary:#?}");
     &summary.records[0]

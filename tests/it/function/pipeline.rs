@@ -1,13 +1,13 @@
 //! The happy paths against moto: the deployed trigger shape (S3 -> SNS, keys with spaces and Unicode,
-//! the `s3:TestEvent`), a 48 MP photo, duplicate deliveries, and the keys and events the function must
-//! leave alone.
+//! the `s3:TestEvent`), a 48 MP photo, duplicate deliveries, the keys and events the function must
+//! leave alone, and a `format = "auto"` variant's three objects.
 use super::fixture::*;
 use crate::harness::{moto_s3_iam as moto, ACCOUNT};
 use aws_sdk_s3::types::{
     Event, FilterRule, FilterRuleName, NotificationConfiguration, NotificationConfigurationFilter,
     S3KeyFilter, TopicConfiguration,
 };
-use imgdeploy_function::handler::{sns_s3_event, Outcome};
+use imgdeploy_function::handler::{sns_event, sns_s3_event, Outcome};
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
 
@@ -275,4 +275,78 @@ async fn function_ignores_keys_outside_the_prefix_its_own_outputs_and_other_even
     assert!(f.keys(&f.processed).await.is_empty());
     assert!(f.keys(&f.backup).await.is_empty());
     assert!(f.reports(0).await.is_empty());
+}
+
+#[tokio::test]
+async fn function_writes_an_auto_variant_as_avif_webp_and_an_extensionless_jpeg_then_deletes_all_three(
+) {
+    let mut f = fixture("fn-auto").await;
+    // The fixture's policy grants the variant folders `thumb/` and `web/`: `web` becomes `auto`.
+    f.settings.variants = serde_json::from_value(json!([
+        {"name": "web", "width": 320, "fit": "inside", "format": "auto"}
+    ]))
+    .unwrap();
+    let key = "originals/2024/red flower.jpg";
+    let etag = f.upload(key, photo(640, 480)).await;
+    let handler = f.handler().await;
+    let summary = handler
+        .handle(sns_s3_event(&f.source, &[key]))
+        .await
+        .unwrap();
+    assert_eq!(summary.processed, 1, "{summary:#?}");
+    let objects = [
+        (
+            "web/2024/red flower.avif",
+            "image/avif",
+            &b"ftypavif"[..],
+            4,
+        ),
+        ("web/2024/red flower.webp", "image/webp", &b"WEBP"[..], 8),
+        ("web/2024/red flower", "image/jpeg", &b"\xFF\xD8\xFF"[..], 0),
+    ];
+    for (variant, content_type, magic, at) in objects {
+        let stored = f
+            .get(&f.processed, variant)
+            .await
+            .unwrap_or_else(|| panic!("missing {variant}"));
+        assert_eq!(
+            stored.content_type.as_deref(),
+            Some(content_type),
+            "{variant}"
+        );
+        assert_eq!(&stored.bytes[at..at + magic.len()], magic, "{variant}");
+        assert_eq!(stored.metadata["source-etag"], etag, "{variant}");
+        assert_eq!(
+            (
+                stored.metadata["width"].as_str(),
+                stored.metadata["height"].as_str()
+            ),
+            ("320", "240"),
+            "{variant}"
+        );
+    }
+    let fallback = f.get(&f.processed, objects[2].0).await.unwrap();
+    assert_eq!(image_size(&fallback.bytes), (320, 240));
+
+    f.s3.delete_object()
+        .bucket(&f.source)
+        .key(key)
+        .send()
+        .await
+        .unwrap();
+    let removed = notice(key, "ObjectRemoved:Delete", None, "0055AED6DCD90281F0");
+    let summary = handler
+        .handle(sns_event(&f.source, &[removed]))
+        .await
+        .unwrap();
+    let Outcome::Deleted { variants, .. } = &only(&summary).outcome else {
+        panic!("{summary:#?}")
+    };
+    let want: Vec<String> = objects.iter().map(|o| o.0.to_string()).collect();
+    assert_eq!(variants, &want);
+    assert!(
+        f.keys(&f.processed).await.is_empty(),
+        "{:?}",
+        f.keys(&f.processed).await
+    );
 }

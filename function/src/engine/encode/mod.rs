@@ -28,5 +28,10 @@ pub fn encode(img: &Pixels, spec: &VariantSpec) -> Result<Vec<u8>, EngineError> 
             name: spec.name.clone(),
             reason: NO_AVIF.into(),
         }),
+        // The engine encodes an `auto` variant as its three formats (`engine::negotiated`).
+        Format::Auto => Err(EngineError::Internal(format!(
+            "variant {:?}: format \"auto\" reached the encoder unresolved",
+            spec.name
+        ))),
     }
 }

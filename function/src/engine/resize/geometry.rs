@@ -95,7 +95,7 @@ fn validate_one(v: &VariantSpec) -> Result<Request, EngineError> {
         return Err(bad(format!("effort {} is outside 0..=9", v.effort())));
     }
     #[cfg(not(feature = "avif"))]
-    if v.format == crate::spec::Format::Avif {
+    if v.encodes_avif() {
         return Err(bad(crate::engine::encode::NO_AVIF.into()));
     }
     let background = match &v.background {

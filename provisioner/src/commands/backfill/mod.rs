@@ -25,7 +25,7 @@ use crate::resources::Stack;
 use anyhow::Result;
 use batch::BatchRun;
 use fanout::RemoteRun;
-use imgdeploy_function::handler::record::variant_key;
+use imgdeploy_function::handler::record::variant_keys;
 use plan::{BackfillPlan, Engine, Survey};
 use serde::Serialize;
 use serde_json::json;
@@ -198,7 +198,11 @@ async fn survey(stack: &Stack<'_>, prefixes: &[String]) -> Result<Survey> {
         let missing = config
             .variants
             .iter()
-            .filter(|v| !existing.contains(&variant_key(v, relative)))
+            .filter(|v| {
+                variant_keys(v, relative)
+                    .iter()
+                    .any(|k| !existing.contains(k))
+            })
             .count();
         to_process += (missing > 0) as usize;
         missing_variants += missing;

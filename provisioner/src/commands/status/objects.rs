@@ -5,7 +5,7 @@ use crate::aws::Explain;
 use crate::resources::bucket::list::list;
 use crate::resources::Stack;
 use anyhow::Result;
-use imgdeploy_function::handler::record::variant_key;
+use imgdeploy_function::handler::record::variant_keys;
 use imgdeploy_function::handler::report::report_key;
 use serde::Serialize;
 use serde_json::Value;
@@ -77,7 +77,11 @@ pub async fn count(
             let relative = &key[prefix.len()..];
             let missing: Vec<String> = variants
                 .iter()
-                .filter(|v| !processed.contains(&variant_key(v, relative)))
+                .filter(|v| {
+                    variant_keys(v, relative)
+                        .iter()
+                        .any(|k| !processed.contains(k))
+                })
                 .map(|v| v.name.clone())
                 .collect();
             (!missing.is_empty()).then(|| MissingVariants {

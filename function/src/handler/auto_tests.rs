@@ -1,0 +1,70 @@
+//! A `format = "auto"` variant through the handler, on the in-memory store: its three objects are
+//! written with their own content types, a missing one is remade, and a deletion removes all three.
+use super::storage::memory::Memory;
+use super::tests::on_store;
+use super::*;
+use serde_json::{json, Value};
+
+const SRC: &str = "src";
+const OUT: &str = "out";
+const KEY: &str = "originals/2024/a.jpg";
+const KEYS: [&str; 3] = ["card/2024/a.avif", "card/2024/a.webp", "card/2024/a"];
+
+fn event(name: &str) -> Value {
+    json!({"Records": [{"eventSource": "aws:s3", "eventName": name,
+                        "s3": {"bucket": {"name": SRC}, "object": {"key": KEY}}}]})
+}
+
+fn handler(memory: &Arc<Memory>) -> Handler {
+    let variants = json!([{"name": "card", "width": 8, "format": "auto"}]);
+    on_store(memory.clone(), variants).with_parallelism(1)
+}
+
+fn written(summary: &InvocationSummary) -> Vec<(String, String)> {
+    let Outcome::Processed { variants, .. } = &summary.records[0].outcome else {
+        panic!("{:?}", summary.records[0]);
+    };
+    variants
+        .iter()
+        .map(|v| (v.key.clone(), v.content_type.clone()))
+        .collect()
+}
+
+#[tokio::test]
+async fn an_auto_variant_is_three_objects_made_and_deleted_together() {
+    let memory = Arc::new(Memory::default());
+    memory.upload(SRC, KEY, b"a photo");
+    let h = handler(&memory);
+
+    let summary = h.handle(event("ObjectCreated:Put")).await.unwrap();
+    let types = ["image/avif", "image/webp", "image/jpeg"];
+    let want: Vec<(String, String)> = KEYS
+        .iter()
+        .zip(types)
+        .map(|(k, t)| (k.to_string(), t.to_string()))
+        .collect();
+    assert_eq!(written(&summary), want);
+    for key in KEYS {
+        let object = memory.object(OUT, key).unwrap_or_else(|| panic!("{key}"));
+        assert_eq!(object.body, b"a photo", "{key}");
+    }
+
+    // One of the three lost: the upload's next event remakes it.
+    memory.remove(OUT, KEYS[1]);
+    let summary = h.handle(event("ObjectCreated:Put")).await.unwrap();
+    assert!(written(&summary).contains(&want[1]), "{summary:?}");
+    assert!(memory.object(OUT, KEYS[1]).is_some());
+
+    memory.remove(SRC, KEY);
+    let summary = h.handle(event("ObjectRemoved:Delete")).await.unwrap();
+    let Outcome::Deleted { variants, .. } = &summary.records[0].outcome else {
+        panic!("{:?}", summary.records[0]);
+    };
+    assert_eq!(variants, &KEYS);
+    for key in KEYS {
+        assert!(
+            memory.object(OUT, key).is_none(),
+            "{key} outlived its original"
+        );
+    }
+}
