@@ -3,8 +3,10 @@
 Two steps, run by scripts/demo.sh with the test venv's Python (boto3):
 
   contact_sheet.py fetch --endpoint-url URL --config examples/imgdeploy.toml --out demo-out
-      downloads every original (under the source prefix) and every variant from the stack's buckets
-      into OUT/images/, prints one line per image (dimensions, bytes) and writes OUT/manifest.json;
+      downloads every original (under the source prefix) and, from the function's manifest of each
+      (_manifests/<stem>.json), every variant it lists, into OUT/images/; checks that the manifest
+      names each configured variant with its file's real size and type; prints one line per image
+      (dimensions, bytes) and writes OUT/manifest.json;
   contact_sheet.py html --out demo-out
       writes OUT/index.html from the manifest; the images sit next to it, so it works from file://.
 
@@ -21,7 +23,6 @@ import tomllib
 import urllib.parse
 from pathlib import Path
 
-EXTENSIONS = {"jpeg": "jpg", "png": "png", "webp": "webp", "avif": "avif"}
 
 
 def dimensions(data: bytes) -> tuple[int, int] | None:
@@ -69,12 +70,12 @@ def human(n: int) -> str:
     return f"{n / 1024 / 1024:.1f} MiB"
 
 
-def variant_key(name: str, fmt: str, relative: str) -> str:
-    """The function's rule: `<variant>/<key relative to the prefix, with the variant's extension>`."""
+def manifest_key(relative: str) -> str:
+    """The function's rule: `_manifests/<key relative to the prefix, without its extension>.json`."""
     folder, _, file = relative.rpartition("/")
     dot = file.rfind(".")
     stem = file[:dot] if dot > 0 else file
-    return f"{name}/{folder + '/' if folder else ''}{stem}.{EXTENSIONS[fmt]}"
+    return f"_manifests/{folder + '/' if folder else ''}{stem}.json"
 
 
 def fetch(args: argparse.Namespace) -> int:
@@ -84,7 +85,7 @@ def fetch(args: argparse.Namespace) -> int:
     config = tomllib.loads(Path(args.config).read_text(encoding="utf-8"))
     stack = config["stack"]["name"]
     prefix = config.get("source", {}).get("prefix", "originals/")
-    variants = [(v["name"], v.get("format", "jpeg")) for v in config.get("variant", [])]
+    variants = [v["name"] for v in config.get("variant", [])]
     s3 = boto3.client(
         "s3",
         endpoint_url=args.endpoint_url,
@@ -118,22 +119,37 @@ def fetch(args: argparse.Namespace) -> int:
     for key in sorted(keys):
         original = download(originals_bucket, key)
         print(f"      {key:<44} {original['width']:>5}x{original['height']:<5} {human(original['bytes']):>10}")
-        relative = key[len(prefix):]
+        mkey = manifest_key(key[len(prefix):])
+        try:
+            listed = json.loads(s3.get_object(Bucket=processed_bucket, Key=mkey)["Body"].read())
+        except s3.exceptions.NoSuchKey:
+            print(f"        {mkey} MISSING")
+            missing += len(variants)
+            entries.append({"original": original, "variants": []})
+            continue
+        original["placeholder"] = (listed.get("placeholder") or {}).get("colour")
+        by_name = {v["name"]: v for v in listed["variants"]}
         outputs = []
-        for name, fmt in variants:
-            vkey = variant_key(name, fmt, relative)
-            try:
-                v = download(processed_bucket, vkey)
-            except s3.exceptions.NoSuchKey:
-                print(f"        {name:<8} {vkey:<34} MISSING")
+        for name in variants:
+            if name not in by_name:
+                print(f"        {name:<8} not in {mkey}: MISSING")
                 missing += 1
                 continue
+            entry = by_name[name]
+            # The variant's own path: its one file, or the fallback of an `auto` variant.
+            vkey = urllib.parse.unquote(entry["path"][1:])
+            file = next(f for f in entry["files"] if f["path"] == entry["path"])
+            v = download(processed_bucket, vkey)
+            if (v["width"], v["height"], v["bytes"]) != (entry["width"], entry["height"], file["bytes"]):
+                print(f"        {name:<8} {vkey}: the manifest says {entry['width']}x{entry['height']}, "
+                      f"{file['bytes']} bytes; the file is {v['width']}x{v['height']}, {v['bytes']} bytes")
+                missing += 1
             v["variant"] = name
             outputs.append(v)
             size = f"{v['width']}x{v['height']}" if v["width"] else "?"
             print(f"        {name:<8} {vkey:<34} {size:>11} {human(v['bytes']):>10}")
         entries.append({"original": original, "variants": outputs})
-    manifest = {"stack": stack, "prefix": prefix, "variants": [n for n, _ in variants], "photos": entries}
+    manifest = {"stack": stack, "prefix": prefix, "variants": variants, "photos": entries}
     (out / "manifest.json").write_text(json.dumps(manifest, indent=2), encoding="utf-8")
     total = sum(len(e["variants"]) for e in entries)
     print(f"      {len(entries)} originals, {total} variants, {missing} missing")
@@ -187,9 +203,12 @@ function wrote ({variant_names}). Sizes are the files' own pixel dimensions and 
 def figure(entry: dict, label: str, css: str) -> str:
     src = urllib.parse.quote(entry["file"])
     size = f"{entry['width']}x{entry['height']}" if entry.get("width") else "?"
+    colour = html.escape(entry.get("placeholder") or "")
+    # The manifest's placeholder colour, as a page would paint it before the picture loads.
+    swatch = f' &middot; <span style="background:{colour}">&nbsp;&nbsp;&nbsp;</span> {colour}' if colour else ""
     return (
         f'<figure class="{css}"><img src="{html.escape(src)}" alt="{html.escape(label)}">'
-        f"<figcaption><b>{html.escape(label)}</b> {size} &middot; {human(entry['bytes'])}"
+        f"<figcaption><b>{html.escape(label)}</b> {size} &middot; {human(entry['bytes'])}{swatch}"
         f"<br>{html.escape(entry['key'])}</figcaption></figure>"
     )
 

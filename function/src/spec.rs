@@ -254,6 +254,8 @@ impl OnDelete {
 /// overwritten.
 pub const DEFAULT_CACHE_CONTROL: &str = "public, max-age=86400, s-maxage=31536000";
 pub const DEFAULT_FAILURES_PREFIX: &str = "_failures/";
+/// Where the function writes each original's manifest in the processed bucket (`handler::manifest`).
+pub const MANIFESTS_PREFIX: &str = "_manifests/";
 
 /// Environment variable names; the provisioner writes them, the function reads them.
 pub mod env {

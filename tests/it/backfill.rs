@@ -21,6 +21,17 @@ fn objects(moto: &Moto, bucket: &str) -> BTreeMap<String, String> {
     })
 }
 
+/// An object's bytes.
+fn get(moto: &Moto, bucket: &str, key: &str) -> Vec<u8> {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let s3 = moto.s3().await;
+        let out = s3.get_object().bucket(bucket).key(key).send().await;
+        let body = out.unwrap_or_else(|e| panic!("{key}: {e:?}")).body;
+        body.collect().await.unwrap().into_bytes().to_vec()
+    })
+}
+
 fn names(records: &Value) -> Vec<Vec<String>> {
     records
         .as_array()
@@ -106,8 +117,10 @@ fn backfill_fills_in_every_variant_once_then_only_a_new_one() {
     for key in [
         "thumb/sunset.jpg",
         "web/sunset.webp",
+        "_manifests/sunset.json",
         "thumb/2024/wine.jpg",
         "web/2024/wine.webp",
+        "_manifests/2024/wine.json",
     ] {
         assert!(after.contains_key(key), "{key}: {after:#?}");
     }
@@ -145,10 +158,23 @@ fn backfill_fills_in_every_variant_once_then_only_a_new_one() {
     assert_eq!(third["missing_variants"], 5, "{third:#}");
     assert_eq!(names(&third["result"]["records"]), [["small"], ["small"]]);
     let last = objects(moto, &processed);
-    for (key, etag) in &after {
+    for (key, etag) in after.iter().filter(|(k, _)| !k.starts_with("_manifests/")) {
         assert_eq!(last.get(key), Some(etag), "{key} was rewritten");
     }
     assert!(last.contains_key("small/sunset.jpg") && last.contains_key("small/2024/wine.jpg"));
+    // The manifests, which list every variant, were written again with the new one.
+    for manifest in ["_manifests/sunset.json", "_manifests/2024/wine.json"] {
+        assert_ne!(last.get(manifest), after.get(manifest), "{manifest}");
+        let listed: serde_json::Value =
+            serde_json::from_slice(&get(moto, &processed, manifest)).unwrap();
+        let names: Vec<&str> = listed["variants"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v["name"].as_str().unwrap())
+            .collect();
+        assert_eq!(names, ["thumb", "web", "small"], "{manifest}");
+    }
     s.ok(moto, &["teardown", "--yes", "--delete-data"]);
 }
 

@@ -304,10 +304,12 @@ fn check_resources(r: &Value, n: &str, memory: i64) {
                     .as_str()
                     .unwrap();
                 assert!(source.contains(":distribution/"), "{source}");
-                // Only what is served: the variant folders (never `_failures/`), the originals' prefix.
+                // Only what is served: the variant folders and the manifests (never `_failures/`),
+                // the originals' prefix.
                 let expect = serde_json::json!([
                     format!("arn:aws:s3:::{n}-processed/thumb/*"),
-                    format!("arn:aws:s3:::{n}-processed/web/*")
+                    format!("arn:aws:s3:::{n}-processed/web/*"),
+                    format!("arn:aws:s3:::{n}-processed/_manifests/*")
                 ]);
                 assert_eq!(cdn["Resource"], expect, "{b}");
             }

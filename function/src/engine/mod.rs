@@ -13,10 +13,14 @@
 //! - `encode/`: by format, `jpeg/` (our parallel progressive encoder, `parallel/`, beside mozjpeg,
 //!   `libjpeg.rs`), `png.rs`, `webp.rs`.
 //!
+//! A `format = "auto"` variant is resampled once and encoded as AVIF, WebP and a JPEG (or PNG with
+//! alpha) fallback, in parallel (`negotiated`).
+//!
 //! Beside them: `pixels.rs` (the in-memory picture), `scratch.rs` (buffer reuse across renders),
-//! `error.rs`. A kernel written for one instruction set has a file of its own, and the `mod.rs` beside
-//! it picks one (`decode/png/pipe/paeth/`, `decode/jpeg/parallel/put/`). No module imports from a module
-//! that imports it (tests/engine_layout.rs checks). Every `Rendered` names the decoder that ran;
+//! `error.rs`, and `placeholder.rs` (the manifest's ThumbHash, from a small rendering). A kernel written
+//! for one instruction set has a file of its own, and the `mod.rs` beside it picks one
+//! (`decode/png/pipe/paeth/`, `decode/jpeg/parallel/put/`). No module imports from a module that
+//! imports it (tests/engine_layout.rs checks). Every `Rendered` names the decoder that ran;
 //! `IMGDEPLOY_DECODER=library` forces libjpeg-turbo and the `png` crate. Measurements behind the
 //! design: docs/engine-notes.md.
 mod colour;
@@ -24,6 +28,7 @@ mod decode;
 mod encode;
 mod error;
 mod pixels;
+pub mod placeholder;
 mod resize;
 mod scratch;
 

@@ -1,5 +1,6 @@
 //! A `format = "auto"` variant through the handler, on the in-memory store: its three objects are
-//! written with their own content types, a missing one is remade, and a deletion removes all three.
+//! written with their own content types and listed in the manifest, a missing one is remade, and a
+//! deletion removes all three and the manifest.
 use super::storage::memory::Memory;
 use super::tests::on_store;
 use super::*;
@@ -9,6 +10,7 @@ const SRC: &str = "src";
 const OUT: &str = "out";
 const KEY: &str = "originals/2024/a.jpg";
 const KEYS: [&str; 3] = ["card/2024/a.avif", "card/2024/a.webp", "card/2024/a"];
+const MANIFEST: &str = "_manifests/2024/a.json";
 
 fn event(name: &str) -> Value {
     json!({"Records": [{"eventSource": "aws:s3", "eventName": name,
@@ -48,20 +50,46 @@ async fn an_auto_variant_is_three_objects_made_and_deleted_together() {
         let object = memory.object(OUT, key).unwrap_or_else(|| panic!("{key}"));
         assert_eq!(object.body, b"a photo", "{key}");
     }
+    let manifest: manifest::Manifest =
+        serde_json::from_slice(&memory.object(OUT, MANIFEST).unwrap().body).unwrap();
+    assert_eq!(manifest.variants.len(), 1);
+    let card = &manifest.variants[0];
+    assert_eq!(card.path, "/card/2024/a", "the negotiated path");
+    let files: Vec<(&str, &str, u64)> = card
+        .files
+        .iter()
+        .map(|f| (f.path.as_str(), f.content_type.as_str(), f.bytes))
+        .collect();
+    assert_eq!(
+        files,
+        [
+            ("/card/2024/a.avif", "image/avif", 7),
+            ("/card/2024/a.webp", "image/webp", 7),
+            ("/card/2024/a", "image/jpeg", 7)
+        ]
+    );
 
-    // One of the three lost: the upload's next event remakes it.
+    // One of the three lost: the upload's next event remakes it; a lost manifest is written again
+    // from what is in place, without rendering.
     memory.remove(OUT, KEYS[1]);
     let summary = h.handle(event("ObjectCreated:Put")).await.unwrap();
     assert!(written(&summary).contains(&want[1]), "{summary:?}");
     assert!(memory.object(OUT, KEYS[1]).is_some());
+    memory.remove(OUT, MANIFEST);
+    let summary = h.handle(event("ObjectCreated:Put")).await.unwrap();
+    assert!(written(&summary).is_empty(), "{summary:?}");
+    let again: manifest::Manifest =
+        serde_json::from_slice(&memory.object(OUT, MANIFEST).unwrap().body).unwrap();
+    assert_eq!(again, manifest);
 
     memory.remove(SRC, KEY);
     let summary = h.handle(event("ObjectRemoved:Delete")).await.unwrap();
     let Outcome::Deleted { variants, .. } = &summary.records[0].outcome else {
         panic!("{:?}", summary.records[0]);
     };
-    assert_eq!(variants, &KEYS);
-    for key in KEYS {
+    assert_eq!(variants[..3], KEYS);
+    assert_eq!(variants[3], MANIFEST);
+    for key in KEYS.iter().chain([&MANIFEST]) {
         assert!(
             memory.object(OUT, key).is_none(),
             "{key} outlived its original"

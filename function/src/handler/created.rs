@@ -3,8 +3,9 @@
 //! conditional writes of the variants (see `write`). The original is only ever read and copied. A permanent failure ends in a
 //! failure report; anything a retry may heal comes back as an error, which fails the invocation.
 use super::event::ObjectRef;
-use super::outcome::{Outcome, VariantWritten};
-use super::record::{self, fail, gone, too_large, Target};
+use super::manifest::{self, SourceEntry};
+use super::outcome::{ManifestWritten, Outcome, VariantWritten};
+use super::record::{self, fail, gone, too_large, Derived, Target};
 use super::storage::{self, Body, Condition, Put, StoreError};
 use super::write::{self, Source, Written};
 use super::{report, Handler, RetryCause};
@@ -43,10 +44,15 @@ pub async fn process(
         return too_large(h, obj, etag, head.size, cap).await;
     }
     let targets = Target::all(h, relative);
-    let found = futures::future::try_join_all(
-        targets
-            .iter()
-            .map(|t| storage::head_output(store, &settings.processed_bucket, &t.key)),
+    let manifest = manifest::derived(&h.variants, relative);
+    let bucket = &settings.processed_bucket;
+    let (found, found_manifest) = futures::future::try_join(
+        futures::future::try_join_all(
+            targets
+                .iter()
+                .map(|t| storage::head_output(store, bucket, &t.key)),
+        ),
+        storage::head_output(store, bucket, &manifest.key),
     )
     .await?;
     // Only what is missing or stale is rendered: a variant added to the configuration is made alone,
@@ -58,7 +64,10 @@ pub async fn process(
                 .is_some_and(|f| targets[i].made_from(f, &etag))
         })
         .collect();
-    if needed.is_empty() && !targets.is_empty() {
+    let manifest_current = found_manifest
+        .as_ref()
+        .is_some_and(|f| manifest.made_from(f, &etag));
+    if needed.is_empty() && manifest_current && !targets.is_empty() {
         let reason =
             "every variant already exists for this source ETag and variant spec".to_owned();
         return Ok(Outcome::Skipped { etag, reason });
@@ -87,33 +96,47 @@ pub async fn process(
         Err(e) => return Err(e.into()),
     };
     let bytes_in = input.len() as u64;
+    let dimensions = h.renderer.dimensions(&input);
+    let source_entry = SourceEntry {
+        key: obj.key.clone(),
+        etag: etag.clone(),
+        format: crate::engine::probe(&input)
+            .ok()
+            .map(|i| i.format.to_owned()),
+        width: dimensions.map(|d| d.0),
+        height: dimensions.map(|d| d.1),
+    };
     let rendering = Instant::now();
-    // An `auto` variant's objects are rendered together: one missing or stale renders all three.
-    let specs = if needed.len() == targets.len() {
-        h.variants.clone()
+    let rendered = if needed.is_empty() {
+        Vec::new() // only the manifest is missing or stale
     } else {
-        let mut specs: Vec<_> = needed.iter().map(|&i| targets[i].spec.clone()).collect();
-        specs.dedup_by(|a, b| a.name == b.name);
-        Arc::new(specs)
-    };
-    let render = h
-        .budget
-        .render(h.renderer.clone(), Arc::new(input), specs, settings.limits);
-    let rendered = match deadline.map(time_left) {
-        None => render.await,
-        Some(left) => match tokio::time::timeout(left, render).await {
+        // An `auto` variant's objects are rendered together: one missing or stale renders all three.
+        let specs = if needed.len() == targets.len() {
+            h.variants.clone()
+        } else {
+            let mut specs: Vec<_> = needed.iter().map(|&i| targets[i].spec.clone()).collect();
+            specs.dedup_by(|a, b| a.name == b.name);
+            Arc::new(specs)
+        };
+        let render = h
+            .budget
+            .render(h.renderer.clone(), Arc::new(input), specs, settings.limits);
+        let rendered = match deadline.map(time_left) {
+            None => render.await,
+            Some(left) => match tokio::time::timeout(left, render).await {
+                Ok(rendered) => rendered,
+                Err(_) => return too_slow(h, obj, etag, left).await,
+            },
+        };
+        match rendered {
             Ok(rendered) => rendered,
-            Err(_) => return too_slow(h, obj, etag, left).await,
-        },
-    };
-    let render_millis = rendering.elapsed().as_secs_f64() * 1000.0;
-    let rendered = match rendered {
-        Ok(rendered) => rendered,
-        Err(e) => {
-            let message = format!("s3://{}/{}: {}", obj.bucket, obj.key, e.message);
-            return fail(h, obj, Some(etag), &e.kind, message).await;
+            Err(e) => {
+                let message = format!("s3://{}/{}: {}", obj.bucket, obj.key, e.message);
+                return fail(h, obj, Some(etag), &e.kind, message).await;
+            }
         }
     };
+    let render_millis = rendering.elapsed().as_secs_f64() * 1000.0;
     let decoder = rendered
         .first()
         .map(|r| r.decoder.name().to_owned())
@@ -192,6 +215,23 @@ pub async fn process(
         let reason = format!("superseded: {}", superseded.join("; "));
         return Ok(Outcome::Skipped { etag, reason });
     }
+    // A newer upload owns some of the objects: its own event writes the manifest.
+    let manifest = match superseded.is_empty() {
+        true => {
+            let current = (&manifest, found_manifest);
+            write_manifest(
+                h,
+                &source,
+                current,
+                source_entry,
+                &targets,
+                &rendered,
+                &found,
+            )
+            .await?
+        }
+        false => None,
+    };
     report::clear(&h.report_destination(), &obj.key).await?;
     let bytes_out = written.iter().map(|v| v.bytes).sum();
     Ok(Outcome::Processed {
@@ -203,7 +243,55 @@ pub async fn process(
         millis: started.elapsed().as_secs_f64() * 1000.0,
         render_millis,
         decoder,
+        manifest,
     })
+}
+
+/// Writes the manifest of the objects now in place (`manifest`); `None` when one of them could not
+/// be read back (then the next event or backfill writes it).
+async fn write_manifest(
+    h: &Handler,
+    source: &Source<'_>,
+    (manifest, found): (&Derived, Option<storage::Head>),
+    source_entry: SourceEntry,
+    targets: &[Target<'_>],
+    rendered: &[crate::engine::Rendered],
+    heads: &[Option<storage::Head>],
+) -> Result<Option<ManifestWritten>, RetryCause> {
+    let bucket = &h.settings.processed_bucket;
+    let Some(files) = manifest::files(targets, rendered, heads) else {
+        tracing::warn!(key = %manifest.key, "a variant object is neither rendered nor found: manifest not written");
+        return Ok(None);
+    };
+    let placeholder = match manifest::placeholder_source(&files) {
+        Some(file) => manifest::placeholder_of(h.store.as_ref(), bucket, file).await?,
+        None => None,
+    };
+    let (width, height) = (source_entry.width, source_entry.height);
+    let body = serde_json::to_vec(&manifest::build(source_entry, &files, placeholder))
+        .expect("a manifest serializes");
+    let bytes = body.len() as u64;
+    let metadata = write::metadata(source, manifest, width.unwrap_or(0), height.unwrap_or(0));
+    let put = |condition: Condition| Put {
+        bucket,
+        key: &manifest.key,
+        body: body.clone(),
+        content_type: manifest::CONTENT_TYPE,
+        cache_control: Some(&h.settings.cache_control),
+        metadata: metadata.clone(),
+        condition,
+    };
+    let replaced =
+        match write::variant(h.store.as_ref(), bucket, manifest, source, found, put).await? {
+            Written::Superseded(_) => return Ok(None),
+            Written::Replaced => true,
+            Written::Created | Written::Unchanged => false,
+        };
+    Ok(Some(ManifestWritten {
+        key: manifest.key.clone(),
+        bytes,
+        replaced,
+    }))
 }
 
 /// The render's share of the time left before `deadline`: all of it but [`WRITE_RESERVE`].

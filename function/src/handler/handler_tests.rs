@@ -177,7 +177,11 @@ async fn a_503_fails_the_invocation_and_the_retry_succeeds() {
     assert_eq!(backup_bucket.as_deref(), Some("backup"));
     let keys: Vec<&str> = variants.iter().map(|v| v.key.as_str()).collect();
     assert_eq!(keys, ["thumb/a.jpg", "web/a.webp"]);
-    assert_eq!(rules[4].num_calls(), 2, "two variants written");
+    assert_eq!(
+        rules[4].num_calls(),
+        3,
+        "two variants and the manifest written"
+    );
     assert_eq!(rules[2].num_calls(), 1, "one backup copy");
     assert_eq!(publish.num_calls(), 0, "no failure reported");
 }
@@ -300,7 +304,7 @@ async fn a_processed_bucket_without_list_permission_still_gets_its_variants() {
         .await
         .unwrap();
     assert_eq!(summary.processed, 1, "{summary:#?}");
-    assert_eq!(rules[4].num_calls(), 2);
+    assert_eq!(rules[4].num_calls(), 3, "two variants and the manifest");
     // Each variant was written with If-None-Match (nothing could be read, so nothing is replaced).
     let Outcome::Processed { variants, .. } = &summary.records[0].outcome else {
         panic!("{summary:#?}")

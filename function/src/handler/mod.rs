@@ -9,6 +9,7 @@ pub mod batch;
 pub mod created;
 pub mod event;
 pub mod invalidate;
+pub mod manifest;
 pub mod outcome;
 pub mod record;
 pub mod removed;

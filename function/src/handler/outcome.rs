@@ -48,11 +48,15 @@ pub enum Outcome {
         /// "png-crate", "image"; empty from a function older than the field).
         #[serde(default)]
         decoder: String,
+        /// The original's manifest (`None` from a function older than manifests, or when a newer
+        /// upload owns some of the objects).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        manifest: Option<ManifestWritten>,
     },
     /// Nothing to do: every variant already existed for this source ETag (a duplicate delivery), or a
     /// newer upload of the key owns them (a late or stale event).
     Skipped { etag: String, reason: String },
-    /// The original was deleted: these variants were deleted with it (`kept`: made from a newer upload
+    /// The original was deleted: these variant objects (and its manifest) were deleted with it (`kept`: made from a newer upload
     /// of the key, left alone).
     Deleted {
         variants: Vec<String>,
@@ -83,15 +87,33 @@ impl Outcome {
     /// version, or deleted.
     pub fn stale_keys(&self) -> Vec<&str> {
         match self {
-            Outcome::Processed { variants, .. } => variants
+            Outcome::Processed {
+                variants, manifest, ..
+            } => variants
                 .iter()
                 .filter(|v| v.replaced)
                 .map(|v| v.key.as_str())
+                .chain(
+                    manifest
+                        .iter()
+                        .filter(|m| m.replaced)
+                        .map(|m| m.key.as_str()),
+                )
                 .collect(),
             Outcome::Deleted { variants, .. } => variants.iter().map(String::as_str).collect(),
             _ => Vec::new(),
         }
     }
+}
+
+/// The manifest written beside the variants (`handler::manifest`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ManifestWritten {
+    pub key: String,
+    pub bytes: u64,
+    /// Written over the manifest of an older version of the original (or of older settings).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub replaced: bool,
 }
 
 /// One variant object written to the processed bucket.

@@ -18,13 +18,34 @@ pub mod meta {
     pub const VARIANT_SPEC: &str = "variant-spec";
 }
 
+/// An object the function derives from an original (a variant's object, the manifest): where it
+/// lives, and the fingerprint of the settings it is made with.
+pub struct Derived {
+    pub key: String,
+    /// A changed fingerprint is not "already done".
+    pub spec_hash: String,
+}
+
+impl Derived {
+    /// `head` is this object, made from the source version `etag` with the current settings.
+    pub fn made_from(&self, head: &Head, etag: &str) -> bool {
+        head.metadata.get(meta::SOURCE_ETAG).map(String::as_str) == Some(etag)
+            && head.metadata.get(meta::VARIANT_SPEC) == Some(&self.spec_hash)
+    }
+}
+
 /// One object of a variant in the processed bucket (`format = "auto"` has three).
 pub struct Target<'a> {
     pub spec: &'a VariantSpec,
     pub output: Output,
-    pub key: String,
-    /// Fingerprint of the variant's settings: a changed spec is not "already done".
-    pub spec_hash: String,
+    pub derived: Derived,
+}
+
+impl std::ops::Deref for Target<'_> {
+    type Target = Derived;
+    fn deref(&self) -> &Derived {
+        &self.derived
+    }
 }
 
 impl Target<'_> {
@@ -35,17 +56,13 @@ impl Target<'_> {
                 spec.outputs().iter().map(move |&output| Target {
                     spec,
                     output,
-                    key: variant_key(spec, output, relative),
-                    spec_hash: spec_hash(spec),
+                    derived: Derived {
+                        key: variant_key(spec, output, relative),
+                        spec_hash: spec_hash(spec),
+                    },
                 })
             })
             .collect()
-    }
-
-    /// `head` is this variant, made from the source version `etag` with the current settings.
-    pub fn made_from(&self, head: &Head, etag: &str) -> bool {
-        head.metadata.get(meta::SOURCE_ETAG).map(String::as_str) == Some(etag)
-            && head.metadata.get(meta::VARIANT_SPEC) == Some(&self.spec_hash)
     }
 }
 
@@ -60,6 +77,11 @@ pub fn variant_keys(spec: &VariantSpec, relative: &str) -> Vec<String> {
 /// `<variant name>/<key relative to the source prefix, its extension replaced by the output's suffix>`:
 /// `.webp`, or none for the fallback of `format = "auto"`.
 pub fn variant_key(spec: &VariantSpec, output: Output, relative: &str) -> String {
+    format!("{}/{}{}", spec.name, stem_path(relative), output.suffix())
+}
+
+/// `relative` without its file's extension: `2024/a.jpg` is `2024/a`.
+pub fn stem_path(relative: &str) -> String {
     let (dir, file) = match relative.rsplit_once('/') {
         Some((dir, file)) => (format!("{dir}/"), file),
         None => (String::new(), relative),
@@ -68,7 +90,7 @@ pub fn variant_key(spec: &VariantSpec, output: Output, relative: &str) -> String
         Some(dot) if dot > 0 => &file[..dot],
         _ => file,
     };
-    format!("{}/{dir}{stem}{}", spec.name, output.suffix())
+    format!("{dir}{stem}")
 }
 
 /// FNV-1a (64 bit) of the variant's JSON with its defaults resolved: stable across builds and Rust
@@ -79,8 +101,12 @@ pub fn spec_hash(spec: &VariantSpec) -> String {
     if spec.encodes_avif() {
         resolved.effort = Some(spec.effort());
     }
-    let json = serde_json::to_string(&resolved).expect("a variant serializes");
-    let hash = json.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+    fnv(&serde_json::to_string(&resolved).expect("a variant serializes"))
+}
+
+/// FNV-1a (64 bit) of `text`, as 16 hex digits.
+pub fn fnv(text: &str) -> String {
+    let hash = text.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
         (h ^ b as u64).wrapping_mul(0x0100_0000_01b3)
     });
     format!("{hash:016x}")

@@ -1,4 +1,4 @@
-//! A deleted original: its variants and its failure report go (`[source] on_delete =
+//! A deleted original: its variants, its manifest and its failure report go (`[source] on_delete =
 //! "delete-variants"`, the default), the backup keeps its copy, and the handler invalidates the deleted
 //! variants on the CDN once per invocation. A deletion event can arrive after a newer upload of the
 //! same key: the original is then there again, and its variants are left to it. Variants made from a
@@ -8,6 +8,7 @@
 //! that no interleaving leaves a live original without variants.
 use super::created;
 use super::event::{ObjectRef, Sequencer};
+use super::manifest;
 use super::outcome::Outcome;
 use super::record::{meta, Target};
 use super::storage::{self, StoreError};
@@ -38,7 +39,9 @@ pub async fn process(
     let bucket = &h.settings.processed_bucket;
     let mut deleted = Vec::new();
     let mut kept = Vec::new();
-    for target in Target::all(h, relative) {
+    // Every variant's objects, then the manifest, which lists them.
+    let objects = Target::all(h, relative).into_iter().map(|t| t.derived);
+    for target in objects.chain([manifest::derived(&h.variants, relative)]) {
         let Some(found) = storage::head_output(store, bucket, &target.key).await? else {
             continue;
         };

@@ -9,7 +9,7 @@
 //! - otherwise this render replaces it, provided this source version is still the original's current
 //!   one; when either side has no sequencer (a backfill), the original is read again to know that.
 use super::event::Sequencer;
-use super::record::{meta, Target};
+use super::record::{meta, Derived};
 use super::storage::{self, Condition, Head, Put, Store, StoreError};
 use std::collections::HashMap;
 
@@ -45,7 +45,7 @@ enum Decision {
     ReplaceIfCurrent(String),
 }
 
-fn decide(found: Option<&Head>, target: &Target, source: &Source) -> Decision {
+fn decide(found: Option<&Head>, target: &Derived, source: &Source) -> Decision {
     let Some(found) = found else {
         return Decision::Write(Condition::Absent);
     };
@@ -74,12 +74,12 @@ fn decide(found: Option<&Head>, target: &Target, source: &Source) -> Decision {
 /// Tries before giving up on a key that keeps changing under the write (each try is a lost race).
 const TRIES: usize = 8;
 
-/// Writes `body` as `target`'s variant of `source`, conditionally, as the module doc describes.
-/// `found` is the variant as read earlier (the duplicate check), `None` if absent.
+/// Writes `target` (a variant's object, or the manifest) made from `source`, conditionally, as the
+/// module doc describes. `found` is the object as read earlier (the duplicate check), `None` if absent.
 pub async fn variant<'p>(
     store: &dyn Store,
     bucket: &str,
-    target: &Target<'_>,
+    target: &Derived,
     source: &Source<'_>,
     found: Option<Head>,
     write: impl Fn(Condition) -> Put<'p>,
@@ -126,7 +126,7 @@ pub async fn variant<'p>(
 /// The metadata of a variant made from `source`.
 pub fn metadata(
     source: &Source,
-    target: &Target,
+    target: &Derived,
     width: u32,
     height: u32,
 ) -> HashMap<String, String> {
@@ -168,6 +168,7 @@ mod tests {
         Head {
             etag: format!("variant-of-{etag}"),
             size: 1,
+            content_type: None,
             metadata,
         }
     }
@@ -175,9 +176,7 @@ mod tests {
     #[test]
     fn decisions_follow_source_version_and_sequencer() {
         let spec: VariantSpec = serde_json::from_str(r#"{"name":"t","width":8}"#).unwrap();
-        let target = Target {
-            spec: &spec,
-            output: crate::spec::Output::Named(crate::spec::Format::Jpeg),
+        let target = Derived {
             key: "t/a.jpg".into(),
             spec_hash: spec_hash(&spec),
         };

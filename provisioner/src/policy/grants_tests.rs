@@ -11,18 +11,14 @@ const DIST: &str = "arn:aws:cloudfront::123456789012:distribution/E2EXAMPLE";
 
 fn policy(backup: bool, cdn: bool) -> Value {
     acme(backup)
-        .with_outputs([
-            "thumb/".to_string(),
-            "web/".to_string(),
-            "_failures/".to_string(),
-            "_backfill/".to_string(),
-        ])
+        .with_variants(["thumb", "web"])
         .function_access(cdn.then_some(DIST))
 }
 
 const ORIGINAL: &str = "arn:aws:s3:::acme-originals/originals/2024/red flower.jpg";
 const VARIANT: &str = "arn:aws:s3:::acme-processed/thumb/2024/red flower.webp";
 const REPORT: &str = "arn:aws:s3:::acme-processed/_failures/originals/2024/red flower.jpg.json";
+const MANIFEST: &str = "arn:aws:s3:::acme-processed/_manifests/2024/red flower.json";
 const BACKUP: &str = "arn:aws:s3:::acme-backup/originals/2024/red flower.jpg";
 const FUNCTION: &str = "arn:aws:lambda:eu-west-1:123456789012:function:acme-variants";
 const CHUNK_RECORD: &str = "arn:aws:s3:::acme-processed/_backfill/b1/chunks/00000003.json";
@@ -95,6 +91,28 @@ fn every_call_the_function_makes() -> Vec<Needs> {
             vec![
                 ("s3:DeleteObject", VARIANT, vec![]),
                 ("s3:GetObject", VARIANT, vec![]),
+            ],
+        ),
+        (
+            "GetObject of the smallest variant (If-Match), for a rewritten manifest's placeholder",
+            vec![("s3:GetObject", VARIANT, vec![])],
+        ),
+        (
+            "HeadObject of a manifest",
+            vec![("s3:GetObject", MANIFEST, vec![])],
+        ),
+        (
+            "PutObject of a manifest, If-None-Match: * or If-Match",
+            vec![
+                ("s3:PutObject", MANIFEST, vec![]),
+                ("s3:GetObject", MANIFEST, vec![]),
+            ],
+        ),
+        (
+            "DeleteObject of a manifest, If-Match (its original was deleted)",
+            vec![
+                ("s3:DeleteObject", MANIFEST, vec![]),
+                ("s3:GetObject", MANIFEST, vec![]),
             ],
         ),
         (

@@ -22,7 +22,8 @@ pub struct PolicyContext {
     pub source_prefix: String,
     pub backup_enabled: bool,
     /// The folders of the processed bucket the function writes, reads and deletes: one per variant,
-    /// and the failure reports' (`thumb/`, `_failures/`).
+    /// the failure reports', the manifests' and the backfill records' (`thumb/`, `_failures/`,
+    /// `_manifests/`, `_backfill/`).
     pub output_prefixes: Vec<String>,
 }
 
@@ -51,6 +52,19 @@ impl PolicyContext {
     pub fn with_outputs(mut self, prefixes: impl IntoIterator<Item = String>) -> Self {
         self.output_prefixes = prefixes.into_iter().collect();
         self
+    }
+
+    /// [`PolicyContext::with_outputs`] for the variants named: their folders and the function's own
+    /// (`_failures/`, `_manifests/`, `_backfill/`).
+    pub fn with_variants<'n>(self, names: impl IntoIterator<Item = &'n str>) -> Self {
+        use imgdeploy_function::{handler::batch::BACKFILL_PREFIX, spec};
+        let own = [
+            spec::DEFAULT_FAILURES_PREFIX,
+            spec::MANIFESTS_PREFIX,
+            BACKFILL_PREFIX,
+        ];
+        let folders = names.into_iter().map(|n| format!("{n}/"));
+        self.with_outputs(folders.chain(own.map(str::to_owned)))
     }
 
     fn render(&self, template: &str, extra: &[(&str, &str)]) -> Value {
@@ -147,7 +161,7 @@ impl PolicyContext {
 
     /// A bucket's policy: TLS only, plus CloudFront read access to `<prefix>*` for each served prefix
     /// when the distribution serves this bucket. Only what is served is readable: in the processed
-    /// bucket the variant folders, never the `_failures/` reports.
+    /// bucket the variant folders and `_manifests/`, never the `_failures/` reports.
     pub fn bucket(&self, bucket: &str, cdn: Option<(&str, &[String])>) -> Value {
         let (distribution_arn, prefixes) = cdn.unwrap_or(("", &[]));
         let mut doc = self.render(

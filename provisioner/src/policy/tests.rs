@@ -2,7 +2,7 @@
 use super::*;
 
 fn ctx(backup: bool) -> PolicyContext {
-    acme(backup).with_outputs(["thumb/".to_string(), "_failures/".to_string()])
+    acme(backup).with_variants(["thumb"])
 }
 
 const DIST: &str = "arn:aws:cloudfront::123456789012:distribution/E2EXAMPLE";

@@ -47,16 +47,7 @@ impl<'a> Stack<'a> {
             &config.source.prefix,
             config.backup.enabled,
         )
-        .with_outputs(
-            config
-                .variants
-                .iter()
-                .map(|v| format!("{}/", v.name))
-                .chain([
-                    imgdeploy_function::spec::DEFAULT_FAILURES_PREFIX.to_string(),
-                    imgdeploy_function::handler::batch::BACKFILL_PREFIX.to_string(),
-                ]),
-        );
+        .with_variants(config.variants.iter().map(|v| v.name.as_str()));
         Stack {
             aws,
             config,

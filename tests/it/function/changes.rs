@@ -65,7 +65,8 @@ async fn a_deleted_original_takes_its_variants_and_report_but_not_its_backup() {
         (
             &[
                 "thumb/gone soon.jpg".to_string(),
-                "web/gone soon.webp".to_string()
+                "web/gone soon.webp".to_string(),
+                "_manifests/gone soon.json".to_string()
             ][..],
             0
         )
@@ -81,6 +82,7 @@ async fn a_deleted_original_takes_its_variants_and_report_but_not_its_backup() {
     assert_eq!(
         *cdn.0.lock().unwrap(),
         [vec![
+            "/_manifests/gone%20soon.json".to_string(),
             "/thumb/gone%20soon.jpg".to_string(),
             "/web/gone%20soon.webp".to_string()
         ]],

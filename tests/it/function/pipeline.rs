@@ -1,12 +1,13 @@
 //! The happy paths against moto: the deployed trigger shape (S3 -> SNS, keys with spaces and Unicode,
 //! the `s3:TestEvent`), a 48 MP photo, duplicate deliveries, the keys and events the function must
-//! leave alone, and a `format = "auto"` variant's three objects.
+//! leave alone, and a `format = "auto"` variant's three objects and the manifest that lists them.
 use super::fixture::*;
 use crate::harness::{moto_s3_iam as moto, ACCOUNT};
 use aws_sdk_s3::types::{
     Event, FilterRule, FilterRuleName, NotificationConfiguration, NotificationConfigurationFilter,
     S3KeyFilter, TopicConfiguration,
 };
+use base64::Engine as _;
 use imgdeploy_function::handler::{sns_event, sns_s3_event, Outcome};
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
@@ -117,6 +118,7 @@ async fn function_turns_a_unicode_key_delivered_through_sns_into_variants_and_a_
     assert_eq!(
         f.keys(&f.processed).await,
         [
+            "_manifests/2024/red flower café 日本 +1.json",
             "thumb/2024/red flower café 日本 +1.jpg",
             "web/2024/red flower café 日本 +1.webp"
         ]
@@ -328,6 +330,47 @@ async fn function_writes_an_auto_variant_as_avif_webp_and_an_extensionless_jpeg_
     let fallback = f.get(&f.processed, objects[2].0).await.unwrap();
     assert_eq!(image_size(&fallback.bytes), (320, 240));
 
+    // The manifest lists exactly these objects, with their sizes and types, and a placeholder.
+    let manifest = f
+        .get(&f.processed, "_manifests/2024/red flower.json")
+        .await
+        .expect("the manifest");
+    assert_eq!(manifest.content_type.as_deref(), Some("application/json"));
+    let manifest: Value = serde_json::from_slice(&manifest.bytes).unwrap();
+    assert_eq!(manifest["source"]["key"], key);
+    assert_eq!(manifest["source"]["etag"], etag);
+    assert_eq!(manifest["source"]["format"], "jpeg");
+    assert_eq!(
+        (&manifest["source"]["width"], &manifest["source"]["height"]),
+        (&json!(640), &json!(480))
+    );
+    let web = &manifest["variants"][0];
+    assert_eq!(
+        (&web["name"], &web["width"], &web["height"]),
+        (&json!("web"), &json!(320), &json!(240))
+    );
+    assert_eq!(web["path"], "/web/2024/red%20flower", "the negotiated path");
+    let files = web["files"].as_array().unwrap();
+    assert_eq!(files.len(), objects.len());
+    for (file, (variant, content_type, ..)) in files.iter().zip(objects) {
+        let path = file["path"].as_str().unwrap();
+        let listed = urlencoding::decode(&path[1..]).unwrap();
+        assert_eq!(listed, variant);
+        let stored = f.get(&f.processed, &listed).await.unwrap();
+        assert_eq!(file["type"], content_type, "{path}");
+        assert_eq!(file["bytes"], stored.bytes.len(), "{path}");
+    }
+    let hash = base64::engine::general_purpose::STANDARD
+        .decode(manifest["placeholder"]["thumbhash"].as_str().unwrap())
+        .unwrap();
+    let ratio = thumbhash::thumb_hash_to_approximate_aspect_ratio(&hash).unwrap();
+    assert!(
+        (ratio - 4.0 / 3.0).abs() < 0.2,
+        "placeholder aspect ratio {ratio}"
+    );
+    let colour = manifest["placeholder"]["colour"].as_str().unwrap();
+    assert!(colour.len() == 7 && colour.starts_with('#'), "{colour}");
+
     f.s3.delete_object()
         .bucket(&f.source)
         .key(key)
@@ -342,7 +385,8 @@ async fn function_writes_an_auto_variant_as_avif_webp_and_an_extensionless_jpeg_
     let Outcome::Deleted { variants, .. } = &only(&summary).outcome else {
         panic!("{summary:#?}")
     };
-    let want: Vec<String> = objects.iter().map(|o| o.0.to_string()).collect();
+    let mut want: Vec<String> = objects.iter().map(|o| o.0.to_string()).collect();
+    want.push("_manifests/2024/red flower.json".into());
     assert_eq!(variants, &want);
     assert!(
         f.keys(&f.processed).await.is_empty(),

@@ -129,7 +129,11 @@ async fn uploads_overwrites_and_deletes_flow_through_the_stack_up_made() {
     let invalidation = summary.invalidation.as_ref().expect("an invalidation");
     assert_eq!(
         invalidation.paths,
-        ["/thumb/red%20flower.jpg", "/web/red%20flower.webp"]
+        [
+            "/_manifests/red%20flower.json",
+            "/thumb/red%20flower.jpg",
+            "/web/red%20flower.webp"
+        ]
     );
     assert!(invalidation.id.is_some(), "{invalidation:?}");
 
@@ -145,7 +149,11 @@ async fn uploads_overwrites_and_deletes_flow_through_the_stack_up_made() {
     let Outcome::Deleted { variants, kept } = only(&summary) else {
         panic!("{summary:#?}")
     };
-    assert_eq!(variants.len(), 2, "{summary:#?}");
+    assert_eq!(
+        variants.len(),
+        3,
+        "two variants and the manifest: {summary:#?}"
+    );
     assert!(kept.is_empty());
     assert!(variant("thumb/red flower.jpg").await.is_none());
     assert!(variant("web/red flower.webp").await.is_none());
@@ -156,7 +164,7 @@ async fn uploads_overwrites_and_deletes_flow_through_the_stack_up_made() {
         .send()
         .await;
     assert!(backup.is_ok(), "the backup keeps its copy: {backup:?}");
-    assert_eq!(summary.invalidation.as_ref().unwrap().paths.len(), 2);
+    assert_eq!(summary.invalidation.as_ref().unwrap().paths.len(), 3);
 
     // The key outside the prefix never arrived; nothing else did either.
     let all = moto.sns_lambda_deliveries(&function);

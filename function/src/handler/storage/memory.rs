@@ -11,6 +11,7 @@ use tokio::sync::{mpsc, Semaphore};
 #[derive(Debug, Clone)]
 pub struct Object {
     pub body: Vec<u8>,
+    pub content_type: Option<String>,
     pub etag: String,
     pub metadata: HashMap<String, String>,
 }
@@ -33,6 +34,7 @@ impl Memory {
         let etag = etag_of(body);
         let object = Object {
             body: body.to_vec(),
+            content_type: None,
             etag: etag.clone(),
             metadata: HashMap::new(),
         };
@@ -73,6 +75,7 @@ impl Store for Memory {
         let found = self.object(bucket, key).map(|o| Head {
             etag: o.etag,
             size: o.body.len() as u64,
+            content_type: o.content_type,
             metadata: o.metadata,
         });
         async move { found.ok_or_else(|| Memory::not_found(bucket, key)) }.boxed()
@@ -130,6 +133,7 @@ impl Store for Memory {
         let result = if allowed {
             let object = Object {
                 etag: etag_of(&put.body),
+                content_type: Some(put.content_type.to_owned()),
                 body: put.body,
                 metadata: put.metadata,
             };

@@ -52,6 +52,7 @@ pub struct Head {
     /// Without the quotes.
     pub etag: String,
     pub size: u64,
+    pub content_type: Option<String>,
     pub metadata: HashMap<String, String>,
 }
 

@@ -109,6 +109,7 @@ impl Store for S3Store {
             Ok(Head {
                 etag: out.e_tag().map(unquote).unwrap_or_default(),
                 size: out.content_length().unwrap_or(0).max(0) as u64,
+                content_type: out.content_type().map(str::to_owned),
                 metadata: out.metadata().cloned().unwrap_or_default(),
             })
         }

@@ -25,7 +25,8 @@ use crate::resources::Stack;
 use anyhow::Result;
 use batch::BatchRun;
 use fanout::RemoteRun;
-use imgdeploy_function::handler::record::variant_keys;
+use imgdeploy_function::handler::{manifest, record::variant_keys};
+use imgdeploy_function::spec::MANIFESTS_PREFIX;
 use plan::{BackfillPlan, Engine, Survey};
 use serde::Serialize;
 use serde_json::json;
@@ -167,8 +168,8 @@ fn batch_id() -> String {
     format!("{}-{:05}", now.as_secs(), now.subsec_nanos() % 100_000)
 }
 
-/// Lists the originals under `prefixes` (all of the source prefix when empty) and the variant
-/// folders, and counts what is missing.
+/// Lists the originals under `prefixes` (all of the source prefix when empty), the variant folders
+/// and the manifests, and counts what is missing.
 async fn survey(stack: &Stack<'_>, prefixes: &[String]) -> Result<Survey> {
     let config = stack.config;
     let source = &config.source.prefix;
@@ -184,10 +185,11 @@ async fn survey(stack: &Stack<'_>, prefixes: &[String]) -> Result<Survey> {
     }
     originals.retain(|(key, _)| !key.ends_with('/'));
     let mut existing = HashSet::new();
-    for variant in &config.variants {
+    let folders = config.variants.iter().map(|v| format!("{}/", v.name));
+    for folder in folders.chain([MANIFESTS_PREFIX.to_string()]) {
         for prefix in &prefixes {
-            let folder = format!("{}/{}", variant.name, &prefix[source.len()..]);
-            let found = list(stack, &stack.names.processed_bucket, &folder).await?;
+            let under = format!("{folder}{}", &prefix[source.len()..]);
+            let found = list(stack, &stack.names.processed_bucket, &under).await?;
             existing.extend(found.into_iter().map(|o| o.key));
         }
     }
@@ -204,7 +206,9 @@ async fn survey(stack: &Stack<'_>, prefixes: &[String]) -> Result<Survey> {
                     .any(|k| !existing.contains(k))
             })
             .count();
-        to_process += (missing > 0) as usize;
+        // An original processed before manifests existed needs only its manifest.
+        let no_manifest = !existing.contains(&manifest::key(relative));
+        to_process += (missing > 0 || no_manifest) as usize;
         missing_variants += missing;
     }
     Ok(Survey {

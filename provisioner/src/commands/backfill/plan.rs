@@ -119,14 +119,15 @@ pub fn plan(stack: &str, config: &Config, engine: Engine, survey: &Survey) -> Ba
     let average = if n == 0 { 0.0 } else { bytes as f64 / n as f64 };
     let variants = config.variants.len() as u64;
     let backups = if config.backup.enabled { to_process } else { 0 };
-    // Each original: a HEAD, a HEAD per variant; each one with work: a GET, the missing variants'
-    // PUTs and the backup COPY. Deleting a cleared failure report is free.
-    let reads = n * (1 + variants) + to_process;
-    let writes = survey.missing_variants as u64 + backups;
-    // Listing pages: the originals and each variant's folder, by this process; the orchestrator
-    // lists the originals again.
+    // Each original: a HEAD, a HEAD per variant and of its manifest; each one with work: a GET, the
+    // missing variants' PUTs, the manifest's PUT and the backup COPY. Deleting a cleared failure
+    // report is free.
+    let reads = n * (2 + variants) + to_process;
+    let writes = survey.missing_variants as u64 + to_process + backups;
+    // Listing pages: the originals, each variant's folder and the manifests, by this process; the
+    // orchestrator lists the originals again.
     let pages = n.div_ceil(1000).max(survey.prefixes.len() as u64);
-    let lists = pages * (1 + variants) + if engine == Engine::Lambda { pages } else { 0 };
+    let lists = pages * (2 + variants) + if engine == Engine::Lambda { pages } else { 0 };
     let mut cost = vec![
         CostItem {
             item: "S3 LIST",

@@ -37,6 +37,8 @@ pub fn desired(stack: &Stack<'_>, bucket: &super::Desired) -> Desired {
                 .variants
                 .iter()
                 .map(|v| format!("{}/", v.name))
+                // Each original's manifest, which apps read through the CDN.
+                .chain([imgdeploy_function::spec::MANIFESTS_PREFIX.to_string()])
                 .collect(),
         )
     } else if bucket.name == n.originals_bucket && cdn.enabled && cdn.serve_originals {
