@@ -215,6 +215,9 @@ pub struct FunctionSettings {
     /// `None` when `[backup] enabled = false`.
     pub backup_bucket: Option<String>,
     pub failure_topic_arn: String,
+    /// `[events] processed`: each processed original's manifest, and each deletion, is published
+    /// here once its objects are written or deleted.
+    pub processed_topic_arn: Option<String>,
     /// Failure reports are also written as JSON objects under this prefix of the processed bucket,
     /// so that `imgdeploy status` can list them.
     pub failures_prefix: String,
@@ -266,6 +269,7 @@ pub mod env {
     pub const PROCESSED_BUCKET: &str = "IMGDEPLOY_PROCESSED_BUCKET";
     pub const BACKUP_BUCKET: &str = "IMGDEPLOY_BACKUP_BUCKET";
     pub const FAILURE_TOPIC_ARN: &str = "IMGDEPLOY_FAILURE_TOPIC_ARN";
+    pub const PROCESSED_TOPIC_ARN: &str = "IMGDEPLOY_PROCESSED_TOPIC_ARN";
     pub const FAILURES_PREFIX: &str = "IMGDEPLOY_FAILURES_PREFIX";
     pub const CACHE_CONTROL: &str = "IMGDEPLOY_CACHE_CONTROL";
     pub const ON_DELETE: &str = "IMGDEPLOY_ON_DELETE";
@@ -305,6 +309,9 @@ impl FunctionSettings {
             env::FAILURE_TOPIC_ARN.into(),
             self.failure_topic_arn.clone(),
         );
+        if let Some(arn) = &self.processed_topic_arn {
+            m.insert(env::PROCESSED_TOPIC_ARN.into(), arn.clone());
+        }
         m.insert(env::FAILURES_PREFIX.into(), self.failures_prefix.clone());
         m.insert(env::CACHE_CONTROL.into(), self.cache_control.clone());
         m.insert(env::ON_DELETE.into(), self.on_delete.as_str().into());
@@ -346,6 +353,7 @@ impl FunctionSettings {
             processed_bucket: req(env::PROCESSED_BUCKET)?,
             backup_bucket: get(env::BACKUP_BUCKET).filter(|b| !b.is_empty()),
             failure_topic_arn: req(env::FAILURE_TOPIC_ARN)?,
+            processed_topic_arn: get(env::PROCESSED_TOPIC_ARN).filter(|a| !a.is_empty()),
             failures_prefix: get(env::FAILURES_PREFIX)
                 .unwrap_or_else(|| DEFAULT_FAILURES_PREFIX.into()),
             cache_control: get(env::CACHE_CONTROL).unwrap_or_else(|| DEFAULT_CACHE_CONTROL.into()),
@@ -388,6 +396,7 @@ mod tests {
             processed_bucket: "p".into(),
             backup_bucket: None,
             failure_topic_arn: "arn:aws:sns:us-east-1:123456789012:f".into(),
+            processed_topic_arn: Some("arn:aws:sns:us-east-1:123456789012:p".into()),
             failures_prefix: DEFAULT_FAILURES_PREFIX.into(),
             cache_control: DEFAULT_CACHE_CONTROL.into(),
             on_delete: OnDelete::Keep,

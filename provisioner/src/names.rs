@@ -19,6 +19,8 @@ pub struct Names {
     pub backup_bucket: String,
     pub upload_topic: String,
     pub failure_topic: String,
+    /// `[events] processed`: where the function tells apps an original's variants are ready.
+    pub processed_topic: String,
     /// The SQS queue that keeps the events nothing could process (dead letters), for `redrive`.
     pub failure_queue: String,
     pub role: String,
@@ -45,6 +47,7 @@ impl Names {
             backup_bucket: format!("{stack}-backup"),
             upload_topic: format!("{stack}-uploads"),
             failure_topic: format!("{stack}-failures"),
+            processed_topic: format!("{stack}-processed"),
             failure_queue: format!("{stack}-failures"),
             role: format!("{stack}-function"),
             role_policy: format!("{stack}-function-access"),
@@ -67,6 +70,7 @@ impl Names {
             backup_bucket: format!("arn:{partition}:s3:::{}", self.backup_bucket),
             upload_topic: sns(&self.upload_topic),
             failure_topic: sns(&self.failure_topic),
+            processed_topic: sns(&self.processed_topic),
             failure_queue: format!(
                 "arn:{partition}:sqs:{region}:{account}:{}",
                 self.failure_queue
@@ -92,6 +96,7 @@ pub struct Arns {
     pub backup_bucket: String,
     pub upload_topic: String,
     pub failure_topic: String,
+    pub processed_topic: String,
     pub failure_queue: String,
     pub role: String,
     pub batch_role: String,

@@ -1,7 +1,7 @@
 //! `imgdeploy up` and `teardown` against moto, checked by an independent client (boto3): the whole cycle
 //! of issue 2: up, up again (no mutating call), drift repair, config change, teardown, teardown again.
 use crate::harness::{self, found, inspect, moto, unique_name, Moto};
-use serde_json::Value;
+use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
@@ -125,7 +125,7 @@ fn up_converges_repairs_drift_and_teardown_removes_everything() {
     let moto = moto();
     let s = StackDir::new(
         "cycle",
-        "[function]\nmemory_mb = 1024\nreserved_concurrency = 3",
+        "[function]\nmemory_mb = 1024\nreserved_concurrency = 3\n[events]\nprocessed = true",
     );
     let n = s.name.as_str();
 
@@ -197,7 +197,7 @@ fn up_converges_repairs_drift_and_teardown_removes_everything() {
     // 4. a config change (memory, and the variants' Cache-Control, which the function reads from its
     // environment) updates only the function's configuration, in one call.
     s.write_config(
-        "[function]\nmemory_mb = 1536\nreserved_concurrency = 3\ncache_control = \"public, max-age=600\"\n",
+        "[function]\nmemory_mb = 1536\nreserved_concurrency = 3\ncache_control = \"public, max-age=600\"\n[events]\nprocessed = true\n",
     );
     let edited = s.ok(moto, &["up", "--yes"]);
     let changed: Vec<_> = actions(&edited["plan"])
@@ -342,6 +342,11 @@ fn check_resources(r: &Value, n: &str, memory: i64) {
         "123456789012"
     );
     assert!(topics[format!("{n}-failures")].is_object());
+    // `[events] processed`: the apps' topic, the stack's, named in the function's environment and
+    // its grant.
+    let processed = &topics[format!("{n}-processed")];
+    assert_eq!(processed["tags"]["imgdeploy:stack"], n, "{topics:#}");
+    let processed_arn = processed["arn"].as_str().unwrap();
 
     let role = &r["iam"]["roles"][format!("{n}-function")];
     assert_eq!(
@@ -368,6 +373,7 @@ fn check_resources(r: &Value, n: &str, memory: i64) {
             "DeleteVariantsOfDeletedOriginalsAndReportsOfFixedOnes",
             "CopyOriginalsWithTheirTagsToBackup",
             "PublishFailureReports",
+            "TellAppsWhenAnOriginalIsProcessedOrDeleted",
             "KeepEventsLambdaCouldNotProcessInTheFailureQueue",
             "FanOutABackfillByQueueingChunksOnItself",
             "InvalidateReplacedAndDeletedVariantsOnTheStacksCdn",
@@ -389,8 +395,21 @@ fn check_resources(r: &Value, n: &str, memory: i64) {
         format!("arn:aws:cloudfront::123456789012:distribution/{dist_id}")
     );
 
+    let tell = statements
+        .iter()
+        .find(|s| s["Sid"] == "TellAppsWhenAnOriginalIsProcessedOrDeleted")
+        .unwrap();
+    assert_eq!(
+        (&tell["Action"], &tell["Resource"]),
+        (&json!("sns:Publish"), &json!(processed_arn))
+    );
+
     let f = &r["lambda"]["functions"][format!("{n}-variants")];
     let c = &f["configuration"];
+    assert_eq!(
+        c["Environment"]["Variables"]["IMGDEPLOY_PROCESSED_TOPIC_ARN"],
+        processed_arn
+    );
     assert_eq!(c["Runtime"], "provided.al2023");
     assert_eq!(c["Handler"], "bootstrap");
     assert_eq!(c["Architectures"], serde_json::json!(["arm64"]));

@@ -1,9 +1,12 @@
 //! A `format = "auto"` variant through the handler, on the in-memory store: its three objects are
 //! written with their own content types and listed in the manifest, a missing one is remade, and a
-//! deletion removes all three and the manifest.
+//! deletion removes all three and the manifest. With `[events] processed`, an SNS outage (mocked)
+//! leaves the manifest unwritten, and the retry publishes and writes it.
 use super::storage::memory::Memory;
-use super::tests::on_store;
+use super::tests::{on_store, on_store_with_events};
 use super::*;
+use aws_sdk_sns::operation::publish::PublishOutput;
+use aws_smithy_mocks::mock;
 use serde_json::{json, Value};
 
 const SRC: &str = "src";
@@ -95,4 +98,31 @@ async fn an_auto_variant_is_three_objects_made_and_deleted_together() {
             "{key} outlived its original"
         );
     }
+}
+
+#[tokio::test]
+async fn a_failed_processed_event_leaves_the_manifest_unwritten_and_the_retry_publishes_it() {
+    let memory = Arc::new(Memory::default());
+    memory.upload(SRC, KEY, b"a photo");
+    let publish = mock!(aws_sdk_sns::Client::publish)
+        .sequence()
+        .http_status(503, None)
+        .output(|| PublishOutput::builder().message_id("m").build())
+        .build();
+    let variants = json!([{"name": "card", "width": 8, "format": "auto"}]);
+    let h = on_store_with_events(memory.clone(), variants, std::slice::from_ref(&publish));
+
+    let err = h.handle(event("ObjectCreated:Put")).await.unwrap_err();
+    assert!(err.to_string().contains("processed event"), "{err}");
+    assert!(
+        memory.object(OUT, KEYS[0]).is_some(),
+        "the variants are written"
+    );
+    assert!(memory.object(OUT, MANIFEST).is_none(), "the manifest waits");
+
+    let summary = h.handle(event("ObjectCreated:Put")).await.unwrap();
+    assert_eq!(summary.processed, 1, "{summary:?}");
+    assert!(written(&summary).is_empty(), "nothing rendered again");
+    assert!(memory.object(OUT, MANIFEST).is_some());
+    assert_eq!(publish.num_calls(), 2);
 }

@@ -1,14 +1,15 @@
 //! One upload, start to end: HEAD; stale event or too large? skip or report; duplicate? done, writing
 //! nothing; backup copy; capped GET; render what is missing or stale within the invocation's time left;
-//! conditional writes of the variants (see `write`). The original is only ever read and copied. A permanent failure ends in a
-//! failure report; anything a retry may heal comes back as an error, which fails the invocation.
+//! conditional writes of the variants (see `write`), then of the manifest that lists them (see
+//! `manifest`). The original is only ever read and copied. A permanent failure ends in a failure
+//! report; anything a retry may heal comes back as an error, which fails the invocation.
 use super::event::ObjectRef;
 use super::manifest::{self, SourceEntry};
 use super::outcome::{ManifestWritten, Outcome, VariantWritten};
 use super::record::{self, fail, gone, too_large, Derived, Target};
 use super::storage::{self, Body, Condition, Put, StoreError};
 use super::write::{self, Source, Written};
-use super::{report, Handler, RetryCause};
+use super::{events, report, Handler, RetryCause};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -215,22 +216,13 @@ pub async fn process(
         let reason = format!("superseded: {}", superseded.join("; "));
         return Ok(Outcome::Skipped { etag, reason });
     }
-    // A newer upload owns some of the objects: its own event writes the manifest.
-    let manifest = match superseded.is_empty() {
-        true => {
-            let current = (&manifest, found_manifest);
-            write_manifest(
-                h,
-                &source,
-                current,
-                source_entry,
-                &targets,
-                &rendered,
-                &found,
-            )
-            .await?
-        }
-        false => None,
+    // When a newer upload owns some of the objects, its own event writes the manifest.
+    let manifest = if superseded.is_empty() {
+        let current = (&manifest, found_manifest);
+        let (rendered, found) = (&rendered, &found);
+        write_manifest(h, &source, current, source_entry, &targets, rendered, found).await?
+    } else {
+        None
     };
     report::clear(&h.report_destination(), &obj.key).await?;
     let bytes_out = written.iter().map(|v| v.bytes).sum();
@@ -268,8 +260,16 @@ async fn write_manifest(
         None => None,
     };
     let (width, height) = (source_entry.width, source_entry.height);
-    let body = serde_json::to_vec(&manifest::build(source_entry, &files, placeholder))
-        .expect("a manifest serializes");
+    let listed = manifest::build(source_entry, &files, placeholder);
+    // Before the manifest is written: a failed publish is retried with the manifest still missing.
+    let ready = events::Event::Processed {
+        bucket: source.bucket,
+        key: source.key,
+        manifest_key: &manifest.key,
+        manifest: &listed,
+    };
+    events::publish(h, &ready).await?;
+    let body = serde_json::to_vec(&listed).expect("a manifest serializes");
     let bytes = body.len() as u64;
     let metadata = write::metadata(source, manifest, width.unwrap_or(0), height.unwrap_or(0));
     let put = |condition: Condition| Put {

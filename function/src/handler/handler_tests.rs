@@ -63,6 +63,7 @@ pub(super) fn settings() -> FunctionSettings {
         processed_bucket: "out".into(),
         backup_bucket: Some("backup".into()),
         failure_topic_arn: "arn:aws:sns:us-east-1:123456789012:failures".into(),
+        processed_topic_arn: None,
         failures_prefix: "_failures/".into(),
         cache_control: "public, max-age=60".into(),
         on_delete: Default::default(),
@@ -80,6 +81,23 @@ pub(super) fn on_store(store: Arc<dyn storage::Store>, variants: serde_json::Val
     };
     let s3 = mock_client!(aws_sdk_s3, []);
     let sns = mock_client!(aws_sdk_sns, []);
+    Handler::new(settings, s3, sns, Arc::new(Echo)).with_store(store)
+}
+
+/// [`on_store`] with `[events] processed` on, publishing through an SNS client that follows `sns_rules`.
+pub(super) fn on_store_with_events(
+    store: Arc<dyn storage::Store>,
+    variants: serde_json::Value,
+    sns_rules: &[Rule],
+) -> Handler {
+    let settings = FunctionSettings {
+        variants: serde_json::from_value(variants).unwrap(),
+        processed_topic_arn: Some("arn:aws:sns:us-east-1:123456789012:processed".into()),
+        ..settings()
+    };
+    let s3 = mock_client!(aws_sdk_s3, []);
+    let sns = mock_client!(aws_sdk_sns, RuleMode::MatchAny, sns_rules, |c| c
+        .retry_config(aws_sdk_sns::config::retry::RetryConfig::disabled()));
     Handler::new(settings, s3, sns, Arc::new(Echo)).with_store(store)
 }
 

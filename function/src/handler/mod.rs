@@ -8,6 +8,7 @@
 pub mod batch;
 pub mod created;
 pub mod event;
+pub mod events;
 pub mod invalidate;
 pub mod manifest;
 pub mod outcome;
@@ -56,6 +57,8 @@ pub enum RetryCause {
     Store(#[from] storage::StoreError),
     #[error(transparent)]
     Report(#[from] report::ReportError),
+    #[error(transparent)]
+    Event(#[from] events::PublishError),
 }
 
 /// Everything the handler needs, built once per process (clients, settings, the memory budget).

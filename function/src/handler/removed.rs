@@ -12,7 +12,7 @@ use super::manifest;
 use super::outcome::Outcome;
 use super::record::{meta, Target};
 use super::storage::{self, StoreError};
-use super::{report, Handler, RetryCause};
+use super::{events, report, Handler, RetryCause};
 use crate::spec::OnDelete;
 use std::time::Instant;
 
@@ -73,6 +73,12 @@ pub async fn process(
         }
         return Ok(outcome);
     }
+    let gone = events::Event::Deleted {
+        bucket: &obj.bucket,
+        key: &obj.key,
+        deleted: &deleted,
+    };
+    events::publish(h, &gone).await?;
     Ok(Outcome::Deleted {
         variants: deleted,
         kept,

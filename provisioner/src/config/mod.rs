@@ -21,6 +21,8 @@ pub struct Config {
     pub cdn: CdnConfig,
     #[serde(default)]
     pub alerts: AlertsConfig,
+    #[serde(default)]
+    pub events: EventsConfig,
     #[serde(default, rename = "variant")]
     pub variants: Vec<VariantSpec>,
     #[serde(skip)]
@@ -152,6 +154,16 @@ impl FunctionConfig {
 pub struct AlertsConfig {
     /// An address subscribed to the failure topic (SNS mails a confirmation link first).
     pub email: Option<String>,
+}
+
+/// What the stack tells apps.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct EventsConfig {
+    /// Publish each processed original's manifest, and each deletion, to the `<stack>-processed`
+    /// SNS topic, once its objects are written (or deleted).
+    #[serde(default)]
+    pub processed: bool,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]

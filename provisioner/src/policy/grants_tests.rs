@@ -12,6 +12,7 @@ const DIST: &str = "arn:aws:cloudfront::123456789012:distribution/E2EXAMPLE";
 fn policy(backup: bool, cdn: bool) -> Value {
     acme(backup)
         .with_variants(["thumb", "web"])
+        .with_processed_events(true)
         .function_access(cdn.then_some(DIST))
 }
 
@@ -23,6 +24,7 @@ const BACKUP: &str = "arn:aws:s3:::acme-backup/originals/2024/red flower.jpg";
 const FUNCTION: &str = "arn:aws:lambda:eu-west-1:123456789012:function:acme-variants";
 const CHUNK_RECORD: &str = "arn:aws:s3:::acme-processed/_backfill/b1/chunks/00000003.json";
 const FAILURE_TOPIC: &str = "arn:aws:sns:eu-west-1:123456789012:acme-failures";
+const PROCESSED_TOPIC: &str = "arn:aws:sns:eu-west-1:123456789012:acme-processed";
 const FAILURE_QUEUE: &str = "arn:aws:sqs:eu-west-1:123456789012:acme-failures";
 const LOG_STREAM: &str =
     "arn:aws:logs:eu-west-1:123456789012:log-group:/aws/lambda/acme-variants:log-stream:2026/12/03/x";
@@ -146,6 +148,10 @@ fn every_call_the_function_makes() -> Vec<Needs> {
         (
             "sns:Publish of a failure report",
             vec![("sns:Publish", FAILURE_TOPIC, vec![])],
+        ),
+        (
+            "sns:Publish of a processed or deleted original ([events] processed)",
+            vec![("sns:Publish", PROCESSED_TOPIC, vec![])],
         ),
         (
             "cloudfront:CreateInvalidation of replaced and deleted variants",
@@ -295,6 +301,17 @@ fn nothing_else_is_granted() {
             "{action} on {resource} in another account"
         );
     }
+}
+
+#[test]
+fn without_events_the_processed_topic_is_not_granted() {
+    let policy = acme(true)
+        .with_variants(["thumb"])
+        .function_access(Some(DIST));
+    assert_eq!(
+        decide(&policy, "sns:Publish", PROCESSED_TOPIC, &[]),
+        Decision::ImplicitDeny
+    );
 }
 
 /// S3 answers a HEAD of a missing key with 404 only when the caller "has s3:ListBucket on the bucket",

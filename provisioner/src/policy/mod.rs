@@ -21,6 +21,8 @@ pub struct PolicyContext {
     pub arns: Arns,
     pub source_prefix: String,
     pub backup_enabled: bool,
+    /// `[events] processed`: the function publishes to the processed topic.
+    pub processed_events: bool,
     /// The folders of the processed bucket the function writes, reads and deletes: one per variant,
     /// the failure reports', the manifests' and the backfill records' (`thumb/`, `_failures/`,
     /// `_manifests/`, `_backfill/`).
@@ -44,6 +46,7 @@ impl PolicyContext {
             names: names.clone(),
             source_prefix: source_prefix.into(),
             backup_enabled,
+            processed_events: false,
             output_prefixes: Vec::new(),
         }
     }
@@ -51,6 +54,12 @@ impl PolicyContext {
     /// The processed bucket's folders the function owns (see [`PolicyContext::output_prefixes`]).
     pub fn with_outputs(mut self, prefixes: impl IntoIterator<Item = String>) -> Self {
         self.output_prefixes = prefixes.into_iter().collect();
+        self
+    }
+
+    /// With `[events] processed`: the function may publish to the processed topic.
+    pub fn with_processed_events(mut self, enabled: bool) -> Self {
+        self.processed_events = enabled;
         self
     }
 
@@ -78,6 +87,7 @@ impl PolicyContext {
             ("SourcePrefix", &self.source_prefix),
             ("UploadTopicArn", &self.arns.upload_topic),
             ("FailureTopicArn", &self.arns.failure_topic),
+            ("ProcessedTopicArn", &self.arns.processed_topic),
             ("FailureQueueArn", &self.arns.failure_queue),
             ("RoleArn", &self.arns.role),
             ("BatchRoleArn", &self.arns.batch_role),
@@ -110,6 +120,9 @@ impl PolicyContext {
         );
         if !self.backup_enabled {
             drop_statement(&mut doc, "CopyOriginalsWithTheirTagsToBackup");
+        }
+        if !self.processed_events {
+            drop_statement(&mut doc, "TellAppsWhenAnOriginalIsProcessedOrDeleted");
         }
         if distribution_arn.is_none() {
             drop_statement(

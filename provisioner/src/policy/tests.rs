@@ -2,7 +2,9 @@
 use super::*;
 
 fn ctx(backup: bool) -> PolicyContext {
-    acme(backup).with_variants(["thumb"])
+    acme(backup)
+        .with_variants(["thumb"])
+        .with_processed_events(backup)
 }
 
 const DIST: &str = "arn:aws:cloudfront::123456789012:distribution/E2EXAMPLE";

@@ -47,7 +47,8 @@ impl<'a> Stack<'a> {
             &config.source.prefix,
             config.backup.enabled,
         )
-        .with_variants(config.variants.iter().map(|v| v.name.as_str()));
+        .with_variants(config.variants.iter().map(|v| v.name.as_str()))
+        .with_processed_events(config.events.processed);
         Stack {
             aws,
             config,

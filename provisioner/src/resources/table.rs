@@ -7,7 +7,8 @@
 //! The order's constraints, stated once (each reads "A before B" for `up`, so "B before A" for
 //! `teardown`):
 //! - buckets before everything that names them (notification, policies, origins, the function's env);
-//! - the topics before the function (the failure topic is its dead-letter target) and the upload
+//! - the topics before the function (the failure topic is its dead-letter target, the processed
+//!   topic is in its environment) and the upload
 //!   topic's policy before the notification (S3 checks it can publish when the notification is put);
 //! - the log group before the function, or Lambda creates it without retention or tags (and in
 //!   teardown, after the function, or a last invocation recreates it);
@@ -39,6 +40,7 @@ pub fn table(stack: &Stack<'_>, artifact: Option<&Artifact>) -> Vec<Box<dyn Slot
         t.push(entry(b));
     }
     t.push(entry(topic::failure(stack)));
+    t.push(entry(topic::processed(stack)));
     t.push(entry(topic::upload(stack)));
     t.push(entry(log_group::desired(stack)));
     t.push(entry(cdn::oac(stack)));
@@ -89,6 +91,7 @@ mod tests {
                 Bucket,
                 Topic,
                 Topic,
+                Topic,
                 LogGroup,
                 CdnOac,
                 CdnDistribution,
@@ -135,12 +138,14 @@ mod tests {
     fn switched_off_parts_are_unwanted_but_still_listed_for_teardown() {
         let off = kinds("[cdn]\nenabled = false\n[backup]\nenabled = false\n");
         let unwanted: Vec<Kind> = off.iter().filter(|(_, w)| !w).map(|(k, _)| *k).collect();
-        // Without a backup, its bucket and that bucket's policy; without the CDN, its two parts;
-        // without an address, the e-mail alert; and always the batch role, which `backfill` makes.
+        // Without a backup, its bucket and that bucket's policy; without events, the processed topic;
+        // without the CDN, its two parts; without an address, the e-mail alert; and always the batch
+        // role, which `backfill` makes.
         assert_eq!(
             unwanted,
             [
                 Kind::Bucket,
+                Kind::Topic,
                 Kind::CdnOac,
                 Kind::CdnDistribution,
                 Kind::Role,
@@ -148,7 +153,7 @@ mod tests {
                 Kind::Alert
             ]
         );
-        let on = kinds("[alerts]\nemail = \"ops@example.com\"");
+        let on = kinds("[alerts]\nemail = \"ops@example.com\"\n[events]\nprocessed = true");
         let unwanted: Vec<Kind> = on.iter().filter(|(_, w)| !w).map(|(k, _)| *k).collect();
         assert_eq!(
             unwanted,

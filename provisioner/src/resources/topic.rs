@@ -1,5 +1,7 @@
-//! The two SNS topics: uploads (S3 publishes each upload, the function subscribes) and failures (failure
-//! reports and the function's dead-letter target). Only the upload topic carries a resource policy.
+//! The SNS topics: uploads (S3 publishes each upload, the function subscribes), failures (failure
+//! reports and the function's dead-letter target) and, with `[events] processed`, processed (the
+//! function tells apps an original is ready or deleted). Only the upload topic carries a resource
+//! policy.
 use crate::aws::{error_code, Explain};
 use crate::progress::Task;
 use crate::resources::kind::Kind;
@@ -19,6 +21,8 @@ pub struct Desired {
     /// `None`: leave SNS's default policy (owner-only).
     pub policy: Option<Value>,
     pub tags: BTreeMap<String, String>,
+    /// False for the processed topic without `[events] processed`: `up` leaves it, teardown removes it.
+    pub wanted: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -33,6 +37,7 @@ pub fn upload(stack: &Stack<'_>) -> Desired {
         arn: stack.arns.upload_topic.clone(),
         policy: Some(stack.policies.upload_topic()),
         tags: stack.tags(),
+        wanted: true,
     }
 }
 
@@ -42,6 +47,18 @@ pub fn failure(stack: &Stack<'_>) -> Desired {
         arn: stack.arns.failure_topic.clone(),
         policy: None,
         tags: stack.tags(),
+        wanted: true,
+    }
+}
+
+/// `[events] processed`: apps subscribe to it; only the stack's account may publish (SNS's default).
+pub fn processed(stack: &Stack<'_>) -> Desired {
+    Desired {
+        name: stack.names.processed_topic.clone(),
+        arn: stack.arns.processed_topic.clone(),
+        policy: None,
+        tags: stack.tags(),
+        wanted: stack.config.events.processed,
     }
 }
 
@@ -69,6 +86,10 @@ impl Resource for Desired {
 
     fn name(&self) -> &str {
         &self.name
+    }
+
+    fn wanted(&self) -> bool {
+        self.wanted
     }
 
     async fn describe(&self, stack: &Stack<'_>, _: &mut Known) -> Result<Option<Current>> {
@@ -205,6 +226,7 @@ mod tests {
             arn: "arn:aws:sns:us-east-1:123456789012:acme-uploads".into(),
             policy,
             tags: BTreeMap::from([("imgdeploy:stack".into(), "acme".into())]),
+            wanted: true,
         }
     }
 

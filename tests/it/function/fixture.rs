@@ -94,6 +94,7 @@ pub async fn fixture(name: &str) -> Fixture {
         processed_bucket: processed.clone(),
         backup_bucket: Some(backup.clone()),
         failure_topic_arn: topic_arn.clone(),
+        processed_topic_arn: None,
         failures_prefix: DEFAULT_FAILURES_PREFIX.into(),
         cache_control: DEFAULT_CACHE_CONTROL.into(),
         on_delete: Default::default(),

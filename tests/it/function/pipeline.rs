@@ -280,7 +280,7 @@ async fn function_ignores_keys_outside_the_prefix_its_own_outputs_and_other_even
 }
 
 #[tokio::test]
-async fn function_writes_an_auto_variant_as_avif_webp_and_an_extensionless_jpeg_then_deletes_all_three(
+async fn function_writes_an_auto_variant_as_avif_webp_and_an_extensionless_jpeg_tells_the_app_then_deletes_all_three(
 ) {
     let mut f = fixture("fn-auto").await;
     // The fixture's policy grants the variant folders `thumb/` and `web/`: `web` becomes `auto`.
@@ -288,6 +288,19 @@ async fn function_writes_an_auto_variant_as_avif_webp_and_an_extensionless_jpeg_
         {"name": "web", "width": 320, "fit": "inside", "format": "auto"}
     ]))
     .unwrap();
+    // `[events] processed`: an app's queue subscribed to the processed topic.
+    let topic = moto()
+        .sns()
+        .await
+        .create_topic()
+        .name(format!("{}-events", f.source))
+        .send()
+        .await
+        .unwrap()
+        .topic_arn
+        .unwrap();
+    let app_queue = crate::harness::subscribe_queue(moto(), &topic).await;
+    f.settings.processed_topic_arn = Some(topic);
     let key = "originals/2024/red flower.jpg";
     let etag = f.upload(key, photo(640, 480)).await;
     let handler = f.handler().await;
@@ -371,6 +384,14 @@ async fn function_writes_an_auto_variant_as_avif_webp_and_an_extensionless_jpeg_
     let colour = manifest["placeholder"]["colour"].as_str().unwrap();
     assert!(colour.len() == 7 && colour.starts_with('#'), "{colour}");
 
+    // The app heard once, with the manifest as written.
+    let heard = crate::harness::drain_messages(moto(), &app_queue, 1, WAIT).await;
+    assert_eq!(heard.len(), 1, "{heard:#?}");
+    assert_eq!(heard[0]["event"], "processed");
+    assert_eq!(heard[0]["key"], key);
+    assert_eq!(heard[0]["manifest_key"], "_manifests/2024/red flower.json");
+    assert_eq!(heard[0]["manifest"], manifest);
+
     f.s3.delete_object()
         .bucket(&f.source)
         .key(key)
@@ -388,6 +409,13 @@ async fn function_writes_an_auto_variant_as_avif_webp_and_an_extensionless_jpeg_
     let mut want: Vec<String> = objects.iter().map(|o| o.0.to_string()).collect();
     want.push("_manifests/2024/red flower.json".into());
     assert_eq!(variants, &want);
+    let heard = crate::harness::drain_messages(moto(), &app_queue, 1, WAIT).await;
+    assert_eq!(heard.len(), 1, "{heard:#?}");
+    assert_eq!(
+        (&heard[0]["event"], &heard[0]["key"]),
+        (&json!("deleted"), &json!(key))
+    );
+    assert_eq!(heard[0]["deleted"], json!(want));
     assert!(
         f.keys(&f.processed).await.is_empty(),
         "{:?}",

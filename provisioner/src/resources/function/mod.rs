@@ -98,6 +98,7 @@ pub fn settings(stack: &Stack<'_>) -> FunctionSettings {
         processed_bucket: stack.names.processed_bucket.clone(),
         backup_bucket: c.backup.enabled.then(|| stack.names.backup_bucket.clone()),
         failure_topic_arn: stack.arns.failure_topic.clone(),
+        processed_topic_arn: (c.events.processed).then(|| stack.arns.processed_topic.clone()),
         failures_prefix: DEFAULT_FAILURES_PREFIX.to_string(),
         cache_control: c.function.cache_control.clone(),
         on_delete: c.source.on_delete,
