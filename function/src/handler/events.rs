@@ -6,7 +6,8 @@
 //!   finds the manifest missing) publishes again;
 //! - `deleted`: the objects deleted with it, published after the deletes.
 //!
-//! Delivery is at least once: a retried record may publish twice; the ETag tells the copies apart.
+//! Delivery is at least once: a retried record may publish twice (a `processed` copy carries the same
+//! source ETag in its manifest).
 use super::manifest::Manifest;
 use super::{Handler, RetryCause};
 use serde::Serialize;
