@@ -149,17 +149,17 @@ pub async fn process(
         sequencer: obj.sequencer.as_ref(),
     };
     let mut writes = Vec::with_capacity(rendered.len());
+    // The target of each rendering, in the order of `rendered`.
+    let mut indices = Vec::with_capacity(rendered.len());
     for variant in &rendered {
-        let Some(index) = targets
-            .iter()
-            .position(|t| t.spec.name == variant.name && t.output == variant.output)
-        else {
+        let Some(index) = targets.iter().position(|t| t.is_rendered_as(variant)) else {
             let message = format!(
                 "the renderer returned an unknown variant {:?}",
                 variant.name
             );
             return fail(h, obj, Some(etag.clone()), "internal", message).await;
         };
+        indices.push(index);
         let target = &targets[index];
         let metadata = write::metadata(&source, target, variant.width, variant.height);
         let put = move |condition: Condition| Put {
@@ -188,11 +188,8 @@ pub async fn process(
     let results = futures::future::try_join_all(writes).await?;
     let mut written = Vec::with_capacity(rendered.len());
     let mut superseded = Vec::new();
-    for (variant, result) in rendered.iter().zip(results) {
-        let target = targets
-            .iter()
-            .find(|t| t.spec.name == variant.name && t.output == variant.output);
-        let key = target.map(|t| t.key.clone()).unwrap_or_default();
+    for ((variant, result), index) in rendered.iter().zip(results).zip(indices) {
+        let key = targets[index].key.clone();
         let replaced = match result {
             Written::Superseded(why) => {
                 superseded.push(why);

@@ -100,9 +100,7 @@ pub fn files<'a>(
         .iter()
         .zip(found)
         .map(|(target, found)| {
-            let made = rendered
-                .iter()
-                .find(|r| r.name == target.spec.name && r.output == target.output);
+            let made = rendered.iter().find(|r| target.is_rendered_as(r));
             if let Some(r) = made {
                 return Some(File {
                     target,

@@ -53,16 +53,22 @@ impl Target<'_> {
         h.variants
             .iter()
             .flat_map(|spec| {
+                let hash = spec_hash(spec);
                 spec.outputs().iter().map(move |&output| Target {
                     spec,
                     output,
                     derived: Derived {
                         key: variant_key(spec, output, relative),
-                        spec_hash: spec_hash(spec),
+                        spec_hash: hash.clone(),
                     },
                 })
             })
             .collect()
+    }
+
+    /// `rendered` is this object's rendering (its variant, and the same one of the variant's objects).
+    pub fn is_rendered_as(&self, rendered: &crate::engine::Rendered) -> bool {
+        self.spec.name == rendered.name && self.output == rendered.output
     }
 }
 
