@@ -46,12 +46,7 @@ async fn a_deleted_original_takes_its_variants_and_report_but_not_its_backup() {
         "a first upload invalidates nothing"
     );
 
-    f.s3.delete_object()
-        .bucket(&f.source)
-        .key(key)
-        .send()
-        .await
-        .unwrap();
+    f.delete(&f.source, key).await;
     let removed = notice(key, "ObjectRemoved:Delete", None, "0055AED6DCD90281F0");
     let summary = handler
         .handle(sns_event(&f.source, &[removed]))
@@ -222,12 +217,7 @@ async fn an_upload_deleted_before_processing_is_reported_not_retried() {
     let f = fixture("fn-vanished").await;
     let key = "originals/vanished.jpg";
     let etag = f.upload(key, photo(100, 100)).await;
-    f.s3.delete_object()
-        .bucket(&f.source)
-        .key(key)
-        .send()
-        .await
-        .unwrap();
+    f.delete(&f.source, key).await;
     let event = sns_event(
         &f.source,
         &[notice(key, "ObjectCreated:Put", Some(&etag), "01")],

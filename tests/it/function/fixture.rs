@@ -159,6 +159,17 @@ impl Fixture {
         })
     }
 
+    /// Deletes an object, as a user would.
+    pub async fn delete(&self, bucket: &str, key: &str) {
+        self.s3
+            .delete_object()
+            .bucket(bucket)
+            .key(key)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("DeleteObject {bucket}/{key}: {e:?}"));
+    }
+
     pub async fn keys(&self, bucket: &str) -> Vec<String> {
         let mut keys = Vec::new();
         let mut pages = self

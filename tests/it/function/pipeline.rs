@@ -181,12 +181,7 @@ async fn function_writes_identical_objects_on_duplicate_delivery_then_skips() {
     let before = f.assert_variants(key, &etag).await;
 
     // A partial earlier run (one variant lost): the duplicate renders again, byte for byte the same.
-    f.s3.delete_object()
-        .bucket(&f.processed)
-        .key("web/dup.webp")
-        .send()
-        .await
-        .unwrap();
+    f.delete(&f.processed, "web/dup.webp").await;
     let second = handler
         .handle(sns_s3_event(&f.source, &[key]))
         .await
@@ -392,12 +387,7 @@ async fn function_writes_an_auto_variant_as_avif_webp_and_an_extensionless_jpeg_
     assert_eq!(heard[0]["manifest_key"], "_manifests/2024/red flower.json");
     assert_eq!(heard[0]["manifest"], manifest);
 
-    f.s3.delete_object()
-        .bucket(&f.source)
-        .key(key)
-        .send()
-        .await
-        .unwrap();
+    f.delete(&f.source, key).await;
     let removed = notice(key, "ObjectRemoved:Delete", None, "0055AED6DCD90281F0");
     let summary = handler
         .handle(sns_event(&f.source, &[removed]))
