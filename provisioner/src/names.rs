@@ -31,6 +31,8 @@ pub struct Names {
     pub function: String,
     pub log_group: String,
     pub oac: String,
+    /// The CloudFront Function that negotiates `format = "auto"` variants at the edge.
+    pub edge_function: String,
     /// CloudFront has no names: the distribution is found by this comment (and carries the stack tag).
     pub distribution_comment: String,
     /// Statement id of the permission that lets SNS invoke the function.
@@ -56,6 +58,7 @@ impl Names {
             log_group: format!("/aws/lambda/{function}"),
             function,
             oac: format!("{stack}-oac"),
+            edge_function: format!("{stack}-negotiate"),
             distribution_comment: format!("imgdeploy:{stack}"),
             permission_sid: "imgdeploy-sns-invoke".to_string(),
         }
@@ -85,6 +88,10 @@ impl Names {
                 "arn:{partition}:logs:{region}:{account}:log-group:{}",
                 self.log_group
             ),
+            edge_function: format!(
+                "arn:{partition}:cloudfront::{account}:function/{}",
+                self.edge_function
+            ),
         }
     }
 }
@@ -102,6 +109,7 @@ pub struct Arns {
     pub batch_role: String,
     pub function: String,
     pub log_group: String,
+    pub edge_function: String,
 }
 
 /// Longest stack name whose derived names stay within every service's limit
@@ -132,5 +140,7 @@ mod tests {
         assert!(n.processed_bucket.len() <= 63);
         assert!(n.role.len() <= 64 && n.role_policy.len() <= 128);
         assert!(n.function.len() <= 64);
+        // CloudFront Function names: 64 characters.
+        assert!(n.edge_function.len() <= 64);
     }
 }

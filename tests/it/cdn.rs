@@ -267,3 +267,118 @@ fn cdn_serves_through_the_oac_converges_and_is_disabled_before_it_is_deleted() {
     assert_eq!(step(&gone, "cdn-oac")["action"], "absent", "{gone:#}");
     assert!(cloudfront_requests(&file).iter().all(|r| is_read(&r.0)));
 }
+
+/// A `format = "auto"` variant: the CloudFront Function is created, published and run on that
+/// variant's path only (both viewer events); a second `up` changes nothing; code changed behind the
+/// stack's back is put back and published; teardown removes the function after the distribution.
+#[test]
+fn an_auto_variant_runs_the_negotiating_function_on_its_path_and_goes_with_the_stack() {
+    let moto = moto();
+    let auto = "[[variant]]\nname = \"hero\"\nwidth = 800\nfit = \"inside\"\nformat = \"auto\"\n";
+    let s = StackDir::new("edge", auto);
+    let n = s.name.clone();
+    let source = include_str!("../../provisioner/edge/negotiate.js");
+
+    // 1. up: the function, LIVE with the code in the repo, tagged; associated with hero/* only.
+    let (first, file) = recorded(&s, moto, &["up", "--yes"], "up1");
+    assert_eq!(step(&first["plan"], "cdn-function")["action"], "create");
+    let report = inspect(moto, &n);
+    let function = &report["cloudfront"]["functions"][format!("{n}-negotiate")];
+    assert_eq!(function["runtime"], "cloudfront-js-2.0", "{report:#}");
+    assert_eq!(function["code"], source);
+    assert_eq!(function["live_code"], source, "published");
+    assert_eq!(function["tags"]["imgdeploy:stack"], n.as_str());
+    let arn = function["arn"].as_str().unwrap();
+    let c = &only_distribution(&report).1["config"];
+    let behaviours = c["CacheBehaviors"]["Items"].as_array().unwrap();
+    let patterns: Vec<&str> = behaviours
+        .iter()
+        .map(|b| b["PathPattern"].as_str().unwrap())
+        .collect();
+    assert_eq!(patterns, ["hero/*"], "{c:#}");
+    check_behaviour(&behaviours[0], "processed");
+    let mut events: Vec<(&str, &str)> = behaviours[0]["FunctionAssociations"]["Items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| {
+            (
+                a["EventType"].as_str().unwrap(),
+                a["FunctionARN"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    events.sort();
+    assert_eq!(events, [("viewer-request", arn), ("viewer-response", arn)]);
+    assert_eq!(
+        c["DefaultCacheBehavior"]["FunctionAssociations"]["Quantity"],
+        0
+    );
+    // Published before the distribution that names it (the emulator refuses otherwise, as AWS does).
+    let ops: Vec<String> = cloudfront_requests(&file)
+        .into_iter()
+        .filter(|r| !is_read(&r.0))
+        .map(|r| r.0)
+        .collect();
+    let at = |op: &str| ops.iter().position(|o| o == op).unwrap_or(usize::MAX);
+    assert!(
+        at("CreateFunction") < at("PublishFunction")
+            && at("PublishFunction") < at("CreateDistributionWithTags"),
+        "{ops:?}"
+    );
+
+    // 2. up again: nothing changes.
+    let (again, file) = recorded(&s, moto, &["up", "--yes"], "up2");
+    assert_eq!(step(&again["plan"], "cdn-function")["action"], "unchanged");
+    assert_eq!(
+        step(&again["plan"], "cdn-distribution")["action"],
+        "unchanged"
+    );
+    let mutating: Vec<_> = cloudfront_requests(&file)
+        .into_iter()
+        .filter(|r| !is_read(&r.0))
+        .collect();
+    assert!(mutating.is_empty(), "{mutating:?}");
+
+    // 3. Someone edits the function's DEVELOPMENT stage: `up` puts the repo's code back and publishes.
+    moto.run_python(&format!(
+        "import boto3; cf = boto3.client('cloudfront'); n = '{n}-negotiate'\n\
+         e = cf.describe_function(Name=n)['ETag']\n\
+         cf.update_function(Name=n, IfMatch=e, FunctionCode=b'function handler(e) {{ return e.request; }}',\n\
+         FunctionConfig={{'Comment': 'edited', 'Runtime': 'cloudfront-js-2.0'}})"
+    ));
+    let (fixed, file) = recorded(&s, moto, &["up", "--yes"], "up3");
+    let changes = step(&fixed["plan"], "cdn-function")["changes"].to_string();
+    assert!(
+        changes.contains("comment") && changes.contains("code ("),
+        "{changes}"
+    );
+    let ops: Vec<String> = cloudfront_requests(&file)
+        .into_iter()
+        .filter(|r| !is_read(&r.0))
+        .map(|r| format!("{}{}", r.0, if r.1.is_some() { " If-Match" } else { "" }))
+        .collect();
+    assert_eq!(ops, ["UpdateFunction If-Match", "PublishFunction If-Match"]);
+    let report = inspect(moto, &n);
+    let function = &report["cloudfront"]["functions"][format!("{n}-negotiate")];
+    assert_eq!(function["live_code"], source);
+
+    // 4. teardown: the distribution, then the function (CloudFront refuses to delete one in use).
+    let (down, file) = recorded(&s, moto, &["teardown", "--yes"], "down");
+    assert_eq!(step(&down, "cdn-function")["action"], "delete", "{down:#}");
+    let ops: Vec<String> = cloudfront_requests(&file)
+        .into_iter()
+        .filter(|r| r.0.starts_with("Delete"))
+        .map(|r| r.0)
+        .collect();
+    assert_eq!(
+        ops,
+        [
+            "DeleteDistribution",
+            "DeleteFunction",
+            "DeleteOriginAccessControl"
+        ]
+    );
+    let report = inspect(moto, &n);
+    assert_eq!(report["found"], serde_json::json!([]), "{report:#}");
+}

@@ -10,7 +10,8 @@ Output (stdout, one JSON document):
    "iam": {"roles": {NAME: {...}}}, "lambda": {"functions": {NAME: {...}}},
    "sqs": {"queues": {NAME: {...}}},
    "logs": {"log_groups": {NAME: {...}}},
-   "cloudfront": {"distributions": {ID: {...}}, "origin_access_controls": {ID: {...}}}}
+   "cloudfront": {"distributions": {ID: {...}}, "origin_access_controls": {ID: {...}},
+                  "functions": {NAME: {"arn", "comment", "runtime", "tags", "code", "live_code"}}}}
 Policy documents are parsed into JSON objects; absent configurations are null.
 
 Usage: python inspect_stack.py STACK [--endpoint URL] [--region R] [--tag-key K]
@@ -354,7 +355,37 @@ def inspect_cloudfront(session, stack, found):
                 "signing_behavior": item.get("SigningBehavior"),
                 "origin_type": item.get("OriginAccessControlOriginType"),
             }
-    return {"distributions": distributions, "origin_access_controls": controls}
+    functions = {}
+    marker = ""
+    while True:
+        page = cf.list_functions(Marker=marker) if marker else cf.list_functions()
+        listed = page.get("FunctionList") or {}
+        for item in listed.get("Items", []) or []:
+            name = item.get("Name", "")
+            if not stack.named(name):
+                continue
+            arn = item["FunctionMetadata"]["FunctionARN"]
+            found.append(f"cloudfront:function:{name}")
+            dev = cf.get_function(Name=name, Stage="DEVELOPMENT")["FunctionCode"].read().decode()
+            try:
+                live = cf.get_function(Name=name, Stage="LIVE")["FunctionCode"].read().decode()
+            except ClientError as e:
+                if e.response["Error"]["Code"] != "NoSuchFunctionExists":
+                    raise
+                live = None
+            tags = tags_to_dict(cf.list_tags_for_resource(Resource=arn).get("Tags", {}).get("Items"))
+            functions[name] = {
+                "arn": arn,
+                "comment": item["FunctionConfig"].get("Comment"),
+                "runtime": item["FunctionConfig"].get("Runtime"),
+                "tags": tags,
+                "code": dev,
+                "live_code": live,
+            }
+        marker = listed.get("NextMarker") or ""
+        if not marker:
+            break
+    return {"distributions": distributions, "origin_access_controls": controls, "functions": functions}
 
 
 def main():

@@ -16,6 +16,10 @@ Why a launcher instead of plain `moto_server`:
   SDK for form-encoded services (SNS), and authorises non-S3 actions against resource `*` only, so
   those grants are proven by a policy-evaluation test instead. The launcher creates an admin user
   (`s3:*`) for the tests' own S3 calls and prints its keys in the ready line;
+- CloudFront Functions get what moto 5.2 lacks and AWS has (`cloudfront_functions_as_aws`): two
+  stages (DEVELOPMENT and LIVE), `PublishFunction`, `UpdateFunction` with its If-Match check, the
+  function associations of cache behaviours (moto drops them), and AWS's refusals: a distribution may
+  only associate a published function, and a function in use by a distribution cannot be deleted;
 - it binds a free port itself (port 0) and prints one ready line, `MOTO READY port=NNNN` (and
   ` admin=KEY:SECRET` with `--enforce-s3-iam`), on stdout;
 - it exits by itself when its parent process dies, so no server outlives the test run.
@@ -122,6 +126,126 @@ def record_lambda_invocations(path: str | None) -> None:
     LambdaBackend.invoke = invoke
 
 
+def cloudfront_functions_as_aws() -> None:
+    """Gives moto's CloudFront Functions AWS's stages, publish, update and associations."""
+    import copy
+
+    from moto.cloudfront import urls
+    from moto.cloudfront.exceptions import CloudFrontException, InvalidIfMatchVersion, NoSuchFunctionExists
+    from moto.cloudfront.models import CloudFrontBackend, DefaultCacheBehaviour, random_id
+    from moto.cloudfront.responses import CloudFrontResponse
+    from moto.core.responses import ActionResult, EmptyResult
+    from moto.core.utils import utcnow
+
+    urls.url_paths["{0}/2020-05-31/function/(?P<function_name>[^/]+)/publish$"] = CloudFrontResponse.dispatch
+
+    original_behaviour = DefaultCacheBehaviour.__init__
+
+    def behaviour_init(self, config):
+        original_behaviour(self, config)
+        items = ((config.get("FunctionAssociations") or {}).get("Items")) or []
+        if items:
+            self.function_associations = {"Quantity": len(items), "Items": items}
+
+    DefaultCacheBehaviour.__init__ = behaviour_init
+
+    def associated_arns(config):
+        behaviours = [config.get("DefaultCacheBehavior") or {}]
+        behaviours += ((config.get("CacheBehaviors") or {}).get("Items")) or []
+        for b in behaviours:
+            for a in ((b.get("FunctionAssociations") or {}).get("Items")) or []:
+                yield a.get("FunctionARN")
+
+    def only_published(backend, config):
+        for arn in associated_arns(config):
+            fn = next((f for f in backend.functions.values() if f.arn == arn), None)
+            if fn is None or getattr(fn, "live", None) is None:
+                raise CloudFrontException(
+                    "InvalidFunctionAssociation",
+                    f"The function ARN {arn} is not a published function (the LIVE stage).")
+
+    original_create = CloudFrontBackend.create_distribution_with_tags
+    original_update = CloudFrontBackend.update_distribution
+
+    def create_distribution_with_tags(self, distribution_config, tags):
+        only_published(self, distribution_config)
+        return original_create(self, distribution_config, tags)
+
+    def update_distribution(self, dist_config, _id, if_match):
+        only_published(self, dist_config or {})
+        return original_update(self, dist_config, _id, if_match)
+
+    CloudFrontBackend.create_distribution_with_tags = create_distribution_with_tags
+    CloudFrontBackend.update_distribution = update_distribution
+
+    def staged(backend, name, stage):
+        fn = backend.describe_function(name)
+        if (stage or "DEVELOPMENT") == "LIVE":
+            live = getattr(fn, "live", None)
+            if live is None:
+                raise NoSuchFunctionExists(name)
+            return live
+        return fn
+
+    def checked(fn, if_match):
+        if not if_match or if_match != fn.etag:
+            raise InvalidIfMatchVersion
+
+    def describe_function(self):
+        fn = staged(self.backend, self._get_param("Name"), self._get_param("Stage"))
+        return ActionResult({"FunctionSummary": fn.function_summary, "ETag": fn.etag})
+
+    def get_function(self):
+        fn = staged(self.backend, self._get_param("Name"), self._get_param("Stage"))
+        return ActionResult({"FunctionCode": fn.code, "ETag": fn.etag,
+                             "ContentType": "application/octet-stream"})
+
+    def publish_function(self):
+        fn = self.backend.describe_function(self._get_param("Name"))
+        checked(fn, self._get_param("IfMatch"))
+        live = copy.copy(fn)
+        live.stage = "LIVE"
+        live.status = "UNASSOCIATED"
+        live.etag = random_id()
+        live.last_modified_time = utcnow()
+        live.live = None
+        fn.live = live
+        fn.status = "UNASSOCIATED"
+        return ActionResult({"FunctionSummary": live.function_summary})
+
+    def update_function(self):
+        fn = self.backend.describe_function(self._get_param("Name"))
+        checked(fn, self._get_param("IfMatch"))
+        fn.config = self._get_param("FunctionConfig", {})
+        fn.code = self._get_param("FunctionCode")
+        fn.status = "UNPUBLISHED"
+        fn.etag = random_id()
+        fn.last_modified_time = utcnow()
+        return ActionResult({"FunctionSummary": fn.function_summary, "ETag": fn.etag})
+
+    def delete_function(self):
+        name = self._get_param("Name")
+        fn = self.backend.describe_function(name)
+        checked(fn, self._get_param("IfMatch"))
+        for dist in self.backend.distributions.values():
+            cfg = dist.distribution_config
+            behaviours = [cfg.DefaultCacheBehavior] + list(cfg.CacheBehaviors.get("Items") or [])
+            for b in behaviours:
+                for a in (b.function_associations or {}).get("Items") or []:
+                    if a.get("FunctionARN") == fn.arn:
+                        raise CloudFrontException(
+                            "FunctionInUse",
+                            f"Cannot delete function {name}: distribution {dist.distribution_id} uses it.")
+        del self.backend.functions[name]
+        return EmptyResult()
+
+    CloudFrontResponse.describe_function = describe_function
+    CloudFrontResponse.get_function = get_function
+    CloudFrontResponse.publish_function = publish_function
+    CloudFrontResponse.update_function = update_function
+    CloudFrontResponse.delete_function = delete_function
+
+
 def open_all_but_s3() -> None:
     """Leaves every service but S3 unauthenticated once enforcement is on."""
     from moto.core.authorization import ActionAuthenticatorMixin
@@ -191,6 +315,7 @@ def main() -> int:
     neutral_bucket_policies()
     record_lambda_deliveries(args.lambda_deliveries)
     record_lambda_invocations(args.lambda_deliveries)
+    cloudfront_functions_as_aws()
 
     from moto.server import ThreadedMotoServer
 

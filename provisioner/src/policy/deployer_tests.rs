@@ -130,7 +130,13 @@ type Refusal<'a> = (&'a str, &'a str, &'a [(&'a str, &'a str)], &'a str);
 #[test]
 fn another_stacks_resources_and_other_powers_are_refused() {
     let policy = ctx().deployer();
-    let refused: [Refusal; 14] = [
+    let refused: [Refusal; 15] = [
+        (
+            "cloudfront:UpdateFunction",
+            "arn:aws:cloudfront::123456789012:function/other-negotiate",
+            &[],
+            "another stack's CloudFront Function",
+        ),
         (
             "s3:DeleteBucket",
             "arn:aws:s3:::other-originals",

@@ -93,6 +93,7 @@ impl PolicyContext {
             ("BatchRoleArn", &self.arns.batch_role),
             ("FunctionArn", &self.arns.function),
             ("LogGroupArn", &self.arns.log_group),
+            ("EdgeFunctionArn", &self.arns.edge_function),
         ];
         vars.extend_from_slice(extra);
         render(template, &vars)

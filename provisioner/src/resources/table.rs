@@ -15,6 +15,8 @@
 //! - the role before the function (the function retries while IAM propagates) and before the failure
 //!   queue (its policy names the role), the queue before the function (its dead-letter target) and
 //!   before the subscription (its redrive target);
+//! - the CloudFront Function before the distribution (CloudFront associates only a published
+//!   function, and refuses to delete one in use);
 //! - the OAC before the distribution (its origins read through it; CloudFront refuses to delete an
 //!   OAC in use), the distribution before the bucket policies (they name its ARN) and before the role
 //!   and the function (the role may invalidate it, the function's environment names its id);
@@ -44,6 +46,7 @@ pub fn table(stack: &Stack<'_>, artifact: Option<&Artifact>) -> Vec<Box<dyn Slot
     t.push(entry(topic::upload(stack)));
     t.push(entry(log_group::desired(stack)));
     t.push(entry(cdn::oac(stack)));
+    t.push(entry(cdn::edge_function(stack)));
     t.push(entry(cdn::distribution(stack)));
     t.push(entry(role::desired(stack)));
     // Made by `backfill --engine batch`, not by `up`; its policy names the function by ARN only.
@@ -94,6 +97,7 @@ mod tests {
                 Topic,
                 LogGroup,
                 CdnOac,
+                CdnFunction,
                 CdnDistribution,
                 Role,
                 Role,
@@ -117,6 +121,7 @@ mod tests {
             Role,
             Function,
             CdnOac,
+            CdnFunction,
             CdnDistribution,
             BucketPolicy,
             Permission,
@@ -127,8 +132,9 @@ mod tests {
         for kind in every {
             // A compile-time reminder too: this match must name every kind.
             match kind {
-                Bucket | Topic | Queue | LogGroup | Role | Function | CdnOac | CdnDistribution
-                | BucketPolicy | Permission | Subscription | Alert | Notification => {}
+                Bucket | Topic | Queue | LogGroup | Role | Function | CdnOac | CdnFunction
+                | CdnDistribution | BucketPolicy | Permission | Subscription | Alert
+                | Notification => {}
             }
             assert!(all.contains(&kind), "{kind} has no line in the table");
         }
@@ -139,7 +145,7 @@ mod tests {
         let off = kinds("[cdn]\nenabled = false\n[backup]\nenabled = false\n");
         let unwanted: Vec<Kind> = off.iter().filter(|(_, w)| !w).map(|(k, _)| *k).collect();
         // Without a backup, its bucket and that bucket's policy; without events, the processed topic;
-        // without the CDN, its two parts; without an address, the e-mail alert; and always the batch
+        // without the CDN, its three parts; without an address, the e-mail alert; and always the batch
         // role, which `backfill` makes.
         assert_eq!(
             unwanted,
@@ -147,6 +153,7 @@ mod tests {
                 Kind::Bucket,
                 Kind::Topic,
                 Kind::CdnOac,
+                Kind::CdnFunction,
                 Kind::CdnDistribution,
                 Kind::Role,
                 Kind::BucketPolicy,
@@ -157,8 +164,8 @@ mod tests {
         let unwanted: Vec<Kind> = on.iter().filter(|(_, w)| !w).map(|(k, _)| *k).collect();
         assert_eq!(
             unwanted,
-            [Kind::Role],
-            "only the batch role, made by backfill: {on:?}"
+            [Kind::CdnFunction, Kind::Role],
+            "only the edge function without an `auto` variant, and the batch role, made by backfill: {on:?}"
         );
     }
 }

@@ -2,7 +2,7 @@
 //! with the ETag of the configuration just read. Distributions have no unique name, so a look-alike
 //! with the same comment and another stack's tag is not this stack's: it is never read as the stack's,
 //! changed or deleted. Its teardown is in `teardown.rs`.
-use super::sdk::origin_access_controls;
+use super::sdk::{origin_access_controls, FunctionArns};
 use super::spec::DistributionSpec;
 use super::{Deployed, Desired};
 use crate::aws::{Aws, Explain};
@@ -183,13 +183,14 @@ pub async fn apply(
     current: Option<&DistributionState>,
     desired: &Desired,
     oac_id: &str,
+    functions: &FunctionArns,
     task: &Task,
 ) -> Result<Deployed> {
     let aws = stack.aws;
     let found;
     let current = match current {
         Some(c) => c,
-        None => match create(stack, desired, oac_id).await? {
+        None => match create(stack, desired, oac_id, functions).await? {
             Ok(deployed) => {
                 task.set_message(&format!("created {}, deploying", deployed.domain));
                 return Ok(deployed);
@@ -207,7 +208,9 @@ pub async fn apply(
         let (etag, mut config) = get_config(aws, &current.id)
             .await?
             .with_context(|| format!("distribution {} disappeared", current.id))?;
-        desired.distribution.apply_to(&mut config, oac_id)?;
+        desired
+            .distribution
+            .apply_to(&mut config, oac_id, functions)?;
         let out = aws
             .cloudfront
             .update_distribution()
@@ -248,11 +251,14 @@ async fn create(
     stack: &Stack<'_>,
     desired: &Desired,
     oac_id: &str,
+    functions: &FunctionArns,
 ) -> Result<Result<Deployed, DistributionState>> {
     let aws = stack.aws;
-    let config = desired
-        .distribution
-        .to_new_config(oac_id, &caller_reference(&desired.caller_reference_prefix))?;
+    let config = desired.distribution.to_new_config(
+        oac_id,
+        functions,
+        &caller_reference(&desired.caller_reference_prefix),
+    )?;
     let request = DistributionConfigWithTags::builder()
         .distribution_config(config)
         .tags(tags(&desired.tags)?)

@@ -7,6 +7,9 @@
 //! (`names.distribution_comment`) and its stack tag (a look-alike of another stack is passed over). They are two resources of the stack's
 //! table, [`Oac`] and [`Distribution`]; both are unwanted (left alone by `up`) without `[cdn] enabled`.
 //!
+//! With a `format = "auto"` variant, a third resource, [`EdgeFunction`] (`edge.rs`), is the CloudFront
+//! Function each such variant's `<variant>/*` behaviour runs on its viewer request and response.
+//!
 //! Teardown order: the distribution first (disable, wait until deployed, delete with the latest ETag),
 //! then the OAC, which CloudFront refuses to delete while a distribution uses it.
 //!
@@ -27,6 +30,7 @@ use crate::resources::resource::{Known, Resource, Teardown};
 use crate::resources::Stack;
 use anyhow::Result;
 use distribution::DistributionState;
+use edge::{EdgeSpec, EdgeState};
 use oac::OacState;
 use spec::{
     BehaviorSpec, DistributionSpec, OacSpec, OriginSpec, ORIGINALS_ORIGIN, PROCESSED_ORIGIN,
@@ -34,6 +38,7 @@ use spec::{
 use std::collections::BTreeMap;
 
 pub mod distribution;
+pub mod edge;
 pub mod oac;
 pub mod sdk;
 pub mod spec;
@@ -55,6 +60,8 @@ pub struct Desired {
     /// `[cdn] enabled`: when false, `up` neither creates nor removes anything here.
     pub enabled: bool,
     pub oac: OacSpec,
+    /// The CloudFront Function of the `auto` variants.
+    pub edge: EdgeSpec,
     pub distribution: DistributionSpec,
     pub tags: BTreeMap<String, String>,
     /// The CallerReference of a new distribution starts with this (see [`distribution::caller_reference`]).
@@ -85,7 +92,23 @@ pub fn desired(stack: &Stack<'_>) -> Desired {
         domain: format!("{bucket}.s3.{region}.{suffix}"),
     };
     let mut origins = vec![s3_origin(PROCESSED_ORIGIN, &stack.names.processed_bucket)];
-    let mut behaviors = Vec::new();
+    // Each `auto` variant's path runs the negotiating function. These come first: CloudFront takes
+    // the first pattern that matches, and the originals' `<prefix>*` may be as wide as `*`.
+    let negotiated: Vec<String> = stack
+        .config
+        .variants
+        .iter()
+        .filter(|v| v.format == imgdeploy_function::spec::Format::Auto)
+        .map(|v| v.name.clone())
+        .collect();
+    let edge = EdgeSpec::for_stack(&stack.names.edge_function, &stack.names.stack, negotiated);
+    let mut behaviors: Vec<BehaviorSpec> = edge
+        .variants
+        .iter()
+        .map(|v| {
+            BehaviorSpec::read_only(Some(format!("{v}/*")), PROCESSED_ORIGIN).negotiated(&edge.name)
+        })
+        .collect();
     if cdn.serve_originals {
         origins.push(s3_origin(ORIGINALS_ORIGIN, &stack.names.originals_bucket));
         let pattern = format!("{}*", stack.config.source.prefix);
@@ -94,6 +117,7 @@ pub fn desired(stack: &Stack<'_>) -> Desired {
     Desired {
         enabled: cdn.enabled,
         oac: OacSpec::for_stack(&stack.names.oac, &stack.names.stack),
+        edge,
         distribution: DistributionSpec {
             comment: stack.names.distribution_comment.clone(),
             enabled: true,
@@ -137,8 +161,15 @@ pub fn diff_distribution(
 /// The origin access control: CloudFront signs its S3 reads with it.
 pub struct Oac(pub Desired);
 
+/// The CloudFront Function of the `auto` variants.
+pub struct EdgeFunction(pub Desired);
+
 /// The distribution in front of the buckets.
 pub struct Distribution(pub Desired);
+
+pub fn edge_function(stack: &Stack<'_>) -> EdgeFunction {
+    EdgeFunction(desired(stack))
+}
 
 pub fn oac(stack: &Stack<'_>) -> Oac {
     Oac(desired(stack))
@@ -196,6 +227,61 @@ impl Resource for Oac {
     }
 }
 
+impl Resource for EdgeFunction {
+    type Current = EdgeState;
+    const KIND: Kind = Kind::CdnFunction;
+
+    fn name(&self) -> &str {
+        &self.0.edge.name
+    }
+
+    fn wanted(&self) -> bool {
+        self.0.enabled && !self.0.edge.variants.is_empty()
+    }
+
+    async fn describe(&self, stack: &Stack<'_>, known: &mut Known) -> Result<Option<EdgeState>> {
+        let found = edge::describe(stack.aws, &self.0.edge.name).await?;
+        if let Some(f) = &found {
+            known
+                .cdn_functions
+                .insert(self.0.edge.name.clone(), f.arn.clone());
+        }
+        Ok(found)
+    }
+
+    fn diff(&self, current: Option<&EdgeState>, _: &Known) -> Action {
+        match current {
+            None => Action::Create,
+            Some(c) => {
+                let mut changes = c.changes(&self.0.edge);
+                changes.extend(crate::resources::tag_changes(&c.tags, &self.0.tags));
+                Action::from_changes(changes)
+            }
+        }
+    }
+
+    fn owner(&self, current: &EdgeState, stack: &str, _: &Known) -> Option<Owner> {
+        Some(Owner::of_tags(&current.tags, stack))
+    }
+
+    async fn apply(
+        &self,
+        stack: &Stack<'_>,
+        current: Option<&EdgeState>,
+        known: &mut Known,
+        task: &Task,
+    ) -> Result<()> {
+        let arn = edge::apply(stack, current, &self.0.edge, &self.0.tags, task).await?;
+        known.cdn_functions.insert(self.0.edge.name.clone(), arn);
+        Ok(())
+    }
+
+    /// After the distribution, which CloudFront requires.
+    async fn destroy(&self, stack: &Stack<'_>, _: Teardown, _: &Task) -> Result<Action> {
+        edge::destroy(stack.aws, &self.0.edge.name).await
+    }
+}
+
 impl Resource for Distribution {
     type Current = DistributionState;
     const KIND: Kind = Kind::CdnDistribution;
@@ -242,7 +328,9 @@ impl Resource for Distribution {
         let oac_id = known.oac_id.clone().ok_or_else(|| {
             anyhow::anyhow!("no origin access control to read the buckets through")
         })?;
-        let deployed = distribution::apply(stack, current, &self.0, &oac_id, task).await?;
+        let deployed =
+            distribution::apply(stack, current, &self.0, &oac_id, &known.cdn_functions, task)
+                .await?;
         known.distribution = Some(deployed);
         Ok(())
     }

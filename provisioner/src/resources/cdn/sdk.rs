@@ -1,12 +1,13 @@
 //! The SDK side of the specs: CloudFront's request shapes built from them, and the comparable view
 //! read back from what CloudFront returns (AWS's defaults and the fields imgdeploy does not set left out).
-use super::spec::{BehaviorSpec, DistributionSpec, OacSpec, OriginSpec};
-use anyhow::Result;
+use super::spec::{BehaviorSpec, DistributionSpec, FunctionSpec, OacSpec, OriginSpec};
+use anyhow::{Context, Result};
 use aws_sdk_cloudfront::types::{
     AllowedMethods, CacheBehavior, CacheBehaviors, CachedMethods, DefaultCacheBehavior,
-    DistributionConfig, HttpVersion, Method, Origin, OriginAccessControlConfig,
-    OriginAccessControlOriginTypes, OriginAccessControlSigningBehaviors,
-    OriginAccessControlSigningProtocols, Origins, PriceClass, S3OriginConfig, ViewerProtocolPolicy,
+    DistributionConfig, EventType, FunctionAssociation, FunctionAssociations, HttpVersion, Method,
+    Origin, OriginAccessControlConfig, OriginAccessControlOriginTypes,
+    OriginAccessControlSigningBehaviors, OriginAccessControlSigningProtocols, Origins, PriceClass,
+    S3OriginConfig, ViewerProtocolPolicy,
 };
 
 impl OacSpec {
@@ -84,14 +85,21 @@ impl DistributionSpec {
                     compress: false,
                     cache_policy_id: String::new(),
                     response_headers_policy_id: String::new(),
+                    functions: vec![],
                 }),
             behaviors: behaviors.iter().map(behavior_view).collect(),
         }
     }
 
     /// Writes the fields imgdeploy sets into `config`, keeping everything else it holds (AWS's defaults,
-    /// the caller reference). Every origin reads through the OAC `oac_id`.
-    pub fn apply_to(&self, config: &mut DistributionConfig, oac_id: &str) -> Result<()> {
+    /// the caller reference). Every origin reads through the OAC `oac_id`; a behaviour's functions are
+    /// found in `functions` (name -> ARN).
+    pub fn apply_to(
+        &self,
+        config: &mut DistributionConfig,
+        oac_id: &str,
+        functions: &FunctionArns,
+    ) -> Result<()> {
         config.comment = self.comment.clone();
         config.enabled = self.enabled;
         config.price_class = Some(PriceClass::from(self.price_class.as_str()));
@@ -127,6 +135,7 @@ impl DistributionSpec {
                 .compress(d.compress)
                 .cache_policy_id(&d.cache_policy_id)
                 .response_headers_policy_id(&d.response_headers_policy_id)
+                .function_associations(associations(d, functions)?)
                 .build()?,
         );
         let behaviors = self
@@ -143,6 +152,7 @@ impl DistributionSpec {
                     .compress(b.compress)
                     .cache_policy_id(&b.cache_policy_id)
                     .response_headers_policy_id(&b.response_headers_policy_id)
+                    .function_associations(associations(b, functions)?)
                     .build()?)
             })
             .collect::<Result<Vec<_>>>()?;
@@ -159,6 +169,7 @@ impl DistributionSpec {
     pub fn to_new_config(
         &self,
         oac_id: &str,
+        functions: &FunctionArns,
         caller_reference: &str,
     ) -> Result<DistributionConfig> {
         let mut config = DistributionConfig::builder()
@@ -166,7 +177,7 @@ impl DistributionSpec {
             .comment(&self.comment)
             .enabled(self.enabled)
             .build()?;
-        self.apply_to(&mut config, oac_id)?;
+        self.apply_to(&mut config, oac_id, functions)?;
         Ok(config)
     }
 }
@@ -182,6 +193,54 @@ pub fn origin_access_controls(config: &DistributionConfig) -> Vec<(String, Optio
         .iter()
         .map(|o| (o.id.clone(), o.origin_access_control_id.clone()))
         .collect()
+}
+
+/// The ARN of each CloudFront Function a distribution may run, by name.
+pub type FunctionArns = std::collections::BTreeMap<String, String>;
+
+/// A behaviour's function associations, by ARN; an empty list removes those it had.
+fn associations(b: &BehaviorSpec, arns: &FunctionArns) -> Result<FunctionAssociations> {
+    let items = b
+        .functions
+        .iter()
+        .map(|f| {
+            let arn = arns.get(&f.name).with_context(|| {
+                format!(
+                    "CloudFront Function {} is not deployed: no ARN to associate",
+                    f.name
+                )
+            })?;
+            Ok(FunctionAssociation::builder()
+                .function_arn(arn)
+                .event_type(EventType::from(f.event_type.as_str()))
+                .build()?)
+        })
+        .collect::<Result<Vec<_>>>()?;
+    Ok(FunctionAssociations::builder()
+        .quantity(items.len() as i32)
+        .set_items((!items.is_empty()).then_some(items))
+        .build()?)
+}
+
+/// The functions a behaviour runs, named by the last part of their ARN
+/// (`arn:aws:cloudfront::<account>:function/<name>`), sorted by event type.
+fn functions_view(a: Option<&FunctionAssociations>) -> Vec<FunctionSpec> {
+    let mut out: Vec<FunctionSpec> = a
+        .and_then(|a| a.items.as_deref())
+        .unwrap_or_default()
+        .iter()
+        .map(|f| FunctionSpec {
+            event_type: f.event_type.as_str().to_string(),
+            name: f
+                .function_arn
+                .rsplit('/')
+                .next()
+                .unwrap_or_default()
+                .to_string(),
+        })
+        .collect();
+    out.sort();
+    out
 }
 
 fn methods(b: &BehaviorSpec) -> Result<AllowedMethods> {
@@ -230,6 +289,7 @@ fn default_view(b: &DefaultCacheBehavior) -> BehaviorSpec {
         compress: b.compress.unwrap_or(false),
         cache_policy_id: b.cache_policy_id.clone().unwrap_or_default(),
         response_headers_policy_id: b.response_headers_policy_id.clone().unwrap_or_default(),
+        functions: functions_view(b.function_associations.as_ref()),
     }
 }
 
@@ -244,5 +304,6 @@ fn behavior_view(b: &CacheBehavior) -> BehaviorSpec {
         compress: b.compress.unwrap_or(false),
         cache_policy_id: b.cache_policy_id.clone().unwrap_or_default(),
         response_headers_policy_id: b.response_headers_policy_id.clone().unwrap_or_default(),
+        functions: functions_view(b.function_associations.as_ref()),
     }
 }

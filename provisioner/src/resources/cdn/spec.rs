@@ -70,6 +70,21 @@ pub struct OriginSpec {
     pub domain: String,
 }
 
+/// A CloudFront Function on one event of a behaviour, named (the ARN is the account's: the name is
+/// what `diff` compares, so a plan needs no account id).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct FunctionSpec {
+    /// `viewer-request` or `viewer-response`.
+    pub event_type: String,
+    pub name: String,
+}
+
+impl std::fmt::Display for FunctionSpec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} on {}", self.name, self.event_type)
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct BehaviorSpec {
     /// `None` for the default behaviour.
@@ -84,6 +99,8 @@ pub struct BehaviorSpec {
     /// AWS's managed SecurityHeadersPolicy: HSTS, `X-Content-Type-Options: nosniff`, frame and
     /// referrer policies on every answer.
     pub response_headers_policy_id: String,
+    /// The CloudFront Functions it runs, sorted by event type.
+    pub functions: Vec<FunctionSpec>,
 }
 
 impl BehaviorSpec {
@@ -99,7 +116,20 @@ impl BehaviorSpec {
             compress: true,
             cache_policy_id: CACHING_OPTIMIZED.into(),
             response_headers_policy_id: SECURITY_HEADERS.into(),
+            functions: Vec::new(),
         }
+    }
+
+    /// The same behaviour with the CloudFront Function `name` on both viewer events: the request
+    /// (it rewrites the URI) and the response (it adds `Vary: Accept`).
+    pub fn negotiated(mut self, name: &str) -> BehaviorSpec {
+        self.functions = ["viewer-request", "viewer-response"]
+            .map(|event_type| FunctionSpec {
+                event_type: event_type.into(),
+                name: name.into(),
+            })
+            .to_vec();
+        self
     }
 
     fn label(&self) -> String {
@@ -153,6 +183,21 @@ impl BehaviorSpec {
             &self.response_headers_policy_id,
             &desired.response_headers_policy_id,
         );
+        let list = |f: &[FunctionSpec]| {
+            let names: Vec<String> = f.iter().map(FunctionSpec::to_string).collect();
+            if names.is_empty() {
+                "none".to_string()
+            } else {
+                names.join(", ")
+            }
+        };
+        if self.functions != desired.functions {
+            out.push(format!(
+                "{label} functions {} -> {}",
+                list(&self.functions),
+                list(&desired.functions)
+            ));
+        }
     }
 }
 

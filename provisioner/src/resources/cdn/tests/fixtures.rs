@@ -282,7 +282,8 @@ pub(super) async fn apply(
     let task = progress.start("cdn", "test");
     let oac_id = oac::apply(stack, current.oac.as_ref(), &desired.oac, &task).await?;
     let dist = current.distribution.as_ref();
-    let deployed = distribution::apply(stack, dist, &desired, &oac_id, &task).await?;
+    let arns = sdk::FunctionArns::new();
+    let deployed = distribution::apply(stack, dist, &desired, &oac_id, &arns, &task).await?;
     Ok(Some(deployed))
 }
 

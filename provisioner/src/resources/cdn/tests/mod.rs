@@ -9,6 +9,7 @@ use aws_sdk_cloudfront::types::{DistributionConfig, ForwardedValues, Method, Vie
 
 mod fixtures;
 use fixtures::diff;
+mod negotiate;
 mod requests;
 mod teardown;
 
@@ -73,8 +74,18 @@ pub(super) fn distribution_state(
 pub(super) fn as_deployed(desired: &Desired) -> DistributionConfig {
     desired
         .distribution
-        .to_new_config(OAC_ID, "imgdeploy-acme-1")
+        .to_new_config(OAC_ID, &edge_arns(desired), "imgdeploy-acme-1")
         .expect("config")
+}
+
+/// The ARN of the stack's CloudFront Function, as CloudFront names it.
+pub(super) fn edge_arns(desired: &Desired) -> sdk::FunctionArns {
+    let name = &desired.edge.name;
+    [(
+        name.clone(),
+        format!("arn:aws:cloudfront::123456789012:function/{name}"),
+    )]
+    .into()
 }
 
 fn current_as_desired(desired: &Desired) -> Current {
