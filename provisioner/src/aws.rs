@@ -25,6 +25,10 @@ pub struct Aws {
     pub sqs: aws_sdk_sqs::Client,
     /// S3 Batch Operations (`backfill --engine batch`).
     pub s3control: aws_sdk_s3control::Client,
+    /// ACM in us-east-1, whatever the stack's region: CloudFront takes certificates only from there.
+    pub acm: aws_sdk_acm::Client,
+    /// Route 53 (global): the custom domain's validation and alias records.
+    pub route53: aws_sdk_route53::Client,
     pub sdk_config: aws_config::SdkConfig,
     pub region: String,
     pub account: String,
@@ -103,6 +107,13 @@ impl Aws {
             logs: client!(aws_sdk_cloudwatchlogs),
             sqs: client!(aws_sdk_sqs),
             s3control: client!(aws_sdk_s3control),
+            acm: aws_sdk_acm::Client::from_conf(
+                aws_sdk_acm::config::Builder::from(&sdk_config)
+                    .region(Region::new(CLOUDFRONT_CERTIFICATE_REGION))
+                    .interceptor(calls.clone())
+                    .build(),
+            ),
+            route53: client!(aws_sdk_route53),
             sdk_config,
             region,
             account,
@@ -112,6 +123,9 @@ impl Aws {
         })
     }
 }
+
+/// Where a CloudFront distribution's ACM certificate must be.
+pub const CLOUDFRONT_CERTIFICATE_REGION: &str = "us-east-1";
 
 /// The ARN partition of a region.
 pub fn partition_of(region: &str) -> &'static str {
@@ -211,6 +225,8 @@ impl Aws {
             logs: aws_sdk_cloudwatchlogs::Client::new(&sdk_config),
             sqs: aws_sdk_sqs::Client::new(&sdk_config),
             s3control: aws_sdk_s3control::Client::new(&sdk_config),
+            acm: aws_sdk_acm::Client::new(&sdk_config),
+            route53: aws_sdk_route53::Client::new(&sdk_config),
             sdk_config,
             region: region.into(),
             account: "123456789012".into(),

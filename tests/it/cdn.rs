@@ -7,7 +7,7 @@ use serde_json::Value;
 use std::path::{Path, PathBuf};
 
 /// The CloudFront requests of one run: (operation, If-Match, body).
-fn cloudfront_requests(file: &Path) -> Vec<(String, Option<String>, String)> {
+pub fn cloudfront_requests(file: &Path) -> Vec<(String, Option<String>, String)> {
     let text = std::fs::read_to_string(file).unwrap_or_default();
     text.lines()
         .map(|l| serde_json::from_str::<Value>(l).expect("one JSON request per line"))
@@ -28,21 +28,21 @@ fn cloudfront_requests(file: &Path) -> Vec<(String, Option<String>, String)> {
         .collect()
 }
 
-fn is_read(op: &str) -> bool {
+pub fn is_read(op: &str) -> bool {
     ["Get", "List", "Describe", "Head"]
         .iter()
         .any(|p| op.starts_with(p))
 }
 
 /// Runs `imgdeploy <args>` recording its requests to a new file; returns the JSON and the file.
-fn recorded(s: &StackDir, moto: &Moto, args: &[&str], tag: &str) -> (Value, PathBuf) {
+pub fn recorded(s: &StackDir, moto: &Moto, args: &[&str], tag: &str) -> (Value, PathBuf) {
     let file = s.dir.path().join(format!("requests-{tag}.jsonl"));
     let (ok, json, stderr) = s.run_env(moto, args, &[("IMGDEPLOY_RECORD_REQUESTS", &file)]);
     assert!(ok, "imgdeploy {args:?} failed:\n{stderr}");
     (json, file)
 }
 
-fn step<'a>(doc: &'a Value, kind: &str) -> &'a Value {
+pub fn step<'a>(doc: &'a Value, kind: &str) -> &'a Value {
     let steps = doc["steps"]
         .as_array()
         .unwrap_or_else(|| panic!("no steps in {doc:#}"));
@@ -52,7 +52,7 @@ fn step<'a>(doc: &'a Value, kind: &str) -> &'a Value {
         .unwrap_or_else(|| panic!("no {kind} step in {doc:#}"))
 }
 
-fn only_distribution(report: &Value) -> (&String, &Value) {
+pub fn only_distribution(report: &Value) -> (&String, &Value) {
     let dists = report["cloudfront"]["distributions"].as_object().unwrap();
     assert_eq!(dists.len(), 1, "exactly one distribution: {dists:#?}");
     dists.iter().next().unwrap()

@@ -54,10 +54,17 @@ fn recorded(path: &Path) -> BTreeSet<String> {
 #[test]
 fn every_call_of_a_stacks_life_is_in_the_deployers_table() {
     let moto = moto();
-    // Every feature: alerts, the processed topic, and an `auto` variant (the edge function).
-    const FEATURES: &str = "[alerts]\nemail = \"ops@example.com\"\n[events]\nprocessed = true\n\
-         [[variant]]\nname = \"hero\"\nwidth = 800\nfit = \"inside\"\nformat = \"auto\"\n";
-    let s = StackDir::new("deployer", FEATURES);
+    // Every feature: alerts, the processed topic, an `auto` variant (the edge function) and a custom
+    // domain in a hosted zone (its certificate and records).
+    let s = StackDir::new("deployer", "");
+    let zone = format!("{}.example.com", s.name);
+    crate::domain::create_zone(moto, &zone);
+    let features = format!(
+        "[cdn]\ndomain = \"img.{zone}\"\n[alerts]\nemail = \"ops@example.com\"\n[events]\n\
+         processed = true\n[[variant]]\nname = \"hero\"\nwidth = 800\nfit = \"inside\"\n\
+         format = \"auto\"\n"
+    );
+    s.write_config(&features);
     let n = s.name.clone();
     let record = s.dir.path().join("calls.jsonl");
     let run = |args: &[&str]| {
@@ -86,7 +93,7 @@ fn every_call_of_a_stacks_life_is_in_the_deployers_table() {
         text.contains(&format!("arn:aws:s3:::{n}-originals")) && text.contains("iam:PassRole"),
         "{text}"
     );
-    s.write_config(&format!("{FEATURES}[function]\nmemory_mb = 1024"));
+    s.write_config(&format!("{features}[function]\nmemory_mb = 1024"));
     ok(&["update", "--artifact", &lambda_zip().display().to_string()]);
     let (mut other, _) = unzip_bootstrap(&std::fs::read(lambda_zip()).unwrap());
     other.push(0);
@@ -96,7 +103,7 @@ fn every_call_of_a_stacks_life_is_in_the_deployers_table() {
 
     // Every command that takes the global --dry-run honours it: by the call log, no mutating call,
     // whatever it would change (a memory change pending, an original missing its variants).
-    s.write_config(&format!("{FEATURES}[function]\nmemory_mb = 2048"));
+    s.write_config(&format!("{features}[function]\nmemory_mb = 2048"));
     let dry = s.dir.path().join("dry.jsonl");
     for args in [
         &["up"][..],
@@ -123,7 +130,7 @@ fn every_call_of_a_stacks_life_is_in_the_deployers_table() {
             .collect();
         assert!(mutating.is_empty(), "imgdeploy {line:?} sent {mutating:?}");
     }
-    s.write_config(&format!("{FEATURES}[function]\nmemory_mb = 1024"));
+    s.write_config(&format!("{features}[function]\nmemory_mb = 1024"));
     ok(&["backfill", "--engine", "lambda", "--yes"]);
     // moto has no S3 Batch Operations: the job is refused at CreateJob, after its role and manifest.
     let (done, _, stderr) = run(&["backfill", "--engine", "batch", "--yes"]);

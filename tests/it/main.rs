@@ -8,7 +8,8 @@ mod anywhere;
 mod backfill;
 /// `build` and `update` (issue 3): the zigbuilt bootstrap read back with readelf, refusals, no-change update.
 mod build;
-/// CloudFront: the OAC and the distribution of `up` and `teardown` (issue 2).
+/// CloudFront: the OAC and the distribution of `up` and `teardown` (issue 2), and the CloudFront
+/// Function of `format = "auto"` (issue 22).
 mod cdn;
 /// The demo script and its contact sheet, in headless Chromium (issue 6).
 mod demo;
@@ -16,6 +17,9 @@ mod demo;
 mod deployer;
 /// `imgdeploy doctor` (issue 19): missing tools named with their install command, an unreachable endpoint.
 mod doctor;
+/// A custom domain (issue 22): the ACM certificate in us-east-1, Route 53's validation and alias
+/// records, the distribution's alias and TLS minimum, the records printed without a hosted zone.
+mod domain;
 /// The Lambda function (issue 5): handler and `bootstrap` against moto.
 mod function;
 mod harness;

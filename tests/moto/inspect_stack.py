@@ -10,9 +10,12 @@ Output (stdout, one JSON document):
    "iam": {"roles": {NAME: {...}}}, "lambda": {"functions": {NAME: {...}}},
    "sqs": {"queues": {NAME: {...}}},
    "logs": {"log_groups": {NAME: {...}}},
+   "acm": {"certificates": {ARN: {"domain", "status", "tags", "validation"}}},   # us-east-1, by tag
+   "route53": {"zones": {NAME: {"id", "records": [{"name", "type", "ttl", "values", "alias"}]}}},
    "cloudfront": {"distributions": {ID: {...}}, "origin_access_controls": {ID: {...}},
                   "functions": {NAME: {"arn", "comment", "runtime", "tags", "code", "live_code"}}}}
-Policy documents are parsed into JSON objects; absent configurations are null.
+Policy documents are parsed into JSON objects; absent configurations are null. Route 53 records carry no
+name or tag of the stack: every public zone is listed whole (SOA and NS left out), and none is in `found`.
 
 Usage: python inspect_stack.py STACK [--endpoint URL] [--region R] [--tag-key K]
 Credentials and the endpoint also come from the usual AWS_* variables.
@@ -388,6 +391,48 @@ def inspect_cloudfront(session, stack, found):
     return {"distributions": distributions, "origin_access_controls": controls, "functions": functions}
 
 
+def inspect_acm(session, stack, found):
+    acm = session.client("acm", region_name="us-east-1")
+    certificates = {}
+    for page in acm.get_paginator("list_certificates").paginate():
+        for summary in page.get("CertificateSummaryList", []):
+            arn = summary["CertificateArn"]
+            tags = tags_to_dict(acm.list_tags_for_certificate(CertificateArn=arn).get("Tags"))
+            if not stack.tagged(tags):
+                continue
+            found.append(f"acm:certificate:{arn}")
+            detail = acm.describe_certificate(CertificateArn=arn)["Certificate"]
+            options = detail.get("DomainValidationOptions") or [{}]
+            certificates[arn] = {
+                "domain": detail.get("DomainName"),
+                "status": detail.get("Status"),
+                "tags": tags,
+                "validation": options[0].get("ResourceRecord"),
+            }
+    return {"certificates": certificates}
+
+
+def inspect_route53(session):
+    r53 = session.client("route53")
+    zones = {}
+    for page in r53.get_paginator("list_hosted_zones").paginate():
+        for zone in page.get("HostedZones", []):
+            records = []
+            for rpage in r53.get_paginator("list_resource_record_sets").paginate(HostedZoneId=zone["Id"]):
+                for r in rpage.get("ResourceRecordSets", []):
+                    if r["Type"] in ("SOA", "NS"):
+                        continue
+                    records.append({
+                        "name": r["Name"],
+                        "type": r["Type"],
+                        "ttl": r.get("TTL"),
+                        "values": [v["Value"] for v in r.get("ResourceRecords", [])],
+                        "alias": r.get("AliasTarget"),
+                    })
+            zones[zone["Name"]] = {"id": zone["Id"].split("/")[-1], "records": records}
+    return {"zones": zones}
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("stack")
@@ -412,6 +457,12 @@ def main():
                 config = boto3.session.Config(s3={"addressing_style": "path"})
             return session.client(service, endpoint_url=endpoint, config=config)
 
+    def session_for_acm(session, endpoint):
+        class AcmClients:
+            def client(self, service, region_name):
+                return session.client(service, endpoint_url=endpoint, region_name=region_name)
+        return AcmClients()
+
     stack = Stack(args.stack, args.tag_key)
     found = []
     clients = Clients()
@@ -424,6 +475,8 @@ def main():
         "sqs": inspect_sqs(clients, stack, found),
         "logs": inspect_logs(clients, stack, found),
         "cloudfront": inspect_cloudfront(clients, stack, found),
+        "acm": inspect_acm(session_for_acm(session, endpoint), stack, found),
+        "route53": inspect_route53(clients),
     }
     report["found"] = sorted(found)
     json.dump(report, sys.stdout, indent=2, sort_keys=True, default=str)

@@ -20,6 +20,8 @@ Why a launcher instead of plain `moto_server`:
   stages (DEVELOPMENT and LIVE), `PublishFunction`, `UpdateFunction` with its If-Match check, the
   function associations of cache behaviours (moto drops them), and AWS's refusals: a distribution may
   only associate a published function, and a function in use by a distribution cannot be deleted;
+- ACM issues a DNS-validated certificate 1 s after it is requested (moto's default is 60 s; AWS takes
+  minutes once the validation record exists), so that one `up` of a stack with `[cdn] domain` converges;
 - it binds a free port itself (port 0) and prints one ready line, `MOTO READY port=NNNN` (and
   ` admin=KEY:SECRET` with `--enforce-s3-iam`), on stdout;
 - it exits by itself when its parent process dies, so no server outlives the test run.
@@ -312,6 +314,8 @@ def main() -> int:
     startup_ppid = os.getppid()
     parent_pid = args.parent_pid if args.parent_pid is not None else startup_ppid
 
+    # Read by moto's settings when moto is first imported, just below.
+    os.environ.setdefault("MOTO_ACM_VALIDATION_WAIT", "1")
     neutral_bucket_policies()
     record_lambda_deliveries(args.lambda_deliveries)
     record_lambda_invocations(args.lambda_deliveries)

@@ -5,6 +5,7 @@ use crate::cli::{GlobalArgs, UpArgs};
 use crate::commands::connect;
 use crate::config::Config;
 use crate::progress::Progress;
+use crate::resources::domain::{DomainOutput, DomainSpec};
 use crate::resources::function::{self, BackfillHint};
 use crate::resources::plan::{Action, Plan};
 use crate::resources::state::StackState;
@@ -144,6 +145,9 @@ pub struct Outputs {
     /// Events nothing could process, kept 14 days for `imgdeploy redrive`.
     pub failure_queue: String,
     pub cdn_domain: Option<String>,
+    /// `[cdn] domain`: where it serves, or what it waits for.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub custom_domain: Option<DomainOutput>,
     pub upload_command: String,
 }
 
@@ -171,6 +175,11 @@ impl Outputs {
                 .enabled
                 .then(|| state.known.distribution.as_ref().map(|d| d.domain.clone()))
                 .flatten(),
+            custom_domain: DomainOutput::of(
+                &DomainSpec::of(stack),
+                &state.known.domain,
+                state.known.distribution.as_ref().map(|d| d.domain.as_str()),
+            ),
             upload_command: format!(
                 "aws s3 cp photo.jpg s3://{}/{prefix}photo.jpg{endpoint}",
                 n.originals_bucket
@@ -224,6 +233,9 @@ impl fmt::Display for Outputs {
             Some(d) => writeln!(f, "CDN              : https://{d}/<variant>/<key>")?,
             None => writeln!(f, "CDN              : off")?,
         }
+        if let Some(d) = &self.custom_domain {
+            write!(f, "{d}")?;
+        }
         writeln!(f, "\nUpload a photo:\n  {}", self.upload_command)
     }
 }
@@ -244,6 +256,7 @@ mod tests {
             failure_topic: "arn:aws:sns:eu-west-1:123456789012:acme-failures".into(),
             failure_queue: "acme-failures".into(),
             cdn_domain: cdn.then(|| "d111111abcdef8.cloudfront.net".into()),
+            custom_domain: None,
             upload_command: "aws s3 cp photo.jpg s3://acme-originals/originals/photo.jpg".into(),
         }
     }

@@ -201,6 +201,13 @@ pub struct CdnConfig {
     pub serve_originals: bool,
     #[serde(default = "default_price_class")]
     pub price_class: String,
+    /// A custom domain the distribution answers to (`img.example.com`). Without `certificate_arn`,
+    /// `up` requests an ACM certificate for it in us-east-1, validated by DNS.
+    #[serde(default)]
+    pub domain: Option<String>,
+    /// An ISSUED ACM certificate in us-east-1 that covers `domain`, to use instead of requesting one.
+    #[serde(default)]
+    pub certificate_arn: Option<String>,
 }
 
 impl Default for CdnConfig {
@@ -209,6 +216,8 @@ impl Default for CdnConfig {
             enabled: true,
             serve_originals: false,
             price_class: default_price_class(),
+            domain: None,
+            certificate_arn: None,
         }
     }
 }

@@ -210,3 +210,45 @@ fn a_type_error_names_its_key_not_only_its_value() {
     assert_eq!(e.key, "[cdn] price");
     assert!(e.problem.contains("unknown field"), "{}", e.problem);
 }
+
+#[test]
+fn a_custom_domain_is_a_dns_name_and_its_certificate_is_in_us_east_1() {
+    let with = |cdn: &str| FULL.replace("serve_originals = false", cdn);
+    let c = parse(&with("domain = \"img.example.com\"")).unwrap();
+    assert_eq!(c.cdn.domain.as_deref(), Some("img.example.com"));
+    assert_eq!(c.cdn.certificate_arn, None);
+    let arn = "arn:aws:acm:us-east-1:123456789012:certificate/0a1b2c3d-1111-2222-3333-444455556666";
+    let c = parse(&with(&format!(
+        "domain = \"img.example.com\"\ncertificate_arn = \"{arn}\""
+    )))
+    .unwrap();
+    assert_eq!(c.cdn.certificate_arn.as_deref(), Some(arn));
+
+    for (cdn, key, says) in [
+        ("domain = \"https://img.example.com\"", "[cdn] domain", "not a DNS name"),
+        ("domain = \"Img.Example.com\"", "[cdn] domain", "not a DNS name"),
+        ("domain = \"localhost\"", "[cdn] domain", "not a DNS name"),
+        ("domain = \"*.example.com\"", "[cdn] domain", "not a DNS name"),
+        ("domain = \"img.example.com\"\nenabled = false", "[cdn] domain", "enabled = false"),
+        (
+            "certificate_arn = \"arn:aws:acm:us-east-1:1:certificate/x\"",
+            "[cdn] certificate_arn",
+            "without [cdn] domain",
+        ),
+        (
+            "domain = \"img.example.com\"\ncertificate_arn = \"arn:aws:acm:eu-west-1:1:certificate/x\"",
+            "[cdn] certificate_arn",
+            "us-east-1",
+        ),
+        (
+            "domain = \"img.example.com\"\ncertificate_arn = \"arn:aws:iam::1:server-certificate/x\"",
+            "[cdn] certificate_arn",
+            "us-east-1",
+        ),
+    ] {
+        let e = parse(&with(cdn)).unwrap_err();
+        assert_eq!(e.key, key, "{cdn}: {e}");
+        assert!(e.problem.contains(says), "{cdn}: {e}");
+        assert!(!e.fix.is_empty());
+    }
+}

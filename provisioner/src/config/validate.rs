@@ -134,7 +134,68 @@ impl Config {
                 "use PriceClass_100, PriceClass_200 or PriceClass_All",
             ));
         }
+        self.validate_domain(file)?;
         self.validate_variants(file)
+    }
+
+    /// `[cdn] domain`: a lower-case DNS name of two labels or more; `certificate_arn`: an ACM ARN in
+    /// us-east-1, and only beside a domain.
+    fn validate_domain(&self, file: &str) -> Result<(), ConfigError> {
+        let err = |key: &str, problem: String, fix: &str| ConfigError {
+            file: file.to_string(),
+            key: key.to_string(),
+            problem,
+            fix: fix.to_string(),
+        };
+        let cdn = &self.cdn;
+        if let Some(domain) = &cdn.domain {
+            let label_ok = |l: &str| {
+                !l.is_empty()
+                    && l.len() <= 63
+                    && !l.starts_with('-')
+                    && !l.ends_with('-')
+                    && l.bytes()
+                        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+            };
+            let labels: Vec<&str> = domain.split('.').collect();
+            if domain.len() > 253 || labels.len() < 2 || !labels.iter().all(|l| label_ok(l)) {
+                return Err(err(
+                    "[cdn] domain",
+                    format!("is {domain:?}: not a DNS name"),
+                    "use a lower-case host name such as \"img.example.com\" (no scheme, no path, no wildcard)",
+                ));
+            }
+            if !cdn.enabled {
+                return Err(err(
+                    "[cdn] domain",
+                    "is set while [cdn] enabled = false".into(),
+                    "remove `domain`, or enable the CDN",
+                ));
+            }
+        }
+        if let Some(arn) = &cdn.certificate_arn {
+            if cdn.domain.is_none() {
+                return Err(err(
+                    "[cdn] certificate_arn",
+                    "is set without [cdn] domain".into(),
+                    "set the domain the certificate covers, or remove `certificate_arn`",
+                ));
+            }
+            let parts: Vec<&str> = arn.splitn(6, ':').collect();
+            let ok = parts.len() == 6
+                && parts[0] == "arn"
+                && parts[2] == "acm"
+                && parts[5].starts_with("certificate/");
+            if !ok || parts[3] != crate::aws::CLOUDFRONT_CERTIFICATE_REGION {
+                return Err(err(
+                    "[cdn] certificate_arn",
+                    format!("is {arn:?}: CloudFront takes only ACM certificates in us-east-1"),
+                    "import or request the certificate in ACM in us-east-1 (N. Virginia) and use its ARN, or \
+                     remove `certificate_arn` and let `up` request one",
+                ));
+            }
+        }
+        Ok(())
     }
 
     fn validate_variants(&self, file: &str) -> Result<(), ConfigError> {

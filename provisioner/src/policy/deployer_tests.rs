@@ -52,7 +52,7 @@ fn table() -> Vec<Row> {
                     .iter()
                     .map(|kv| {
                         let (k, v) = kv.split_once('=').expect("key=value");
-                        (k.to_string(), v.to_string())
+                        (k.to_string(), render(v))
                     })
                     .collect(),
             }
@@ -130,7 +130,19 @@ type Refusal<'a> = (&'a str, &'a str, &'a [(&'a str, &'a str)], &'a str);
 #[test]
 fn another_stacks_resources_and_other_powers_are_refused() {
     let policy = ctx().deployer();
-    let refused: [Refusal; 15] = [
+    let refused: [Refusal; 17] = [
+        (
+            "acm:DeleteCertificate",
+            "arn:aws:acm:us-east-1:123456789012:certificate/0a1b2c3d",
+            &[("aws:ResourceTag/imgdeploy:stack", "other")],
+            "another stack's certificate",
+        ),
+        (
+            "acm:RequestCertificate",
+            "arn:aws:acm:us-east-1:123456789012:certificate/0a1b2c3d",
+            &[],
+            "a certificate without the stack tag",
+        ),
         (
             "cloudfront:UpdateFunction",
             "arn:aws:cloudfront::123456789012:function/other-negotiate",

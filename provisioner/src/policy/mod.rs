@@ -94,6 +94,7 @@ impl PolicyContext {
             ("FunctionArn", &self.arns.function),
             ("LogGroupArn", &self.arns.log_group),
             ("EdgeFunctionArn", &self.arns.edge_function),
+            ("Stack", &self.names.stack),
         ];
         vars.extend_from_slice(extra);
         render(template, &vars)

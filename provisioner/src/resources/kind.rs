@@ -13,6 +13,8 @@ pub enum Kind {
     LogGroup,
     Role,
     Function,
+    Certificate,
+    DnsValidation,
     CdnOac,
     CdnFunction,
     CdnDistribution,
@@ -20,6 +22,7 @@ pub enum Kind {
     Permission,
     Subscription,
     Alert,
+    DnsAlias,
     Notification,
 }
 
@@ -32,6 +35,9 @@ impl Kind {
             Kind::LogGroup => "log-group",
             Kind::Role => "role",
             Kind::Function => "function",
+            Kind::Certificate => "certificate",
+            Kind::DnsValidation => "dns-validation",
+            Kind::DnsAlias => "dns-alias",
             Kind::CdnOac => "cdn-oac",
             Kind::CdnFunction => "cdn-function",
             Kind::CdnDistribution => "cdn-distribution",

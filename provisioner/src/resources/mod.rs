@@ -11,6 +11,7 @@ use std::collections::BTreeMap;
 pub mod alert;
 pub mod bucket;
 pub mod cdn;
+pub mod domain;
 pub mod function;
 pub mod kind;
 pub mod log_group;

@@ -23,6 +23,8 @@ use std::pin::Pin;
 pub struct Known {
     /// The origin access control's id: the distribution's origins read through it.
     pub oac_id: Option<String>,
+    /// The custom domain's certificate and hosted zone.
+    pub domain: crate::resources::domain::DomainKnown,
     /// The CloudFront Functions the distribution's behaviours may run, name -> ARN.
     pub cdn_functions: cdn::sdk::FunctionArns,
     /// The distribution: bucket policies name its ARN, `up` prints its domain, `status` its state.

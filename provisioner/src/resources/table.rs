@@ -15,6 +15,10 @@
 //! - the role before the function (the function retries while IAM propagates) and before the failure
 //!   queue (its policy names the role), the queue before the function (its dead-letter target) and
 //!   before the subscription (its redrive target);
+//! - the custom domain's certificate and its validation record before the distribution (it serves the
+//!   domain only with an issued certificate; ACM refuses to delete a certificate in use), the
+//!   domain's alias records after it (they name its domain name; in teardown they go first, so the
+//!   domain stops pointing at a distribution that is going away);
 //! - the CloudFront Function before the distribution (CloudFront associates only a published
 //!   function, and refuses to delete one in use);
 //! - the OAC before the distribution (its origins read through it; CloudFront refuses to delete an
@@ -28,8 +32,8 @@ use crate::artifact::Artifact;
 use crate::resources::kind::Kind;
 use crate::resources::resource::{entry, Slot};
 use crate::resources::{
-    alert, bucket, cdn, function, log_group, notification, permission, queue, role, subscription,
-    topic, Stack,
+    alert, bucket, cdn, domain, function, log_group, notification, permission, queue, role,
+    subscription, topic, Stack,
 };
 
 /// Every resource the stack can have, in creation order; unwanted ones (the backup bucket without
@@ -45,9 +49,12 @@ pub fn table(stack: &Stack<'_>, artifact: Option<&Artifact>) -> Vec<Box<dyn Slot
     t.push(entry(topic::processed(stack)));
     t.push(entry(topic::upload(stack)));
     t.push(entry(log_group::desired(stack)));
+    t.push(entry(domain::certificate::desired(stack)));
+    t.push(entry(domain::records::validation(stack)));
     t.push(entry(cdn::oac(stack)));
     t.push(entry(cdn::edge_function(stack)));
     t.push(entry(cdn::distribution(stack)));
+    t.push(entry(domain::records::aliases(stack)));
     t.push(entry(role::desired(stack)));
     // Made by `backfill --engine batch`, not by `up`; its policy names the function by ARN only.
     t.push(entry(role::batch(stack)));
@@ -96,9 +103,12 @@ mod tests {
                 Topic,
                 Topic,
                 LogGroup,
+                Certificate,
+                DnsValidation,
                 CdnOac,
                 CdnFunction,
                 CdnDistribution,
+                DnsAlias,
                 Role,
                 Role,
                 Queue,
@@ -120,9 +130,12 @@ mod tests {
             LogGroup,
             Role,
             Function,
+            Certificate,
+            DnsValidation,
             CdnOac,
             CdnFunction,
             CdnDistribution,
+            DnsAlias,
             BucketPolicy,
             Permission,
             Subscription,
@@ -132,9 +145,9 @@ mod tests {
         for kind in every {
             // A compile-time reminder too: this match must name every kind.
             match kind {
-                Bucket | Topic | Queue | LogGroup | Role | Function | CdnOac | CdnFunction
-                | CdnDistribution | BucketPolicy | Permission | Subscription | Alert
-                | Notification => {}
+                Bucket | Topic | Queue | LogGroup | Role | Function | Certificate
+                | DnsValidation | CdnOac | CdnFunction | CdnDistribution | DnsAlias
+                | BucketPolicy | Permission | Subscription | Alert | Notification => {}
             }
             assert!(all.contains(&kind), "{kind} has no line in the table");
         }
@@ -145,16 +158,19 @@ mod tests {
         let off = kinds("[cdn]\nenabled = false\n[backup]\nenabled = false\n");
         let unwanted: Vec<Kind> = off.iter().filter(|(_, w)| !w).map(|(k, _)| *k).collect();
         // Without a backup, its bucket and that bucket's policy; without events, the processed topic;
-        // without the CDN, its three parts; without an address, the e-mail alert; and always the batch
+        // without the CDN, its parts and the domain's; without an address, the e-mail alert; and always the batch
         // role, which `backfill` makes.
         assert_eq!(
             unwanted,
             [
                 Kind::Bucket,
                 Kind::Topic,
+                Kind::Certificate,
+                Kind::DnsValidation,
                 Kind::CdnOac,
                 Kind::CdnFunction,
                 Kind::CdnDistribution,
+                Kind::DnsAlias,
                 Kind::Role,
                 Kind::BucketPolicy,
                 Kind::Alert
@@ -164,8 +180,22 @@ mod tests {
         let unwanted: Vec<Kind> = on.iter().filter(|(_, w)| !w).map(|(k, _)| *k).collect();
         assert_eq!(
             unwanted,
-            [Kind::CdnFunction, Kind::Role],
-            "only the edge function without an `auto` variant, and the batch role, made by backfill: {on:?}"
+            [
+                Kind::Certificate,
+                Kind::DnsValidation,
+                Kind::CdnFunction,
+                Kind::DnsAlias,
+                Kind::Role
+            ],
+            "only the domain's parts without [cdn] domain, the edge function without an `auto` \
+             variant, and the batch role, made by backfill: {on:?}"
         );
+        let every = kinds(
+            "[cdn]\ndomain = \"img.example.com\"\n[alerts]\nemail = \"ops@example.com\"\n\
+             [events]\nprocessed = true\n[[variant]]\nname = \"hero\"\nwidth = 800\n\
+             fit = \"inside\"\nformat = \"auto\"",
+        );
+        let unwanted: Vec<Kind> = every.iter().filter(|(_, w)| !w).map(|(k, _)| *k).collect();
+        assert_eq!(unwanted, [Kind::Role], "every feature on: {every:?}");
     }
 }

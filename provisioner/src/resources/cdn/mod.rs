@@ -64,6 +64,8 @@ pub struct Desired {
     pub edge: EdgeSpec,
     pub distribution: DistributionSpec,
     pub tags: BTreeMap<String, String>,
+    /// `[cdn] domain`: the distribution answers to it once its certificate is issued.
+    pub domain: crate::resources::domain::DomainSpec,
     /// The CallerReference of a new distribution starts with this (see [`distribution::caller_reference`]).
     pub caller_reference_prefix: String,
 }
@@ -127,9 +129,31 @@ pub fn desired(stack: &Stack<'_>) -> Desired {
             origins,
             default_behavior: BehaviorSpec::read_only(None, PROCESSED_ORIGIN),
             behaviors,
+            // Set at plan time, once the certificate is known to be issued (`Desired::serving`).
+            aliases: vec![],
+            certificate_arn: None,
+            minimum_protocol: None,
         },
+        domain: crate::resources::domain::DomainSpec::of(stack),
         tags: stack.tags(),
         caller_reference_prefix: format!("imgdeploy-{}", stack.names.stack),
+    }
+}
+
+impl Desired {
+    /// The distribution as it should be now: with the custom domain and its certificate once that
+    /// certificate can serve (the one given, or the requested one once issued), without them before.
+    pub fn serving(&self, known: &Known) -> Desired {
+        let mut d = self.clone();
+        if let (Some(domain), Some(arn)) =
+            (self.domain.served(), known.domain.serving(&self.domain))
+        {
+            d.distribution.aliases = vec![domain.to_string()];
+            d.distribution.certificate_arn = Some(arn);
+            d.distribution.minimum_protocol =
+                Some(crate::resources::domain::MINIMUM_PROTOCOL.to_string());
+        }
+        d
     }
 }
 
@@ -311,7 +335,7 @@ impl Resource for Distribution {
     }
 
     fn diff(&self, current: Option<&DistributionState>, known: &Known) -> Action {
-        diff_distribution(current, &self.0, known.oac_id.as_deref())
+        diff_distribution(current, &self.0.serving(known), known.oac_id.as_deref())
     }
 
     fn owner(&self, current: &DistributionState, stack: &str, _: &Known) -> Option<Owner> {
@@ -328,9 +352,16 @@ impl Resource for Distribution {
         let oac_id = known.oac_id.clone().ok_or_else(|| {
             anyhow::anyhow!("no origin access control to read the buckets through")
         })?;
-        let deployed =
-            distribution::apply(stack, current, &self.0, &oac_id, &known.cdn_functions, task)
-                .await?;
+        let desired = self.0.serving(known);
+        let deployed = distribution::apply(
+            stack,
+            current,
+            &desired,
+            &oac_id,
+            &known.cdn_functions,
+            task,
+        )
+        .await?;
         known.distribution = Some(deployed);
         Ok(())
     }

@@ -3,11 +3,11 @@
 use super::spec::{BehaviorSpec, DistributionSpec, FunctionSpec, OacSpec, OriginSpec};
 use anyhow::{Context, Result};
 use aws_sdk_cloudfront::types::{
-    AllowedMethods, CacheBehavior, CacheBehaviors, CachedMethods, DefaultCacheBehavior,
+    Aliases, AllowedMethods, CacheBehavior, CacheBehaviors, CachedMethods, DefaultCacheBehavior,
     DistributionConfig, EventType, FunctionAssociation, FunctionAssociations, HttpVersion, Method,
-    Origin, OriginAccessControlConfig, OriginAccessControlOriginTypes,
+    MinimumProtocolVersion, Origin, OriginAccessControlConfig, OriginAccessControlOriginTypes,
     OriginAccessControlSigningBehaviors, OriginAccessControlSigningProtocols, Origins, PriceClass,
-    S3OriginConfig, ViewerProtocolPolicy,
+    S3OriginConfig, SslSupportMethod, ViewerCertificate, ViewerProtocolPolicy,
 };
 
 impl OacSpec {
@@ -88,6 +88,18 @@ impl DistributionSpec {
                     functions: vec![],
                 }),
             behaviors: behaviors.iter().map(behavior_view).collect(),
+            aliases: c
+                .aliases
+                .as_ref()
+                .and_then(|a| a.items.clone())
+                .unwrap_or_default(),
+            certificate_arn: acm_certificate(c).map(str::to_string),
+            minimum_protocol: acm_certificate(c).and_then(|_| {
+                let v = c.viewer_certificate.as_ref()?;
+                v.minimum_protocol_version
+                    .as_ref()
+                    .map(|p| p.as_str().to_string())
+            }),
         }
     }
 
@@ -156,6 +168,25 @@ impl DistributionSpec {
                     .build()?)
             })
             .collect::<Result<Vec<_>>>()?;
+        config.aliases = Some(
+            Aliases::builder()
+                .quantity(self.aliases.len() as i32)
+                .set_items((!self.aliases.is_empty()).then(|| self.aliases.clone()))
+                .build()?,
+        );
+        config.viewer_certificate = Some(match &self.certificate_arn {
+            Some(arn) => ViewerCertificate::builder()
+                .acm_certificate_arn(arn)
+                .ssl_support_method(SslSupportMethod::SniOnly)
+                .minimum_protocol_version(MinimumProtocolVersion::from(
+                    self.minimum_protocol.as_deref().unwrap_or("TLSv1.2_2021"),
+                ))
+                .cloud_front_default_certificate(false)
+                .build(),
+            None => ViewerCertificate::builder()
+                .cloud_front_default_certificate(true)
+                .build(),
+        });
         config.cache_behaviors = Some(
             CacheBehaviors::builder()
                 .quantity(behaviors.len() as i32)
@@ -180,6 +211,14 @@ impl DistributionSpec {
         self.apply_to(&mut config, oac_id, functions)?;
         Ok(config)
     }
+}
+
+/// The ACM certificate a configuration serves its aliases with, if any.
+fn acm_certificate(c: &DistributionConfig) -> Option<&str> {
+    c.viewer_certificate
+        .as_ref()
+        .and_then(|v| v.acm_certificate_arn.as_deref())
+        .filter(|a| !a.is_empty())
 }
 
 /// The OAC id each origin of `config` reads through, when CloudFront reports it (moto does not).

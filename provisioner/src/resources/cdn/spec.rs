@@ -212,6 +212,12 @@ pub struct DistributionSpec {
     pub origins: Vec<OriginSpec>,
     pub default_behavior: BehaviorSpec,
     pub behaviors: Vec<BehaviorSpec>,
+    /// The custom domain it answers to; empty: only its `cloudfront.net` name.
+    pub aliases: Vec<String>,
+    /// The ACM certificate of `aliases`; `None`: CloudFront's own.
+    pub certificate_arn: Option<String>,
+    /// The viewer TLS policy with that certificate (`TLSv1.2_2021`); `None` with CloudFront's own.
+    pub minimum_protocol: Option<String>,
 }
 
 impl DistributionSpec {
@@ -251,6 +257,19 @@ impl DistributionSpec {
         {
             out.push(format!("origin {} (remove)", have.id));
         }
+        field(&mut out, "aliases", &self.aliases, &desired.aliases);
+        field(
+            &mut out,
+            "certificate",
+            &self.certificate_arn,
+            &desired.certificate_arn,
+        );
+        field(
+            &mut out,
+            "minimum TLS",
+            &self.minimum_protocol,
+            &desired.minimum_protocol,
+        );
         self.default_behavior
             .changes(&desired.default_behavior, &mut out);
         for want in &desired.behaviors {
