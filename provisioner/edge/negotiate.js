@@ -9,8 +9,11 @@
 // it to the .avif or .webp object when the viewer's Accept header names that type explicitly (a wildcard
 // such as image/* or */* does not count: curl and old browsers send those), and leaves it alone otherwise.
 // The rewritten URI is the cache key, so Accept never enters the cache; on the viewer response of a
-// negotiated URL it adds "Vary: Accept" for caches between CloudFront and the viewer. A URL with an
-// extension is served as it is, so an app can still ask for one format.
+// negotiated URL it adds "Vary: Accept" for caches between CloudFront and the viewer. The viewer
+// response may show the request's URI before or after the rewrite, so it adds the header to the
+// extensionless URI and to the .avif and .webp objects alike (a direct .avif or .webp URL gets it too,
+// which costs a downstream cache nothing). A URL with an extension is served as it is, so an app can
+// still ask for one format.
 //
 // Bounded work: only the first MAX_ACCEPT characters of Accept and its first MAX_TYPES entries are read.
 var MAX_ACCEPT = 1024;
@@ -49,6 +52,11 @@ function negotiable(uri) {
   return last.length > 0 && last.indexOf('.') < 0;
 }
 
+// The answer to this URI may be a negotiated one: Vary: Accept.
+function varies(uri) {
+  return negotiable(uri) || /\.(avif|webp)$/.test(uri);
+}
+
 function header(headers, name) {
   var h = headers && headers[name];
   return h && typeof h.value === 'string' ? h.value : '';
@@ -56,13 +64,15 @@ function header(headers, name) {
 
 function handler(event) {
   var request = event.request;
-  if (!negotiable(request.uri)) {
-    return event.context.eventType === 'viewer-response' ? event.response : request;
-  }
   if (event.context.eventType === 'viewer-response') {
     var response = event.response;
-    response.headers.vary = { value: 'Accept' };
+    if (varies(request.uri)) {
+      response.headers.vary = { value: 'Accept' };
+    }
     return response;
+  }
+  if (!negotiable(request.uri)) {
+    return request;
   }
   var accepted = acceptedTypes(header(request.headers, 'accept'));
   for (var i = 0; i < PREFERRED.length; i++) {

@@ -70,7 +70,7 @@ test('a folder in the URL with a dot does not stop negotiation of its last segme
   assert.strictEqual(request.uri, '/web/trip.2024/photo.avif');
 });
 
-test('the viewer response of a negotiated URL varies on Accept, others are untouched', () => {
+test('the viewer response of a negotiated URL varies on Accept, before or after the rewrite', () => {
   const respond = (uri) => {
     const event = viewerRequest(uri, 'image/avif');
     event.context.eventType = 'viewer-response';
@@ -78,8 +78,12 @@ test('the viewer response of a negotiated URL varies on Accept, others are untou
     return handler()(event);
   };
   // (Objects made inside the function's context have its prototypes: compare the value.)
-  assert.strictEqual(respond('/web/photo').headers.vary.value, 'Accept');
-  assert.strictEqual(respond('/web/photo.jpg').headers.vary, undefined);
+  for (const uri of ['/web/photo', '/web/photo.avif', '/web/photo.webp']) {
+    assert.strictEqual(respond(uri).headers.vary.value, 'Accept', uri);
+  }
+  for (const uri of ['/web/photo.jpg', '/web/photo.png', '/web/photo.avif.jpg']) {
+    assert.strictEqual(respond(uri).headers.vary, undefined, uri);
+  }
 });
 
 test('the source fits CloudFront Functions: under 10 KB, ES5 syntax with a handler', () => {

@@ -237,3 +237,105 @@ fn without_a_hosted_zone_up_prints_the_records_and_the_next_up_converges() {
     assert_eq!(step(&down, "certificate")["action"], "delete", "{down:#}");
     assert_eq!(inspect(moto, &n)["found"], serde_json::json!([]));
 }
+
+/// `GET url` with `accept` as CloudFront would serve it from what moto holds (`tests/moto/edge_get.py`:
+/// Route 53 alias → distribution → behaviour → the LIVE function under Node → the S3 origin).
+fn edge_get(moto: &Moto, url: &str, accept: Option<&str>) -> Value {
+    let script = crate::harness::repo_root().join("tests/moto/edge_get.py");
+    let mut cmd = std::process::Command::new(moto.python());
+    moto.configure(&mut cmd).arg(&script).arg(url);
+    if let Some(a) = accept {
+        cmd.arg(format!("--accept={a}"));
+    }
+    let out = cmd.output().unwrap();
+    assert!(
+        out.status.success(),
+        "edge_get.py {url} failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// Issue 22's own run: a stack with an `auto` variant behind a custom domain deploys, serves each
+/// viewer the best format through the function, its manifest matches what the CDN serves, and it
+/// tears down clean.
+#[test]
+fn an_auto_variant_behind_a_custom_domain_serves_each_viewer_its_best_format() {
+    let moto = moto();
+    let s = StackDir::new("served", "");
+    let n = s.name.clone();
+    let zone = format!("{n}.example.com.");
+    create_zone(moto, &zone);
+    let domain = format!("img.{n}.example.com");
+    s.write_config(&format!(
+        "[cdn]\ndomain = \"{domain}\"\n\
+         [[variant]]\nname = \"hero\"\nwidth = 480\nfit = \"inside\"\nformat = \"auto\"\n"
+    ));
+    let (up, _) = recorded(&s, moto, &["up", "--yes"], "up");
+    assert_eq!(up["outputs"]["custom_domain"]["serving"], true, "{up:#}");
+    crate::status::put(
+        moto,
+        &format!("{n}-originals"),
+        "originals/2024/wine.jpg",
+        crate::status::photo("wine.jpg"),
+    );
+    let invoked = s.ok(moto, &["invoke", "--local", "2024/wine.jpg"]);
+    assert!(invoked.to_string().contains("processed"), "{invoked:#}");
+
+    let url = format!("https://{domain}/hero/2024/wine");
+    let chrome = "image/avif,image/webp,image/apng,image/svg+xml,image/*,*/*;q=0.8";
+    let safari15 = "image/webp,image/png,image/svg+xml,image/*;q=0.8,video/*;q=0.8,*/*;q=0.5";
+    for (viewer, accept, uri, content_type) in [
+        ("Chrome", Some(chrome), "/hero/2024/wine.avif", "image/avif"),
+        (
+            "Safari 15",
+            Some(safari15),
+            "/hero/2024/wine.webp",
+            "image/webp",
+        ),
+        ("curl", Some("*/*"), "/hero/2024/wine", "image/jpeg"),
+        ("no Accept", None, "/hero/2024/wine", "image/jpeg"),
+    ] {
+        let got = edge_get(moto, &url, accept);
+        assert_eq!(got["behaviour"], "hero/*", "{viewer}: {got:#}");
+        assert_eq!(got["uri"], uri, "{viewer}: {got:#}");
+        assert_eq!(got["status"], 200, "{viewer}: {got:#}");
+        assert_eq!(got["headers"]["content-type"], content_type, "{viewer}");
+        assert_eq!(got["headers"]["vary"], "Accept", "{viewer}");
+    }
+    // A URL with an extension is served as it is.
+    let direct = edge_get(moto, &format!("{url}.webp"), Some(chrome));
+    assert_eq!(direct["uri"], "/hero/2024/wine.webp");
+    assert_eq!(direct["headers"]["content-type"], "image/webp");
+
+    // The manifest, through the CDN, lists what the CDN serves: each file's path, type and bytes.
+    let manifest_url = format!("https://{domain}/_manifests/2024/wine.json");
+    let got = edge_get(moto, &manifest_url, None);
+    assert_eq!(
+        (got["status"].as_i64(), got["behaviour"].as_str()),
+        (Some(200), Some("default"))
+    );
+    let text = moto.python_json(&format!(
+        "import boto3, json; print(boto3.client('s3').get_object(Bucket='{n}-processed', \
+         Key='_manifests/2024/wine.json')['Body'].read().decode())"
+    ));
+    let files = text["variants"][0]["files"].as_array().unwrap();
+    assert_eq!(files.len(), 3, "{text:#}");
+    for f in files {
+        let path = f["path"].as_str().unwrap();
+        let served = edge_get(
+            moto,
+            &format!("https://{domain}/{}", path.trim_start_matches('/')),
+            None,
+        );
+        assert_eq!(served["status"], 200, "{path}");
+        assert_eq!(served["bytes"], f["bytes"], "{path}");
+        assert_eq!(served["headers"]["content-type"], f["type"], "{path}");
+    }
+
+    // Tears down clean: with its data, nothing of the stack is left, and the zone holds no record.
+    s.ok(moto, &["teardown", "--yes", "--delete-data"]);
+    let report = inspect(moto, &n);
+    assert_eq!(report["found"], serde_json::json!([]), "{report:#}");
+    assert_eq!(records(&report, &zone), Vec::<Value>::new());
+}
