@@ -4,7 +4,13 @@ use clap::Parser;
 /// The rendered template with every `# key = value` line made a setting (the keys without a fixed
 /// default, and the variant keys' block, left out): what "a commented key shows its default" means.
 fn uncommented(text: &str) -> String {
-    let no_fixed_default = ["tags", "reserved_concurrency", "region"];
+    let no_fixed_default = [
+        "tags",
+        "reserved_concurrency",
+        "region",
+        "domain",
+        "certificate_arn",
+    ];
     let mut out = String::new();
     let mut in_alerts = false;
     for line in text.lines() {
