@@ -8,7 +8,9 @@ use std::sync::OnceLock;
 
 /// The arm64 function zip the tests deploy to moto, built once per test run by the real
 /// `imgdeploy build --quick` (no whole-program LTO: minutes less per CI run). The production profile is
-/// built and checked once, by `build::build_gives_an_arm64_bootstrap_...`.
+/// built and checked once, by `build::build_gives_an_arm64_bootstrap_...`. The zip is copied out of
+/// cargo's target folder: the demo's and other tests' `--quick` builds without AVIF write the same
+/// path, and a stack with an AVIF or `auto` variant refuses a zip without the encoder.
 pub fn lambda_zip() -> &'static Path {
     static ZIP: OnceLock<PathBuf> = OnceLock::new();
     ZIP.get_or_init(|| {
@@ -24,7 +26,12 @@ pub fn lambda_zip() -> &'static Path {
             String::from_utf8_lossy(&out.stderr)
         );
         let v: Value = last_json(&out.stdout);
-        PathBuf::from(v["zip"].as_str().expect("build --json names the zip"))
+        let built = PathBuf::from(v["zip"].as_str().expect("build --json names the zip"));
+        let kept = Path::new(env!("CARGO_TARGET_TMPDIR")).join("lambda-quick-avif");
+        std::fs::create_dir_all(&kept).unwrap();
+        let kept = kept.join("bootstrap.zip");
+        std::fs::copy(&built, &kept).unwrap_or_else(|e| panic!("copying {}: {e}", built.display()));
+        kept
     })
 }
 
