@@ -183,6 +183,8 @@ fn state_of(step: &Step) -> ResourceState {
         Action::Create => ("missing", Vec::new()),
         Action::Update { changes } => ("drifted", changes.clone()),
         Action::Conflict { reason, .. } => ("not-ours", vec![reason.clone()]),
+        // The custom domain's records and aliases while its certificate or DNS is not there yet.
+        Action::Keep { reason } => ("waiting", vec![reason.clone()]),
         _ => ("ok", Vec::new()),
     };
     ResourceState {

@@ -48,6 +48,7 @@ impl fmt::Display for StatusResult {
                 "ok" => ("✓", "ok".to_string()),
                 "missing" => ("✗", "missing (`imgdeploy up` creates it)".to_string()),
                 "not-ours" => ("x", format!("not this stack's: {}", r.changes.join(", "))),
+                "waiting" => ("…", format!("waiting: {}", r.changes.join(", "))),
                 _ => ("~", format!("drifted: {}", r.changes.join(", "))),
             };
             writeln!(f, "  {mark} {:<17} {:<44} {detail}", r.kind, r.name)?;
@@ -215,6 +216,12 @@ mod tests {
                     "acme-function",
                     "not-ours",
                     &["belongs to stack prod (its imgdeploy:stack tag)"],
+                ),
+                resource(
+                    Kind::DnsAlias,
+                    "img.example.com",
+                    "waiting",
+                    &["the certificate is not issued yet (PENDING_VALIDATION)"],
                 ),
             ],
             failure_queue: Some(crate::resources::queue::Depth {

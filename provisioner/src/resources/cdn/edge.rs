@@ -162,6 +162,14 @@ pub async fn describe(aws: &Aws, name: &str) -> Result<Option<EdgeState>> {
     }))
 }
 
+fn stack_tags(tags: &BTreeMap<String, String>) -> Result<Tags> {
+    let items = tags
+        .iter()
+        .map(|(k, v)| Ok(Tag::builder().key(k).value(v).build()?))
+        .collect::<Result<Vec<_>>>()?;
+    Ok(Tags::builder().set_items(Some(items)).build())
+}
+
 fn config(desired: &EdgeSpec) -> Result<FunctionConfig> {
     Ok(FunctionConfig::builder()
         .comment(&desired.comment)
@@ -183,17 +191,13 @@ pub async fn apply(
     let current = match current {
         Some(c) => c,
         None => {
-            let items = tags
-                .iter()
-                .map(|(k, v)| Ok(Tag::builder().key(k).value(v).build()?))
-                .collect::<Result<Vec<_>>>()?;
             match aws
                 .cloudfront
                 .create_function()
                 .name(name)
                 .function_config(config(desired)?)
                 .function_code(Blob::new(desired.code.as_bytes()))
-                .tags(Tags::builder().set_items(Some(items)).build())
+                .tags(stack_tags(tags)?)
                 .send()
                 .await
             {
@@ -210,6 +214,15 @@ pub async fn apply(
             &found
         }
     };
+    if !crate::resources::tag_changes(&current.tags, tags).is_empty() {
+        aws.cloudfront
+            .tag_resource()
+            .resource(&current.arn)
+            .tags(stack_tags(tags)?)
+            .send()
+            .await
+            .explain(aws, &format!("cloudfront:TagResource {name}"))?;
+    }
     let mut etag = current.etag.clone();
     let stale = current.comment != desired.comment
         || current.runtime != RUNTIME

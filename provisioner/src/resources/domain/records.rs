@@ -308,7 +308,7 @@ impl Resource for AliasRecords {
             let status = known.domain.certificate.as_ref().map(|c| c.status.as_str());
             return Action::Keep {
                 reason: format!(
-                    "waits for the certificate to be issued ({})",
+                    "the certificate is not issued yet ({})",
                     status.unwrap_or("not requested yet")
                 ),
             };

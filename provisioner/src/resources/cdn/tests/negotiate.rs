@@ -286,6 +286,20 @@ async fn new_code_is_updated_with_the_dev_etag_then_published_with_the_new_one()
     );
     assert!(rec.body_of("UpdateFunction")[0].contains("<FunctionCode>"));
 
+    // Adopted without the stack's tag: tagged, nothing else.
+    let rec = Recorder::default();
+    let tag = mock!(Client::tag_resource).then_output(|| {
+        aws_sdk_cloudfront::operation::tag_resource::TagResourceOutput::builder().build()
+    });
+    let aws = aws_with(client(&[&tag], &rec));
+    let stack = Stack::new(&aws, &config, "acme");
+    let mut untagged = state(&d, SOURCE, Some(SOURCE));
+    untagged.tags.clear();
+    edge::apply(&stack, Some(&untagged), &d.edge, &d.tags, &task)
+        .await
+        .unwrap();
+    assert_eq!(sequence(&rec), ["TagResource"]);
+
     // Both stages current: not one request.
     let rec = Recorder::default();
     let aws = aws_with(client(&[], &rec));
