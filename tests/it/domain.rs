@@ -1,7 +1,8 @@
 //! `[cdn] domain` against moto, read back with boto3: with a Route 53 hosted zone for the domain, one
 //! `up` requests the certificate in us-east-1, writes its validation record, serves the domain once it
 //! is issued (alias, certificate, TLS 1.2) and points A and AAAA at the distribution; a second `up`
-//! changes nothing; teardown removes exactly those. Without a zone, `up` writes no record and prints
+//! changes nothing; teardown removes exactly those, even once the domain is out of the configuration.
+//! Without a zone, `up` writes no record and prints
 //! the ones to create, and the next `up` converges once the certificate is issued.
 use crate::cdn::{only_distribution, recorded, step};
 use crate::harness::{inspect, moto, Moto};
@@ -140,7 +141,20 @@ fn with_a_hosted_zone_one_up_serves_the_domain_and_teardown_removes_only_what_it
         "it read them"
     );
 
-    // 3. teardown: the aliases first, the certificate last; someone's record stays.
+    // 3. The domain taken out of the configuration: `up` stops serving it and leaves the rest to
+    // teardown, which finds the certificate by its tag and the records by its domain.
+    s.write_config("");
+    let (off, _) = recorded(&s, moto, &["up", "--yes"], "up3");
+    assert_eq!(
+        step(&off["plan"], "cdn-distribution")["action"],
+        "update",
+        "{off:#}"
+    );
+    let report = inspect(moto, &n);
+    let c = &only_distribution(&report).1["config"];
+    assert_eq!(c["Aliases"]["Quantity"], 0, "{c:#}");
+
+    // 4. teardown: the aliases first, the certificate last; someone's record stays.
     let (down, _) = recorded(&s, moto, &["teardown", "--yes"], "down");
     for kind in [
         "dns-alias",

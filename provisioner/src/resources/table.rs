@@ -54,7 +54,7 @@ pub fn table(stack: &Stack<'_>, artifact: Option<&Artifact>) -> Vec<Box<dyn Slot
     t.push(entry(cdn::oac(stack)));
     t.push(entry(cdn::edge_function(stack)));
     t.push(entry(cdn::distribution(stack)));
-    t.push(entry(domain::records::aliases(stack)));
+    t.push(entry(domain::alias::aliases(stack)));
     t.push(entry(role::desired(stack)));
     // Made by `backfill --engine batch`, not by `up`; its policy names the function by ARN only.
     t.push(entry(role::batch(stack)));

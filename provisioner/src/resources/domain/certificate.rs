@@ -1,6 +1,7 @@
 //! The ACM certificate `up` requests for `[cdn] domain` (none when `certificate_arn` is given), in
 //! us-east-1 whatever the stack's region, validated by DNS and tagged with the stack. It is found by
-//! its domain and tag; another stack's certificate for the same domain is passed over.
+//! its domain and tag; another stack's certificate for the same domain is passed over. After the
+//! domain is taken out of the configuration, teardown finds it by its tag alone.
 use super::{fqdn, DnsRecord, DomainSpec};
 use crate::aws::{Aws, Explain};
 use crate::progress::Task;
@@ -19,6 +20,8 @@ use std::time::Duration;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct CertificateState {
     pub arn: String,
+    /// The domain it is for.
+    pub domain: String,
     /// `PENDING_VALIDATION`, `ISSUED`, `FAILED`, ...
     pub status: String,
     /// The CNAME ACM checks; ACM fills it in seconds after the request.
@@ -60,6 +63,7 @@ pub async fn read(aws: &Aws, arn: &str) -> Result<Option<CertificateState>> {
         .with_context(|| format!("ACM described {arn} without its details"))?;
     let validation = detail
         .domain_validation_options
+        .clone()
         .unwrap_or_default()
         .into_iter()
         .find_map(|v| v.resource_record)
@@ -68,7 +72,21 @@ pub async fn read(aws: &Aws, arn: &str) -> Result<Option<CertificateState>> {
             kind: r.r#type.as_str().to_string(),
             value: r.value,
         });
-    let tags = aws
+    let tags = tags_of(aws, arn).await?;
+    Ok(Some(CertificateState {
+        arn: arn.to_string(),
+        domain: detail.domain_name.clone().unwrap_or_default(),
+        status: detail
+            .status
+            .map(|s| s.as_str().to_string())
+            .unwrap_or_default(),
+        validation,
+        tags,
+    }))
+}
+
+async fn tags_of(aws: &Aws, arn: &str) -> Result<BTreeMap<String, String>> {
+    Ok(aws
         .acm
         .list_tags_for_certificate()
         .certificate_arn(arn)
@@ -79,21 +97,18 @@ pub async fn read(aws: &Aws, arn: &str) -> Result<Option<CertificateState>> {
         .unwrap_or_default()
         .into_iter()
         .map(|t| (t.key, t.value.unwrap_or_default()))
-        .collect();
-    Ok(Some(CertificateState {
-        arn: arn.to_string(),
-        status: detail
-            .status
-            .map(|s| s.as_str().to_string())
-            .unwrap_or_default(),
-        validation,
-        tags,
-    }))
+        .collect())
 }
 
 /// The stack's certificate for `domain`: the one with its tag, else an untagged one (a conflict,
-/// or adopted with `--adopt`). Another stack's is passed over.
-pub async fn find(aws: &Aws, domain: &str, stack: &str) -> Result<Option<CertificateState>> {
+/// or adopted with `--adopt`). Another stack's is passed over. `None`: the domain is no longer in
+/// the configuration (teardown after it was removed): the stack's tagged certificate, whatever its
+/// domain, read tag by tag.
+pub async fn find(
+    aws: &Aws,
+    domain: Option<&str>,
+    stack: &str,
+) -> Result<Option<CertificateState>> {
     let statuses = [
         CertificateStatus::PendingValidation,
         CertificateStatus::Issued,
@@ -116,7 +131,12 @@ pub async fn find(aws: &Aws, domain: &str, stack: &str) -> Result<Option<Certifi
             let (Some(arn), Some(name)) = (summary.certificate_arn, summary.domain_name) else {
                 continue;
             };
-            if !name.eq_ignore_ascii_case(domain) {
+            if domain.is_some_and(|d| !name.eq_ignore_ascii_case(d)) {
+                continue;
+            }
+            // By domain: few candidates, read whole. By tag alone: every certificate of the account,
+            // so its tags first (one call), and the whole of only the stack's.
+            if domain.is_none() && Owner::of_tags(&tags_of(aws, &arn).await?, stack) != Owner::Us {
                 continue;
             }
             let Some(state) = read(aws, &arn).await? else {
@@ -124,7 +144,8 @@ pub async fn find(aws: &Aws, domain: &str, stack: &str) -> Result<Option<Certifi
             };
             match Owner::of_tags(&state.tags, stack) {
                 Owner::Us => return Ok(Some(state)),
-                Owner::Untagged => untagged = untagged.or(Some(state)),
+                Owner::Untagged if domain.is_some() => untagged = untagged.or(Some(state)),
+                Owner::Untagged => {}
                 Owner::Other(_) => {}
             }
         }
@@ -158,7 +179,7 @@ impl Resource for Certificate {
         let Some(domain) = &self.0.domain else {
             return Ok(None);
         };
-        let found = find(stack.aws, domain, &stack.names.stack).await?;
+        let found = find(stack.aws, Some(domain), &stack.names.stack).await?;
         known.domain.certificate = found.clone();
         Ok(found)
     }
@@ -229,13 +250,33 @@ impl Resource for Certificate {
         Ok(())
     }
 
+    /// Without `[cdn] domain` (removed from the configuration), teardown still finds the stack's
+    /// tagged certificate.
+    async fn teardown_action(
+        &self,
+        stack: &Stack<'_>,
+        current: Option<&CertificateState>,
+        _: Teardown,
+    ) -> Result<Action> {
+        let found = match current {
+            Some(_) => true,
+            None if self.0.domain.is_none() => {
+                find(stack.aws, None, &stack.names.stack).await?.is_some()
+            }
+            None => false,
+        };
+        Ok(if found {
+            Action::Delete
+        } else {
+            Action::Absent
+        })
+    }
+
     /// Deletes the stack's certificate, after the distribution that used it. CloudFront releases a
     /// certificate some time after its distribution is deleted: "in use" is retried for a while.
     async fn destroy(&self, stack: &Stack<'_>, _: Teardown, task: &Task) -> Result<Action> {
         let aws = stack.aws;
-        let Some(domain) = &self.0.domain else {
-            return Ok(Action::Absent);
-        };
+        let domain = self.0.domain.as_deref();
         let Some(c) = find(aws, domain, &stack.names.stack).await? else {
             return Ok(Action::Absent);
         };

@@ -6,7 +6,7 @@
 //! - [`certificate::Certificate`] (before it): requested with the stack tag, found by domain and tag;
 //! - [`records::ValidationRecord`] (before it): the CNAME ACM checks; after writing it, `up` waits a
 //!   bounded time for the certificate to be issued;
-//! - [`records::AliasRecords`] (after it, which they name): A and AAAA aliases to the distribution.
+//! - [`alias::AliasRecords`] (after it, which they name): A and AAAA aliases to the distribution.
 //!
 //! Promises:
 //! - the distribution answers to the domain only with an ISSUED certificate (the one given, or the
@@ -23,6 +23,7 @@ use serde::Serialize;
 use std::collections::BTreeMap;
 use std::fmt;
 
+pub mod alias;
 pub mod certificate;
 pub mod records;
 #[cfg(test)]

@@ -1,7 +1,8 @@
 //! The pure half of the custom domain: when the distribution serves it, what each record's plan step
 //! is (and whose an existing record is), and the records `up` prints without a hosted zone.
+use super::alias::AliasRecords;
 use super::certificate::CertificateState;
-use super::records::{AliasRecords, ValidationRecord, ZoneView};
+use super::records::{ValidationRecord, ZoneView};
 use super::*;
 use crate::aws::Aws;
 use crate::config::Config;
@@ -40,6 +41,7 @@ fn known(status: Option<&str>, zone: Option<bool>) -> Known {
     let mut k = Known::default();
     k.domain.certificate = status.map(|s| CertificateState {
         arn: CERT.into(),
+        domain: "img.example.com".into(),
         status: s.into(),
         validation: Some(validation()),
         tags: Default::default(),
