@@ -97,18 +97,24 @@ impl Resource for AliasRecords {
             })
             .map(|t| format!("{} alias -> {target}", t.as_str()))
             .collect();
-        if missing.len() == 2 && view.sets.is_empty() {
+        let addresses = view
+            .sets
+            .iter()
+            .any(|s| matches!(s.r#type, RrType::A | RrType::Aaaa | RrType::Cname));
+        if missing.len() == 2 && !addresses {
             return Action::Create;
         }
         Action::from_changes(missing)
     }
 
-    /// The stack's when nothing but its own aliases is at the domain's name.
+    /// The stack's when no address at the domain's name (A, AAAA or CNAME) is anything but its own
+    /// aliases. Other types there (TXT, MX, CAA) are left alone and do not conflict.
     fn owner(&self, current: &ZoneView, _: &str, known: &Known) -> Option<Owner> {
         let target = self.target(known);
         let foreign = current
             .sets
             .iter()
+            .filter(|s| matches!(s.r#type, RrType::A | RrType::Aaaa | RrType::Cname))
             .any(|s| !target.is_some_and(|t| aliases_to(s, t)));
         Some(if foreign { Owner::Untagged } else { Owner::Us })
     }

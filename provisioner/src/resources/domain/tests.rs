@@ -216,6 +216,24 @@ fn alias_records_wait_for_the_certificate_and_never_replace_someone_elses_record
             changes: vec![format!("AAAA alias -> {DIST}")]
         }
     );
+    // A TXT record at the name (a site verification, say) is not in the way.
+    let txt = ResourceRecordSet::builder()
+        .name("img.example.com.")
+        .r#type(RrType::Txt)
+        .ttl(300)
+        .resource_records(
+            ResourceRecord::builder()
+                .value("\"verify=1\"")
+                .build()
+                .unwrap(),
+        )
+        .build()
+        .unwrap();
+    assert_eq!(
+        a.owner(&view(vec![txt.clone()]), "acme", &issued),
+        Some(Owner::Us)
+    );
+    assert_eq!(a.diff(Some(&view(vec![txt])), &issued), Action::Create);
     // Somebody's CNAME, or an alias to another distribution: not the stack's (a conflict in `up`).
     for foreign in [
         cname_set("img.example.com.", "shop.example.net."),
