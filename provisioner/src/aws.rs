@@ -109,7 +109,7 @@ impl Aws {
             s3control: client!(aws_sdk_s3control),
             acm: aws_sdk_acm::Client::from_conf(
                 aws_sdk_acm::config::Builder::from(&sdk_config)
-                    .region(Region::new(CLOUDFRONT_CERTIFICATE_REGION))
+                    .region(Region::new(crate::config::CLOUDFRONT_CERTIFICATE_REGION))
                     .interceptor(calls.clone())
                     .build(),
             ),
@@ -123,9 +123,6 @@ impl Aws {
         })
     }
 }
-
-/// Where a CloudFront distribution's ACM certificate must be.
-pub const CLOUDFRONT_CERTIFICATE_REGION: &str = "us-east-1";
 
 /// The ARN partition of a region.
 pub fn partition_of(region: &str) -> &'static str {

@@ -74,6 +74,10 @@ pub enum Trigger {
     Manual,
 }
 
+/// Where a CloudFront distribution's ACM certificate must be, whatever the stack's region (`[cdn]
+/// certificate_arn` is checked against it; `Aws::acm` is a client pinned there).
+pub const CLOUDFRONT_CERTIFICATE_REGION: &str = "us-east-1";
+
 /// S3's limit for one `CopyObject` (5 GiB).
 pub const MAX_SINGLE_COPY_BYTES: u64 = 5 * 1024 * 1024 * 1024;
 

@@ -186,7 +186,7 @@ impl Config {
                 && parts[0] == "arn"
                 && parts[2] == "acm"
                 && parts[5].starts_with("certificate/");
-            if !ok || parts[3] != crate::aws::CLOUDFRONT_CERTIFICATE_REGION {
+            if !ok || parts[3] != super::CLOUDFRONT_CERTIFICATE_REGION {
                 return Err(err(
                     "[cdn] certificate_arn",
                     format!("is {arn:?}: CloudFront takes only ACM certificates in us-east-1"),
