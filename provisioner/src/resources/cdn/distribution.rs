@@ -169,7 +169,8 @@ pub fn changes(
     (config, tag_changes(&current.tags, &desired.tags))
 }
 
-fn tags(map: &BTreeMap<String, String>) -> Result<Tags> {
+/// CloudFront's shape of a tag set (the distribution's and the edge function's).
+pub(super) fn tags(map: &BTreeMap<String, String>) -> Result<Tags> {
     let items = map
         .iter()
         .map(|(k, v)| Ok(Tag::builder().key(k).value(v).build()?))

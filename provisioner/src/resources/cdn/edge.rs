@@ -16,7 +16,7 @@ use crate::resources::plan::Action;
 use crate::resources::Stack;
 use anyhow::{bail, Context, Result};
 use aws_sdk_cloudfront::primitives::Blob;
-use aws_sdk_cloudfront::types::{FunctionConfig, FunctionRuntime, FunctionStage, Tag, Tags};
+use aws_sdk_cloudfront::types::{FunctionConfig, FunctionRuntime, FunctionStage};
 use std::collections::BTreeMap;
 
 /// The function's source, as the Node tests run it.
@@ -162,14 +162,6 @@ pub async fn describe(aws: &Aws, name: &str) -> Result<Option<EdgeState>> {
     }))
 }
 
-fn stack_tags(tags: &BTreeMap<String, String>) -> Result<Tags> {
-    let items = tags
-        .iter()
-        .map(|(k, v)| Ok(Tag::builder().key(k).value(v).build()?))
-        .collect::<Result<Vec<_>>>()?;
-    Ok(Tags::builder().set_items(Some(items)).build())
-}
-
 fn config(desired: &EdgeSpec) -> Result<FunctionConfig> {
     Ok(FunctionConfig::builder()
         .comment(&desired.comment)
@@ -197,7 +189,7 @@ pub async fn apply(
                 .name(name)
                 .function_config(config(desired)?)
                 .function_code(Blob::new(desired.code.as_bytes()))
-                .tags(stack_tags(tags)?)
+                .tags(super::distribution::tags(tags)?)
                 .send()
                 .await
             {
@@ -218,7 +210,7 @@ pub async fn apply(
         aws.cloudfront
             .tag_resource()
             .resource(&current.arn)
-            .tags(stack_tags(tags)?)
+            .tags(super::distribution::tags(tags)?)
             .send()
             .await
             .explain(aws, &format!("cloudfront:TagResource {name}"))?;
