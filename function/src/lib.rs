@@ -3,6 +3,8 @@
 pub mod engine;
 #[cfg(feature = "lambda")]
 pub mod handler;
+#[cfg(feature = "lambda")]
+pub mod https;
 pub mod local;
 #[cfg(feature = "source")]
 pub mod source;

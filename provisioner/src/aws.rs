@@ -1,7 +1,7 @@
 //! One place that turns the global flags into AWS clients, and AWS failures into one line that names the fix.
 use crate::calls::CallLog;
 use anyhow::{Context, Result};
-use aws_config::{BehaviorVersion, Region};
+use aws_config::Region;
 use aws_sdk_s3::error::{DisplayErrorContext, ProvideErrorMetadata};
 use aws_smithy_runtime_api::client::result::SdkError;
 
@@ -43,7 +43,7 @@ impl Aws {
     /// Loads credentials and region, and asks STS who we are: the first call, so that missing
     /// credentials, an unknown region or an unreachable endpoint fail here with a clear message.
     pub async fn connect(opts: &AwsOptions) -> Result<Aws> {
-        let mut loader = aws_config::defaults(BehaviorVersion::latest());
+        let mut loader = imgdeploy_function::https::sdk_defaults();
         if let Some(p) = &opts.profile {
             loader = loader.profile_name(p);
         }
@@ -206,7 +206,8 @@ impl Aws {
     pub fn offline_in(region: &str) -> Aws {
         use aws_credential_types::{provider::SharedCredentialsProvider, Credentials};
         let sdk_config = aws_config::SdkConfig::builder()
-            .behavior_version(BehaviorVersion::latest())
+            .behavior_version(aws_config::BehaviorVersion::latest())
+            .http_client(imgdeploy_function::https::client())
             .region(Region::new(region.to_string()))
             .endpoint_url("http://127.0.0.1:9")
             .credentials_provider(SharedCredentialsProvider::new(Credentials::new(

@@ -307,3 +307,37 @@ fn update_uploads_only_what_differs() {
     assert_eq!(json["changed"], false, "up applied it all: {json}");
     s.ok(moto, &["teardown", "--yes"]);
 }
+
+/// The AWS SDK's default features would bring a second HTTP stack (hyper 0.14, rustls 0.21), SigV4a's
+/// elliptic curves and aws-lc-sys, a C build longer than any other unit of the demo's first build
+/// (Cargo.toml, docs/architecture.md "Build time"). The lock file holds every package that any build
+/// of the workspace can compile, so none of them is in it; a default feature turned back on fails here.
+#[test]
+fn no_build_compiles_aws_lc_or_a_second_http_stack() {
+    let lock = std::fs::read_to_string(repo_root().join("Cargo.lock")).unwrap();
+    let lock: toml::Table = toml::from_str(&lock).unwrap();
+    let packages: Vec<(String, String)> = lock["package"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (
+                p["name"].as_str().unwrap().into(),
+                p["version"].as_str().unwrap().into(),
+            )
+        })
+        .collect();
+    assert!(
+        packages.iter().any(|(name, _)| name == "ring"),
+        "the TLS crypto"
+    );
+    let unwanted: Vec<_> = packages
+        .iter()
+        .filter(|(name, version)| {
+            matches!(name.as_str(), "aws-lc-sys" | "aws-lc-rs" | "p256")
+                || (name == "hyper" && version.starts_with("0."))
+                || (name == "rustls" && version.starts_with("0.21"))
+        })
+        .collect();
+    assert!(unwanted.is_empty(), "in Cargo.lock: {unwanted:?}");
+}

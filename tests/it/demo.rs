@@ -90,7 +90,7 @@ fn check_variants(root: &Path, endpoint: &str) {
     assert_eq!(photos.len(), 4, "{photos:?}");
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
-        let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        let sdk = imgdeploy_function::https::sdk_defaults()
             .endpoint_url(endpoint)
             .region(aws_config::Region::new("us-east-1"))
             .credentials_provider(aws_sdk_s3::config::Credentials::new(

@@ -26,7 +26,7 @@ async fn serve(started: Instant) -> Result<(), lambda_runtime::Error> {
         }
     };
     let settings_ms = started.elapsed().as_secs_f64() * 1000.0;
-    let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    let sdk = imgdeploy_function::https::sdk_defaults().load().await;
     let sdk_config_ms = started.elapsed().as_secs_f64() * 1000.0 - settings_ms;
     let handler = Handler::from_settings(settings, &sdk).await;
     tracing::info!(

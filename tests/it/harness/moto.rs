@@ -1,7 +1,7 @@
 //! One moto server per test process, on 127.0.0.1 and a free port, plus SDK clients and a child-process
 //! environment that can reach nothing but that server.
 use super::venv::{ensure_venv, repo_root, venv_python};
-use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_config::{Region, SdkConfig};
 use aws_credential_types::Credentials;
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
@@ -131,7 +131,7 @@ impl Moto {
 
     /// SDK configuration with other credentials (an IAM user's, see [`Moto::iam_user`]).
     pub async fn sdk_config_as(&self, access_key: &str, secret_key: &str) -> SdkConfig {
-        aws_config::defaults(BehaviorVersion::latest())
+        imgdeploy_function::https::sdk_defaults()
             .region(Region::new(REGION))
             .endpoint_url(&self.endpoint)
             .credentials_provider(Credentials::new(access_key, secret_key, None, None, "moto"))

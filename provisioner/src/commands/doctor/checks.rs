@@ -9,7 +9,7 @@ use crate::artifact::{workspace_root, Arch, BuildProfile, Features};
 use crate::aws::{explain, partition_of};
 use crate::cli::GlobalArgs;
 use crate::config::Config;
-use aws_config::{BehaviorVersion, Region};
+use aws_config::Region;
 use aws_credential_types::provider::ProvideCredentials;
 use std::path::Path;
 use std::process::Command;
@@ -139,7 +139,7 @@ pub fn function_source(arch: Arch, features: Features) -> Check {
 
 /// Region, credentials, the endpoint and who we are, then the deployer policy's grants.
 pub async fn aws(g: &GlobalArgs, config: Option<&Config>) -> Vec<Check> {
-    let mut loader = aws_config::defaults(BehaviorVersion::latest());
+    let mut loader = imgdeploy_function::https::sdk_defaults();
     if let Some(p) = &g.profile {
         loader = loader.profile_name(p);
     }
